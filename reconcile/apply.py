@@ -1,0 +1,1 @@
+"""Executing a plan through an IntraScolServer: journal, resumption, verification."""

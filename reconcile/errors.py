@@ -1,0 +1,169 @@
+"""The exceptions of `reconcile`: one root, specific subclasses carrying context.
+
+Standard library only. Messages are in French: they are what the user reads.
+Only `reconcile.cli` turns them into a printed message and an exit code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from reconcile.model import Location
+
+
+class ReconcileError(Exception):
+    """Root of every error `reconcile` raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# --- Talking to the server -----------------------------------------------------------
+
+
+class ServerError(ReconcileError):
+    """Something went wrong while talking to IntraScol."""
+
+    exit_code = 3
+
+
+class ServerUnreachable(ServerError):
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(
+            f"Le serveur IntraScol ne répond pas ({url}) : {reason}. "
+            "Vérifiez l'adresse et que le serveur est allumé."
+        )
+        self.url = url
+        self.reason = reason
+
+
+class AuthenticationFailed(ServerError):
+    def __init__(self, url: str, login: str) -> None:
+        super().__init__(
+            f"Connexion refusée par {url} pour l'identifiant « {login} » : "
+            "identifiant ou mot de passe incorrect."
+        )
+        self.url = url
+        self.login = login
+
+
+class PageNotRecognised(ServerError):
+    """A page lacks what the IntraScol contract says it holds."""
+
+    def __init__(self, url: str, missing: str) -> None:
+        super().__init__(
+            f"Page non reconnue : {url} ne contient pas {missing}. "
+            "Ce serveur est-il bien un serveur IntraScol ?"
+        )
+        self.url = url
+        self.missing = missing
+
+
+class ServerFailure(ServerError):
+    """The server answered with an error status (after retries for a GET)."""
+
+    def __init__(self, url: str, status: int) -> None:
+        super().__init__(f"Le serveur a répondu par une erreur {status} sur {url}.")
+        self.url = url
+        self.status = status
+
+
+class AnswerLost(ServerError):
+    """A POST was sent but its answer is unknown: it may or may not have been applied.
+
+    Never retried blindly: the caller re-reads the server and decides.
+    """
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(
+            f"La réponse du serveur à une modification ({url}) a été perdue : {reason}. "
+            "Elle a peut-être été appliquée."
+        )
+        self.url = url
+        self.reason = reason
+
+
+class ServerRefused(ServerError):
+    """The server answered a form with an `erreur` message."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, subject: str = "") -> None:
+        super().__init__(f"Le serveur a refusé : {message}")
+        self.server_message = message
+        self.subject = subject
+
+
+# --- The workbook and the plan -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A reason a workbook or a plan cannot be applied, where it stands."""
+
+    message: str
+    location: Location | None = None
+
+    def __str__(self) -> str:
+        return f"{self.location} : {self.message}" if self.location else self.message
+
+
+class WorkbookError(ReconcileError):
+    """The workbook cannot be read into a wanted state."""
+
+    def __init__(self, path: str, problems: Sequence[Problem]) -> None:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"Le classeur {path} ne peut pas être utilisé :\n{lines}")
+        self.path = path
+        self.problems = tuple(problems)
+
+
+class PlanBlocked(ReconcileError):
+    """The plan has problems: nothing will be changed."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"Le plan ne peut pas être appliqué :\n{lines}")
+        self.problems = tuple(problems)
+
+
+class DriftAmbiguous(ReconcileError):
+    """The server changed since the export so that the workbook's intent is unclear."""
+
+    def __init__(self, reasons: Sequence[str]) -> None:
+        lines = "\n".join(f"  - {r}" for r in reasons)
+        super().__init__(
+            "Le serveur a changé depuis l'export et le classeur n'est plus clair :\n"
+            f"{lines}\nRefaites un export (reconcile export) et reportez-y vos choix."
+        )
+        self.reasons = tuple(reasons)
+
+
+class NotConfirmed(ReconcileError):
+    def __init__(self, reason: str = "Opération annulée : rien n'a été modifié.") -> None:
+        super().__init__(reason)
+
+
+class ApplyIncomplete(ReconcileError):
+    """A step could not complete; running `apply` again resumes."""
+
+    exit_code = 2
+
+    def __init__(self, step: str, reason: str) -> None:
+        super().__init__(
+            f"L'étape « {step} » n'a pas pu être terminée : {reason}\n"
+            "Relancez la même commande pour reprendre là où elle s'est arrêtée."
+        )
+        self.step = step
+        self.reason = reason
+
+
+class JournalError(ReconcileError):
+    """The journal in the output folder cannot be used for this plan."""

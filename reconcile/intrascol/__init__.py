@@ -1,0 +1,1 @@
+"""The IntraScol client: the only code that knows IntraScol's URLs and HTML."""

@@ -1,0 +1,1 @@
+"""The append-only journal of an apply run (JSON lines)."""

@@ -1,0 +1,271 @@
+"""The domain: server state, wanted state, names and levels.
+
+Standard library only. Every other module speaks in these types: the client
+turns IntraScol pages into a `ServerState`, the workbook turns a spreadsheet
+into a `WantedState`, and the plan engine diffs the two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+LEAVES_SCHOOL = "Quitte l'école"
+"""The `Classe cible` value that deletes an account."""
+
+
+class UserType(StrEnum):
+    """The two kinds of IntraScol account (the values are the form's `type`)."""
+
+    PUPIL = "eleve"
+    ADULT = "adulte"
+
+    @property
+    def label(self) -> str:
+        """The French word the server and the workbook show."""
+        return "Élève" if self is UserType.PUPIL else "Adulte"
+
+    @classmethod
+    def from_label(cls, text: str) -> UserType | None:
+        """`Élève`, `eleve`, `Adulte`… (case and accents ignored), else None."""
+        key = fold(text)
+        if key in {"eleve", "eleves"}:
+            return cls.PUPIL
+        if key in {"adulte", "adultes", "enseignant", "enseignante"}:
+            return cls.ADULT
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """One account as the server shows it."""
+
+    login: str
+    last_name: str
+    first_name: str
+    type: UserType
+    class_id: int | None = None
+    # Pupils' passwords are shown by the admin list; adults' are hidden (None).
+    password: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        """`Prénom NOM`, as IntraScol shows a teacher."""
+        return f"{self.first_name} {self.last_name.upper()}"
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolClass:
+    """One class as the server shows it."""
+
+    id: int
+    name: str
+    responsible_login: str
+    responsible_name: str = ""
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class ServerState:
+    """Everything the admin pages show about a school's accounts."""
+
+    classes: tuple[SchoolClass, ...]
+    users: tuple[User, ...]
+    version: str = ""
+    school: str = ""
+    _users_by_login: dict[str, User] = field(init=False, repr=False, compare=False)
+    _classes_by_id: dict[int, SchoolClass] = field(init=False, repr=False, compare=False)
+    _classes_by_key: dict[str, SchoolClass] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_users_by_login", {u.login: u for u in self.users})
+        object.__setattr__(self, "_classes_by_id", {c.id: c for c in self.classes})
+        object.__setattr__(self, "_classes_by_key", {class_key(c.name): c for c in self.classes})
+
+    def user(self, login: str) -> User | None:
+        return self._users_by_login.get(login)
+
+    def class_by_id(self, class_id: int | None) -> SchoolClass | None:
+        return None if class_id is None else self._classes_by_id.get(class_id)
+
+    def class_by_name(self, name: str) -> SchoolClass | None:
+        """Class names are unique regardless of case on IntraScol."""
+        return self._classes_by_key.get(class_key(name))
+
+    def class_name_of(self, user: User) -> str | None:
+        school_class = self.class_by_id(user.class_id)
+        return school_class.name if school_class else None
+
+    def members(self, class_id: int) -> tuple[User, ...]:
+        return tuple(u for u in self.users if u.class_id == class_id)
+
+    def fingerprint(self) -> str:
+        """A short digest of who is where, to detect changes since an export."""
+        rows = sorted(
+            (u.login, u.last_name, u.first_name, u.type.value, self.class_name_of(u) or "")
+            for u in self.users
+        )
+        classes = sorted((c.name, c.responsible_login) for c in self.classes)
+        payload = json.dumps([rows, classes], ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+# --- The wanted state, as read from the workbook -------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where something stands in the workbook, for messages a secretary understands."""
+
+    sheet: str
+    row: int | None = None
+    column: str | None = None
+
+    def __str__(self) -> str:
+        text = self.sheet
+        if self.row is not None:
+            text += f", ligne {self.row}"
+        if self.column:
+            text += f", colonne « {self.column} »"
+        return text
+
+
+class Target(StrEnum):
+    """What the `Classe cible` cell asks for a user."""
+
+    UNCHANGED = "inchangé"  # empty cell: the user stays where they are
+    CLASS = "classe"  # move to / assign to `WantedUser.target_class`
+    LEAVES = "quitte"  # `Quitte l'école`: delete the account
+
+
+@dataclass(frozen=True, slots=True)
+class WantedUser:
+    """One row of the `Utilisateurs` sheet.
+
+    `key` identifies the row across the plan: the login of an existing user, or
+    `nouveau:<row>` for a new one (the server makes its login at creation).
+    """
+
+    key: str
+    login: str | None
+    last_name: str
+    first_name: str
+    type: UserType
+    target: Target
+    target_class: str | None = None
+    location: Location | None = None
+
+    @property
+    def is_new(self) -> bool:
+        return self.login is None
+
+
+class ClassStatus(StrEnum):
+    KEEP = "Conserver"
+    DELETE = "Supprimer"
+    CREATE = "Créer"
+
+
+@dataclass(frozen=True, slots=True)
+class WantedClass:
+    """One row of the `Classes` sheet.
+
+    `responsible` is a `WantedUser.key` (a login, or `nouveau:<row>` for a teacher
+    added in `Utilisateurs`), already resolved by the workbook reader; None when
+    the cell is empty (keeps the current teacher of an existing class).
+    """
+
+    name: str
+    status: ClassStatus
+    responsible: str | None = None
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedUser:
+    """A user as the export saw it (kept in the workbook's hidden sheet)."""
+
+    login: str
+    last_name: str
+    first_name: str
+    type: UserType
+    class_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportInfo:
+    """The workbook's hidden metadata: where and when it was exported."""
+
+    server_url: str
+    school: str
+    exported_at: str
+    tool_version: str
+    template_version: str
+    fingerprint: str
+    users: tuple[ExportedUser, ...] = ()
+    class_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WantedState:
+    """What the secretary asks for: every row of the workbook, validated."""
+
+    users: tuple[WantedUser, ...]
+    classes: tuple[WantedClass, ...]
+    export: ExportInfo | None = None
+
+
+# --- Names -----------------------------------------------------------------------------
+
+_SEPARATORS = re.compile(r"[\s\-‐‑‒–—'’`´ʼ.]+")
+
+
+def fold(text: str) -> str:
+    """Accent-, case- and spacing-insensitive key (NFC/NFD alike).
+
+    `Zoé` and `ZOE`, `N'Diaye` and `n diaye`, `Jean-Baptiste` and `jean baptiste`
+    fold the same. Ligatures fold to their letters (`Œ` -> `oe`).
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    stripped = stripped.replace("œ", "oe").replace("Œ", "oe").replace("æ", "ae").replace("Æ", "ae")
+    stripped = stripped.replace("ß", "ss").replace("ø", "o").replace("Ø", "o").replace("ł", "l")
+    stripped = stripped.replace("Ł", "l").replace("đ", "d").replace("Đ", "d")
+    return _SEPARATORS.sub(" ", stripped.casefold()).strip()
+
+
+def person_key(last_name: str, first_name: str) -> tuple[str, str]:
+    """The key under which two rows are the same person's names."""
+    return (fold(last_name), fold(first_name))
+
+
+def clean_text(text: str) -> str:
+    """NFC, inner whitespace collapsed, outer whitespace removed."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def class_key(name: str) -> str:
+    """IntraScol class names are unique regardless of case."""
+    return clean_text(name).casefold()
+
+
+# --- Levels ----------------------------------------------------------------------------
+
+LEVELS: tuple[str, ...] = ("PS", "MS", "GS", "CP", "CE1", "CE2", "CM1", "CM2")
+_LEVEL_PATTERN = re.compile(r"(?<![A-Z0-9])(PS|MS|GS|CP|CE1|CE2|CM1|CM2)(?![A-Z0-9])")
+
+
+def class_levels(name: str) -> tuple[str, ...]:
+    """The levels a class name mentions, lowest first: `CE2-CM1` -> (CE2, CM1)."""
+    found = {m.group(1) for m in _LEVEL_PATTERN.finditer(fold(name).upper())}
+    return tuple(level for level in LEVELS if level in found)
+
+
+def level_rank(name: str) -> int:
+    """Rank of a class by its highest level (CM2 highest); -1 without a level."""
+    levels = class_levels(name)
+    return LEVELS.index(levels[-1]) if levels else -1

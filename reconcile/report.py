@@ -1,0 +1,1 @@
+"""Change reports and class lists: HTML and xlsx files."""

@@ -1,0 +1,1 @@
+"""The sandbox: an IntraScol-compatible web server for tests, demos and rehearsals."""
