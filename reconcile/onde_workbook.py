@@ -153,7 +153,7 @@ def fill_from_onde(
     users.write(matching, targets)
     classes_sheet.add_new_classes(mappings, users.adults())
     _write_onde_sheet(book, mappings, users.class_validation_formula())
-    _save_atomically(book, output)
+    _save_atomically(book, output, like=workbook_path)
 
     remembered = sum(
         memory.remember(d.onde, d.pupil.login, today) for d in matching.confirmed_homonyms if d.onde
@@ -546,13 +546,17 @@ def _load_memory(path: Path) -> Memory:
     return Memory.from_json(path.read_text(encoding="utf-8"), str(path))
 
 
-def _save_atomically(book: Workbook, output: Path) -> None:
-    """Write beside the target then rename: a crash never leaves half a workbook."""
+def _save_atomically(book: Workbook, output: Path, like: Path) -> None:
+    """Write beside the target then rename: a crash never leaves half a workbook.
+
+    The new workbook gets the permissions of the input (`like`) it was made from.
+    """
     output.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".onde-", suffix=".xlsx", dir=output.parent)
     os.close(handle)
     try:
         book.save(temporary)
+        os.chmod(temporary, like.stat().st_mode & 0o777)
         os.replace(temporary, output)
     except OSError as error:
         Path(temporary).unlink(missing_ok=True)

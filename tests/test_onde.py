@@ -501,3 +501,24 @@ def test_the_command_prints_counts_and_refuses_to_overwrite(tmp_path: Path) -> N
         app, ["onde", str(workbook), str(CURRENT_ISO), "-o", str(tmp_path / "sortie.xlsx"), "--force"]
     )
     assert forced.exit_code == 0, forced.output
+
+
+def test_a_departure_the_secretary_overruled_stays_overruled_on_a_rerun(tmp_path: Path) -> None:
+    workbook = write_test_workbook(tilleuls(), tmp_path / "rentree.xlsx")
+    first = fill_from_onde(workbook, CURRENT_ISO, today=TODAY).output
+    book = load_workbook(first)
+    sheet = book["Utilisateurs"]
+    header = [c.value for c in sheet[3]]
+    row = next(r for r in sheet.iter_rows(min_row=4) if r[0].value == "tleroy")
+    row[header.index("Classe cible")].value = "CM2"  # he repeats the year
+    book.save(first)
+    rows = by_login(fill_from_onde(first, CURRENT_ISO, tmp_path / "bis.xlsx", today=TODAY).output)
+    assert rows["tleroy"]["Classe cible"] == "CM2"
+    assert rows["efaure"]["Classe cible"] == LEAVES_SCHOOL
+
+
+def test_the_new_workbook_keeps_the_input_permissions(tmp_path: Path) -> None:
+    workbook = write_test_workbook(tilleuls(), tmp_path / "rentree.xlsx")
+    workbook.chmod(0o600)
+    output = fill_from_onde(workbook, CURRENT_ISO, today=TODAY).output
+    assert output.stat().st_mode & 0o777 == 0o600
