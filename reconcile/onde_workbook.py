@@ -375,11 +375,11 @@ class _UsersSheet:
         _set(self._cell(row, DETAIL_HEADER), _detail(onde, target))
 
     def _append_row(self, row: int) -> None:
-        """Give a new row the look of the row above (fonts, borders, protection), not its colour band."""
+        """A row the export did not prepare gets the look of the row above, not its colour band."""
         for column in self.columns.values():
-            above = self.sheet.cell(row - 1, column)
             cell = self.sheet.cell(row, column)
-            _copy_style(above, cell)
+            if not cell.has_style:
+                _copy_style(self.sheet.cell(row - 1, column), cell)
 
     def _extend_validations(self, old_end: int, new_end: int) -> None:
         """Dropdowns that reached the last row reach the appended rows too."""
