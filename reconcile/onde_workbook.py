@@ -26,6 +26,7 @@ from openpyxl.styles.differential import DifferentialStyle
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.model import LEAVES_SCHOOL, ClassStatus, UserType, clean_text, fold
@@ -74,6 +75,10 @@ AMBIGUOUS_FILL = PatternFill("solid", start_color="F8CBAD", end_color="F8CBAD")
 LEAVING_FILL = PatternFill("solid", start_color="FFE699", end_color="FFE699")
 NEW_CLASS_FILL = PatternFill("solid", start_color="DDEBF7", end_color="DDEBF7")
 _HEADER_FONT = Font(bold=True)
+# Named styles of the export's template, reused in the ONDE sheet when present.
+STYLE_TITLE = "reconcile titre"
+STYLE_NOTE = "reconcile consigne"
+STYLE_HEADER = "reconcile en-tête"
 _HEADER_SCAN_ROWS = 10
 
 
@@ -244,8 +249,9 @@ class _UsersSheet:
         column = max(self.columns.values()) + 1
         template = self.sheet.cell(self.header_row, max(self.columns.values()))
         cell = self.sheet.cell(self.header_row, column, header)
-        _copy_style(template, cell)
-        self.sheet.column_dimensions[get_column_letter(column)].width = 16 if editable else 34
+        _copy_style(template, cell, keep_fill=True)
+        widths = {ORIGIN_HEADER: 34, REFERENCE_HEADER: 16, DETAIL_HEADER: 70}
+        self.sheet.column_dimensions[get_column_letter(column)].width = widths.get(header, 20)
         if editable:
             # The secretary types INE references here; a protected sheet must let her.
             for row in range(self.header_row + 1, max(self.data_end, self.header_row + 1) + 200):
@@ -339,14 +345,14 @@ class _UsersSheet:
             # A previous run proposed the departure: the secretary's answer in the cell stands.
             if previous_origin != Origin.ABSENT.value:
                 _set(self._cell(row, "Classe cible"), LEAVES_SCHOOL)
-            _set(
-                self._cell(row, DETAIL_HEADER),
+            self._set_detail(
+                row,
                 "Absent de l'extraction ONDE : quitte l'école. S'il reste, choisissez sa classe cible.",
             )
         elif decision.origin is Origin.AMBIGUOUS:
             names = " ; ".join(f"{o.display} → classe ONDE « {o.class_label} »" for o in decision.candidates)
-            _set(
-                self._cell(row, DETAIL_HEADER),
+            self._set_detail(
+                row,
                 f"Homonymes, à départager : {len(decision.candidates)} élève(s) d'ONDE portent ce nom : "
                 f"{names}. Écrivez dans la colonne INE celui de cet élève (ou sa date de naissance), "
                 "puis relancez reconcile onde ; ou choisissez vous-même sa classe cible.",
@@ -356,7 +362,12 @@ class _UsersSheet:
             target = targets.get(onde.class_label)
             if target:
                 _set(self._cell(row, "Classe cible"), target)
-            _set(self._cell(row, DETAIL_HEADER), _detail(onde, target))
+            self._set_detail(row, _detail(onde, target))
+
+    def _set_detail(self, row: int, text: str) -> None:
+        cell = self._cell(row, DETAIL_HEADER)
+        _set(cell, text)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
 
     def _cell_text(self, row: int, header: str) -> str:
         return _text(self._cell(row, header).value)
@@ -372,7 +383,7 @@ class _UsersSheet:
             _set(self._cell(row, "Classe cible"), target)
         _set(self._cell(row, ORIGIN_HEADER), Origin.NEW.value)
         _set(self._cell(row, REFERENCE_HEADER), onde.ine or self._cell_text(row, REFERENCE_HEADER))
-        _set(self._cell(row, DETAIL_HEADER), _detail(onde, target))
+        self._set_detail(row, _detail(onde, target))
 
     def _append_row(self, row: int) -> None:
         """A row the export did not prepare gets the look of the row above, not its colour band."""
@@ -409,11 +420,12 @@ class _UsersSheet:
                 self.sheet.conditional_formatting.add(area, rule)
 
 
-def _copy_style(source: Cell | MergedCell, target: Cell | MergedCell) -> None:
-    """The look of `source` (font, border, alignment, number format, protection), without its fill."""
+def _copy_style(source: Cell | MergedCell, target: Cell | MergedCell, *, keep_fill: bool = False) -> None:
+    """The look of `source` (font, border, alignment, number format, protection), its fill if asked."""
     if isinstance(source, Cell) and isinstance(target, Cell) and source.has_style:
         target._style = copy(source._style)  # type: ignore[attr-defined]  # openpyxl has no public copy
-        target.fill = PatternFill()
+        if not keep_fill:
+            target.fill = PatternFill()
 
 
 def _detail(onde: OndePupil, target: str | None) -> str:
@@ -494,31 +506,40 @@ def _previous_mapping(book: Workbook) -> dict[str, str]:
 
 
 def _write_onde_sheet(book: Workbook, mappings: Sequence[ClassMapping], class_list: str | None) -> None:
+    """The sheet `ONDE`, rewritten on each run (after `_previous_mapping` has read it)."""
     index = None
     for sheet in list(book.worksheets):
         if fold(sheet.title) == fold(ONDE_SHEET):
             index = book.worksheets.index(sheet)
             book.remove(sheet)
-    users_index = next(i for i, s in enumerate(book.worksheets) if fold(s.title) == fold(USERS_SHEET))
-    sheet = book.create_sheet(ONDE_SHEET, index if index is not None else users_index + 2)
+    classes_index = next(i for i, s in enumerate(book.worksheets) if fold(s.title) == fold(CLASSES_SHEET))
+    sheet = book.create_sheet(ONDE_SHEET, index if index is not None else classes_index + 1)
+    styles = set(book.named_styles)
+    width = len(ONDE_HEADERS)
+    last = get_column_letter(width)
+    sheet.merge_cells(f"A1:{last}1")
+    sheet.merge_cells(f"A2:{last}2")
     sheet["A1"] = "Correspondance des classes ONDE → classes IntraScol"
-    sheet["A1"].font = Font(bold=True, size=13)
     sheet["A2"] = (
-        "Chaque classe de l'extraction ONDE va dans la classe IntraScol de la colonne E. Vous pouvez la "
-        "changer, puis relancer reconcile onde pour mettre à jour les classes cibles."
+        "Chaque classe de l'extraction ONDE va dans la « Classe IntraScol » en face. Une nouvelle classe "
+        "(en bleu) est ajoutée à l'onglet Classes, statut Créer. Pour changer une correspondance, "
+        "modifiez la colonne « Classe IntraScol », puis relancez reconcile onde : les classes cibles suivent."
     )
-    sheet["A2"].alignment = Alignment(wrap_text=False)
-    header_row = 4
+    _style(sheet["A1"], STYLE_TITLE, styles, Font(bold=True, size=13))
+    _style(sheet["A2"], STYLE_NOTE, styles, Font(italic=True))
+    sheet["A2"].alignment = Alignment(wrap_text=True, vertical="center")
+    sheet.row_dimensions[1].height = 26
+    sheet.row_dimensions[2].height = 44
+    header_row = 3
     for column, header in enumerate(ONDE_HEADERS, start=1):
-        cell = sheet.cell(header_row, column, header)
-        cell.font = _HEADER_FONT
+        _style(sheet.cell(header_row, column, header), STYLE_HEADER, styles, _HEADER_FONT)
     for offset, mapping in enumerate(mappings, start=1):
         row = header_row + offset
         values = (
             mapping.label,
             mapping.onde_id,
             "-".join(mapping.levels),
-            str(mapping.pupils),
+            None,
             mapping.target,
             mapping.origin.value,
         )
@@ -526,15 +547,28 @@ def _write_onde_sheet(book: Workbook, mappings: Sequence[ClassMapping], class_li
             _set(sheet.cell(row, column), value)
         sheet.cell(row, 4).value = mapping.pupils
         if mapping.origin is not ClassOrigin.EXISTING:
-            for column in range(1, len(ONDE_HEADERS) + 1):
+            for column in range(1, width + 1):
                 sheet.cell(row, column).fill = NEW_CLASS_FILL
-    for column, width in enumerate((24, 16, 12, 8, 24, 26), start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = width
+    for column, size in enumerate((26, 18, 12, 9, 26, 28), start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = size
     sheet.freeze_panes = sheet.cell(header_row + 1, 1)
+    sheet.print_title_rows = f"{header_row}:{header_row}"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     if class_list and mappings:
         validation = DataValidation(type="list", formula1=class_list, allow_blank=True)
         validation.add(f"E{header_row + 1}:E{header_row + len(mappings)}")
         sheet.add_data_validation(validation)
+
+
+def _style(cell: Cell | MergedCell, name: str, available: set[str], fallback: Font) -> None:
+    """The workbook's own named style when it has it (an export), else a plain bold/italic font."""
+    if name in available:
+        cell.style = name
+    else:
+        cell.font = fallback
 
 
 # --- Files ------------------------------------------------------------------------------
