@@ -80,6 +80,7 @@ STYLE_TITLE = "reconcile titre"
 STYLE_NOTE = "reconcile consigne"
 STYLE_HEADER = "reconcile en-tête"
 _HEADER_SCAN_ROWS = 10
+_DETAIL_CHARS_PER_LINE = 80  # in the 70-wide `Détail ONDE` column
 
 
 @dataclass(frozen=True)
@@ -368,6 +369,10 @@ class _UsersSheet:
         cell = self._cell(row, DETAIL_HEADER)
         _set(cell, text)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
+        # Spreadsheet programs do not grow a row for wrapped text everywhere: size it.
+        lines = -(-len(text) // _DETAIL_CHARS_PER_LINE)
+        dimension = self.sheet.row_dimensions[row]
+        dimension.height = max(dimension.height or 15, 13.5 * lines + 2)
 
     def _cell_text(self, row: int, header: str) -> str:
         return _text(self._cell(row, header).value)
