@@ -89,7 +89,7 @@ class RunningSandbox:
         self.admin_password = store.admin_password
         self._thread = threading.Thread(
             target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.01},
             name=f"sandbox:{self.port}",
             daemon=True,
         )
