@@ -74,12 +74,27 @@ def sandbox(
     """Lance un serveur IntraScol de démonstration (bac à sable) jusqu'à Ctrl-C."""
     from reconcile.sandbox import SandboxOptions, start_sandbox
 
-    for name, probability in (
-        ("--fail-before-post", fail_before_post),
-        ("--lose-answer-after-post", lose_answer_after_post),
-    ):
-        if not 0.0 <= probability <= 1.0:
-            raise typer.BadParameter(f"{name} attend une probabilité entre 0 et 1, pas {probability}.")
+    problems = [
+        f"{name} attend une probabilité entre 0 et 1, pas {value}."
+        for name, value in (
+            ("--fail-before-post", fail_before_post),
+            ("--lose-answer-after-post", lose_answer_after_post),
+        )
+        if not 0.0 <= value <= 1.0
+    ]
+    problems += [
+        f"{name} attend une durée positive, pas {value}."
+        for name, value in (
+            ("--latency", latency),
+            ("--session-minutes", session_minutes),
+            ("--session-seconds", session_seconds),
+        )
+        if value is not None and value < 0
+    ]
+    if problems:
+        for problem in problems:
+            errors.print(f"[bold red]Erreur :[/] {problem}", highlight=False)
+        raise typer.Exit(2)
     idle = 30 * 60.0
     if session_seconds is not None:
         idle = session_seconds

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -706,3 +707,39 @@ def test_the_sandbox_command_prints_how_to_connect_and_stops_on_ctrl_c() -> None
         out, _ = process.communicate(timeout=10)
     assert process.returncode == 0
     assert "Bac à sable arrêté." in out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["--fail-before-post", "1.5"], "--fail-before-post attend une probabilité entre 0 et 1, pas 1.5."),
+        (
+            ["--lose-answer-after-post", "-0.1"],
+            "--lose-answer-after-post attend une probabilité entre 0 et 1",
+        ),
+        (["--latency", "-1"], "--latency attend une durée positive"),
+    ],
+)
+def test_the_sandbox_command_refuses_impossible_settings(arguments: list[str], expected: str) -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "reconcile", "sandbox", "--port", "0", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert finished.returncode == 2
+    assert expected in finished.stderr
+    assert finished.stdout == ""
+
+
+def test_an_unknown_class_cannot_be_modified(sandbox: RunningSandbox) -> None:
+    session = admin_session(sandbox)
+    page = parse(session.get(sandbox.url + "admin/modifier_classe.php?id=999"))
+    assert page.select_one("form#form-modifier-classe") is None
+    assert [p.get_text() for p in page.select("p.erreur")] == ["Cette classe n'existe pas."]
+    before = sandbox.store.snapshot()
+    jeton = jeton_of(session, sandbox.url + "admin/index.php")
+    answer = post_form(session, sandbox.url + "admin/modifier_classe.php?id=999", [("nom", "X")], jeton=jeton)
+    assert messages(answer) == [("erreur", "Cette classe n'existe pas.")]
+    assert sandbox.store.snapshot() == before
