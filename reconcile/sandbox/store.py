@@ -162,9 +162,13 @@ class Store:
     - `add_file(class_name, path, data)` / `add_common_file(path, data) -> StoredFile`:
       a file in a class's work folder (sub-folders in `path` with `/`) or in `Commun`.
     - `files_of(class_name)`, `common_files() -> list[StoredFile]` (by path).
-    - `users(user_type=None)`, `user(login)`, `pupils_of(class_name)`, `adults()`.
+    - `users(user_type=None, *, class_id=None, no_class=False)` (by name), `user(login)`,
+      `pupils_of(class_name)`, `adults()`; a `StoredUser` has `login`, `first_name`,
+      `last_name`, `type` (`eleve`/`adulte`), `class_id`, `class_name`, `password`.
     - `classes()`, `class_named(name)` (case-insensitive), `class_by_id(id)`.
-    - `folders()`, `folders_for(login)`: the folders a user reaches on the users' side.
+    - `folders()`, `folders_for(login)`: the folders a user reaches on the users' side
+      (a pupil: its class's folder and `Commun`; a teacher: its classes' and `Commun`);
+      `file(id)`, `reachable_file(login, id)`.
     - `snapshot()`: a comparable summary of users, classes and files, to assert
       that a refused or failed request changed nothing.
     - `admin_login`, `admin_password`, `school_name`, `path`.
@@ -172,8 +176,9 @@ class Store:
     The operations the admin pages perform (`create_user`, `assign`, `transfer`,
     `delete_users`, `create_class`, `modify_class`, `delete_classes`, `delete_files`)
     return the contract's French messages, one per item, and change nothing for a
-    refused item. Names are stored as typed (numeric character references decoded):
-    a name outside Latin-1 reads back as Python text, `Łukasz`.
+    refused item (e.g. `delete_users([login])` in a test). Names are stored as typed
+    (numeric character references decoded): a name outside Latin-1 reads back as
+    Python text, `Łukasz`.
     """
 
     def __init__(self, connection: sqlite3.Connection, path: Path | None, *, seed: int) -> None:
