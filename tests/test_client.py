@@ -14,7 +14,14 @@ import time
 
 import pytest
 
-from reconcile.errors import AnswerLost, AuthenticationFailed, ServerFailure, ServerRefused, ServerUnreachable
+from reconcile.errors import (
+    AnswerLost,
+    AuthenticationFailed,
+    PageNotRecognised,
+    ServerFailure,
+    ServerRefused,
+    ServerUnreachable,
+)
 from reconcile.intrascol.client import IntraScolClient, ServerInfo
 from reconcile.model import UserType
 from reconcile.ports import Refusal
@@ -99,6 +106,12 @@ def test_a_closed_port_is_unreachable() -> None:
     with pytest.raises(ServerUnreachable, match="ne répond pas"):
         unreachable.info()
     assert unreachable.request_count == 2  # the first try and one retry
+
+
+def test_a_url_that_is_not_intrascol_is_not_recognised(sandbox) -> None:
+    elsewhere = IntraScolClient(sandbox.url.replace("/intrascol/", "/autre/"), "admin", "x")
+    with pytest.raises(PageNotRecognised, match="Ce serveur est-il bien un serveur IntraScol"):
+        elsewhere.log_in()
 
 
 def test_read_state_shows_what_the_server_holds(client, sandbox) -> None:

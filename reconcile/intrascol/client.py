@@ -196,6 +196,8 @@ class _Connection:
                 token = form.jeton() or ""
                 body = _form_body([*fields, ("jeton", token)])
                 response = self._send_retrying("POST", self.login_url, body)
+        if response.status_code == 404:
+            raise PageNotRecognised(self.login_url, "de formulaire de connexion (erreur 404)")
         if response.status_code >= 400:
             raise ServerFailure(self.login_url, response.status_code)
         refused = self._to_login(response) if response.is_redirect else self._page(response).is_login_form()
