@@ -23,6 +23,7 @@ from urllib.parse import urlencode, urljoin, urlparse
 import requests
 from urllib3.exceptions import NewConnectionError
 
+from reconcile import __version__
 from reconcile.errors import (
     AnswerLost,
     AuthenticationFailed,
@@ -56,6 +57,23 @@ _USERS_LOGIN = "login.php"
 _ADMIN_TOKEN_PAGE = "admin/ajout_classe.php"
 _MAX_REDIRECTS = 5
 _MAX_USER_PAGES = 1000
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    session.headers["User-Agent"] = f"reconcile/{__version__}"
+    return session
+
+
+def _sibling(session: requests.Session) -> requests.Session:
+    """A session with the same settings (headers, TLS, proxies, adapters) but its own cookie jar."""
+    sibling = requests.Session()
+    sibling.headers.update(session.headers)
+    sibling.verify, sibling.cert, sibling.trust_env = session.verify, session.cert, session.trust_env
+    sibling.proxies.update(session.proxies)
+    for prefix, adapter in session.adapters.items():
+        sibling.mount(prefix, adapter)
+    return sibling
 
 
 class _Counter:
@@ -334,7 +352,7 @@ class IntraScolClient:
         self._timeout = timeout
         self._get_retries = get_retries
         self._backoff = backoff
-        self._admin = self._connection(_ADMIN_LOGIN, login, password, session or requests.Session())
+        self._admin = self._connection(_ADMIN_LOGIN, login, password, session or _new_session())
         self._info: ServerInfo | None = None
 
     def _connection(
@@ -455,7 +473,7 @@ class IntraScolClient:
         Separate because both sides share the `PHPSESSID` cookie: a users' login in
         the admin's jar would end the admin session.
         """
-        connection = self._connection(_USERS_LOGIN, login, password, requests.Session())
+        connection = self._connection(_USERS_LOGIN, login, password, _sibling(self._admin.session))
         connection.log_in()
         return UserSideSession(connection)
 
