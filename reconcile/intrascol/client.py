@@ -66,13 +66,11 @@ def _new_session() -> requests.Session:
 
 
 def _sibling(session: requests.Session) -> requests.Session:
-    """A session with the same settings (headers, TLS, proxies, adapters) but its own cookie jar."""
+    """A session with the same settings (headers, TLS, proxies) but its own cookie jar."""
     sibling = requests.Session()
     sibling.headers.update(session.headers)
     sibling.verify, sibling.cert, sibling.trust_env = session.verify, session.cert, session.trust_env
     sibling.proxies.update(session.proxies)
-    for prefix, adapter in session.adapters.items():
-        sibling.mount(prefix, adapter)
     return sibling
 
 
@@ -407,7 +405,9 @@ class IntraScolClient:
         users: dict[str, User] = {}
         next_url: str | None = self._admin.absolute("admin/utilisateurs.php")
         visited: set[str] = set()
-        while next_url is not None and next_url not in visited and len(visited) < _MAX_USER_PAGES:
+        while next_url is not None and next_url not in visited:
+            if len(visited) == _MAX_USER_PAGES:
+                raise ServerError(f"La liste des utilisateurs dépasse {_MAX_USER_PAGES} pages ({next_url}).")
             visited.add(next_url)
             page = self._admin.get_page(next_url).users_page()
             for user in page.users:
