@@ -154,20 +154,20 @@ def sandbox(
         errors.print(f"[bold red]Erreur :[/] {error}")
         raise typer.Exit(1) from error
     store = running.store
-    console.print(f"Bac à sable IntraScol : [bold]{running.url}[/]", highlight=False)
-    console.print(f"  {store.school_name}, {len(store.classes())} classes, {len(store.users())} utilisateurs")
-    console.print(
-        f"  État : {store.path}{'' if state else ' (temporaire, effacé à l’arrêt)'}", highlight=False
-    )
-    console.print(f"  Administration : {running.url}admin/login.php", highlight=False)
-    console.print(f"  Identifiant administrateur : {running.admin_login}", highlight=False)
-    console.print(f"  Mot de passe administrateur : {running.admin_password}", highlight=False)
-    console.print("Pour y connecter reconcile dans un autre terminal :")
-    console.print(
-        f"  export INTRASCOL_URL={running.url} INTRASCOL_LOGIN={running.admin_login}", highlight=False
-    )
-    console.print("  (le mot de passe ci-dessus vous sera demandé, sans s'afficher)")
-    console.print("Arrêt : Ctrl-C.")
+    lines = [
+        f"Bac à sable IntraScol : {running.url}",
+        f"  {store.school_name} : {len(store.classes())} classes, {len(store.users())} utilisateurs",
+        f"  État : {store.path}" + ("" if state else " (temporaire, effacé à l'arrêt)"),
+        f"  Administration : {running.url}admin/login.php",
+        f"  Identifiant administrateur : {running.admin_login}",
+        f"  Mot de passe administrateur : {running.admin_password}",
+        "Pour y connecter reconcile dans un autre terminal :",
+        f"  export INTRASCOL_URL={running.url} INTRASCOL_LOGIN={running.admin_login}",
+        "  (le mot de passe ci-dessus vous sera demandé, sans s'afficher)",
+        "Arrêt : Ctrl-C.",
+    ]
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     running.serve_until_interrupted()
     console.print("Bac à sable arrêté.")
 

@@ -188,7 +188,10 @@ class Store:
     def open(cls, path: Path, *, demo: bool, seed: int) -> Store:
         """The state kept in `path`; a new state is the demo school or an empty school."""
         is_new = not path.exists() or path.stat().st_size == 0
-        connection = _connect(path)
+        try:
+            connection = _connect(path)
+        except sqlite3.DatabaseError as error:
+            raise ValueError(f"{path} n'est pas un état de bac à sable IntraScol.") from error
         if is_new:
             if demo:
                 from reconcile.sandbox.demo import copy_demo_school
@@ -196,11 +199,14 @@ class Store:
                 copy_demo_school(connection, seed)
             else:
                 initialise_empty(connection, seed)
-        else:
+            return cls(connection, path, seed=seed)
+        try:
             tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
-            if "settings" not in tables:
-                connection.close()
-                raise ValueError(f"{path} n'est pas un état de bac à sable IntraScol.")
+        except sqlite3.DatabaseError:
+            tables = set()
+        if not {"settings", "users", "classes", "folders", "files"} <= tables:
+            connection.close()
+            raise ValueError(f"{path} n'est pas un état de bac à sable IntraScol.")
         return cls(connection, path, seed=seed)
 
     def close(self) -> None:
