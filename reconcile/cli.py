@@ -257,6 +257,12 @@ def onde(
             f"[yellow]{len(report.matching.undecided)} élève(s) d'ONDE homonymes restent à départager "
             "(lignes « ambigu » du classeur).[/]"
         )
+    for name in report.unused_new_classes:
+        console.print(
+            f"[yellow]La classe « {name} » (statut Créer) n'a aucun élève : supprimez sa ligne de "
+            "l'onglet Classes si elle n'est plus voulue.[/]",
+            highlight=False,
+        )
     if report.remembered:
         console.print(f"{report.remembered} homonyme(s) mémorisé(s) dans {report.memory_path}.")
     console.print(

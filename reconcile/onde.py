@@ -154,6 +154,11 @@ class Extraction:
 
 def read_extraction(data: bytes, source: str = "l'extraction") -> Extraction:
     """Parse the bytes of an ONDE/BE1D CSV extraction; `source` names it in errors."""
+    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        raise OndeError(
+            f"{source} est un classeur Excel, pas un fichier CSV : téléchargez l'extraction ONDE au format "
+            "CSV, ou enregistrez ce classeur au format « CSV (séparateur : point-virgule) »."
+        )
     text, encoding = _decode(data)
     lines = text.splitlines()
     header_index = next((i for i, line in enumerate(lines) if line.strip()), None)

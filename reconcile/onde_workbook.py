@@ -93,6 +93,8 @@ class OndeReport:
     classes: tuple[ClassMapping, ...]
     memory_path: Path
     remembered: int
+    # Classes to create (Classes sheet, status Créer) that no row's Classe cible names.
+    unused_new_classes: tuple[str, ...] = ()
 
     @property
     def counts(self) -> dict[Origin, int]:
@@ -166,7 +168,9 @@ def fill_from_onde(
     )
     if remembered:
         memory_path.write_text(memory.to_json(), encoding="utf-8")
-    return OndeReport(output, extraction, matching, mappings, memory_path, remembered)
+    used = {fold(name) for name in users.target_classes()}
+    unused = tuple(name for name in classes_sheet.classes_to_create() if fold(name) not in used)
+    return OndeReport(output, extraction, matching, mappings, memory_path, remembered, unused)
 
 
 # --- Reading and writing cells ----------------------------------------------------------
@@ -308,6 +312,12 @@ class _UsersSheet:
             if v[fold("Identifiant")] and self._type(v) is UserType.ADULT
         }
 
+    def target_classes(self) -> list[str]:
+        column = self._col("Classe cible")
+        return [
+            _text(self.sheet.cell(row, column).value) for row in range(self.header_row + 1, self.data_end + 1)
+        ]
+
     def class_validation_formula(self) -> str | None:
         """The dropdown source of `Classe cible` (to offer the same list in the ONDE sheet)."""
         for validation in self.sheet.data_validations.dataValidation:
@@ -448,17 +458,27 @@ class _ClassesSheet:
         self.header_row, self.columns = _find_header(self.sheet, self.REQUIRED)
         self.data_end = _last_data_row(self.sheet, self.header_row, self.columns.values())
         self.rows = [
-            (
-                _text(self.sheet.cell(row, self.columns["classe"]).value),
-                _text(self.sheet.cell(row, self.columns["statut"]).value),
-            )
+            (self._value(row, "classe"), self._value(row, "statut"))
             for row in range(self.header_row + 1, self.data_end + 1)
         ]
+
+    def _value(self, row: int, header: str) -> str:
+        return _text(self.sheet.cell(row, self.columns[header]).value)
 
     def server_classes(self) -> list[str]:
         """Rows the export wrote (kept or deleted), not the ones added to be created."""
         server_statuses = {fold(ClassStatus.KEEP.value), fold(ClassStatus.DELETE.value)}
         return [name for name, status in self.rows if name and fold(status) in server_statuses]
+
+    def classes_to_create(self) -> list[str]:
+        """Rows not from the export: status Créer or empty (read after `add_new_classes`)."""
+        rows = range(self.header_row + 1, self.data_end + 1)
+        return [
+            self._value(row, "classe")
+            for row in rows
+            if self._value(row, "classe")
+            and fold(self._value(row, "statut")) in {"", fold(ClassStatus.CREATE.value)}
+        ]
 
     def all_classes(self) -> list[str]:
         return [name for name, _ in self.rows if name]

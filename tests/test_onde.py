@@ -522,3 +522,29 @@ def test_the_new_workbook_keeps_the_input_permissions(tmp_path: Path) -> None:
     workbook.chmod(0o600)
     output = fill_from_onde(workbook, CURRENT_ISO, today=TODAY).output
     assert output.stat().st_mode & 0o777 == 0o600
+
+
+def test_an_excel_file_given_as_the_extraction_is_refused_clearly(tmp_path: Path) -> None:
+    workbook = write_test_workbook(tilleuls(), tmp_path / "rentree.xlsx")
+    with pytest.raises(OndeError, match="est un classeur Excel, pas un fichier CSV"):
+        fill_from_onde(workbook, workbook, tmp_path / "sortie.xlsx", today=TODAY)
+
+
+def test_a_correspondence_edited_in_the_onde_sheet_moves_its_pupils_on_a_rerun(tmp_path: Path) -> None:
+    workbook = write_test_workbook(tilleuls(), tmp_path / "rentree.xlsx")
+    first = fill_from_onde(workbook, CURRENT_ISO, today=TODAY).output
+    book = load_workbook(first)
+    sheet = book["ONDE"]
+    header_row = next(r for r in sheet.iter_rows(max_row=10) if any(c.value == "Libellé ONDE" for c in r))
+    columns = {c.value: c.column for c in header_row}
+    row = next(r for r in sheet.iter_rows(min_row=header_row[0].row + 1) if r[0].value == "CM2 Bernard")
+    sheet.cell(row[0].row, columns["Classe IntraScol"], "cm2")  # the existing class, typed loosely
+    book.save(first)
+    report = fill_from_onde(first, CURRENT_ISO, tmp_path / "bis.xlsx", today=TODAY)
+    rows = by_login(report.output)
+    assert rows["crobert"]["Classe cible"] == "CM2"
+    onde = {r["Libellé ONDE"]: r for r in sheet_rows(report.output, "ONDE")}
+    assert onde["CM2 Bernard"]["Classe IntraScol"] == "CM2"
+    assert onde["CM2 Bernard"]["Correspondance"] == "choisie dans le classeur"
+    # The class proposed first is left in Classes, and the command says it has no pupil now.
+    assert report.unused_new_classes == ("CM2 Bernard",)
