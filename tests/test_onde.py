@@ -548,3 +548,20 @@ def test_a_correspondence_edited_in_the_onde_sheet_moves_its_pupils_on_a_rerun(t
     assert onde["CM2 Bernard"]["Correspondance"] == "choisie dans le classeur"
     # The class proposed first is left in Classes, and the command says it has no pupil now.
     assert report.unused_new_classes == ("CM2 Bernard",)
+
+
+def test_onde_text_never_becomes_a_formula(tmp_path: Path) -> None:
+    workbook = write_test_workbook(tilleuls(), tmp_path / "rentree.xlsx")
+    csv = tmp_path / "CSVExtraction.csv"
+    data = (
+        CURRENT_ISO.read_bytes().decode("cp1252")
+        + '=HYPERLINK("http://x");;=1+2;01/01/2020;F;999;;;;;;;;;;CP;CP;1;\r\n'
+    )
+    csv.write_bytes(data.encode("cp1252"))
+    output = fill_from_onde(workbook, csv, today=TODAY).output
+    sheet = load_workbook(output)["Utilisateurs"]
+    cells = [
+        c for row in sheet.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("=")
+    ]
+    assert {c.value for c in cells} == {'=HYPERLINK("http://x")', "=1+2"}
+    assert all(c.data_type == "s" for c in cells)
