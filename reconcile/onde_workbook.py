@@ -167,7 +167,13 @@ def fill_from_onde(
         memory.remember(d.onde, d.pupil.login, today) for d in matching.confirmed_homonyms if d.onde
     )
     if remembered:
-        memory_path.write_text(memory.to_json(), encoding="utf-8")
+        try:
+            memory_path.write_text(memory.to_json(), encoding="utf-8")
+        except OSError as error:
+            raise OndeError(
+                f"Le classeur {output} est écrit, mais la mémoire des homonymes {memory_path} n'a pas pu "
+                f"l'être : {error.strerror}. Relancez avec --memoire vers un dossier où vous pouvez écrire."
+            ) from None
     used = {fold(name) for name in users.target_classes()}
     unused = tuple(name for name in classes_sheet.classes_to_create() if fold(name) not in used)
     return OndeReport(output, extraction, matching, mappings, memory_path, remembered, unused)
