@@ -341,9 +341,9 @@ def _banner(sheet: Worksheet, width: int, title: str, note: str) -> None:
     sheet.merge_cells(f"A2:{last}2")
     sheet["A1"] = title
     sheet["A2"] = note
-    for col in range(1, width + 1):
-        sheet.cell(1, col).style = STYLE_TITLE
-        sheet.cell(2, col).style = STYLE_NOTE
+    # A merged range shows its first cell's style.
+    sheet["A1"].style = STYLE_TITLE
+    sheet["A2"].style = STYLE_NOTE
     sheet.row_dimensions[1].height = 26
     sheet.row_dimensions[2].height = 44
 
