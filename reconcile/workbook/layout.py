@@ -48,6 +48,9 @@ SIZE = "Effectif actuel"
 CLASSES_HEADERS = (CLASS_NAME, RESPONSIBLE, STATUS, SIZE)
 CLASSES_REQUIRED = (CLASS_NAME, RESPONSIBLE, STATUS)
 
+README_WIDTH = 72  # fits a portrait A4 page at 100 % (Calc does not scale this sheet down)
+README_CHARS_PER_LINE = 85
+
 HEADER_ROW = 3  # under a title banner (row 1) and an instructions banner (row 2)
 FIRST_ROW = HEADER_ROW + 1
 HEADER_SEARCH_ROWS = 10  # the reader looks for the header row this far down
@@ -72,6 +75,11 @@ STYLE_NOTE = "reconcile consigne"
 STYLE_HEADER = "reconcile en-tête"
 STYLE_SERVER = "reconcile serveur"  # what the server said: locked, greyed
 STYLE_INPUT = "reconcile saisie"  # what the secretary fills: unlocked
+STYLE_SPARE = "reconcile ligne libre"  # rows prepared for additions: unlocked, invisible (not printed)
+STYLE_KEY_INPUT = "reconcile saisie clé"  # the column that matters most: Classe cible, Statut
+STYLE_KEY_HEADER = "reconcile en-tête clé"
+# Arial is on every Windows and Mac; LibreOffice on Linux maps it to Liberation Sans (same metrics).
+FONT = "Arial"
 STYLE_README_TITLE = "reconcile lisez-moi titre"
 STYLE_README_HEADING = "reconcile lisez-moi section"
 STYLE_README_TEXT = "reconcile lisez-moi texte"
@@ -85,6 +93,11 @@ class Column:
     header: str
     width: float
     read_only: bool = False
+    key: bool = False  # highlighted: what the secretary mostly fills
+
+    @property
+    def input_style(self) -> str:
+        return STYLE_KEY_INPUT if self.key else STYLE_INPUT
 
 
 USERS_COLUMNS = (
@@ -93,13 +106,13 @@ USERS_COLUMNS = (
     Column(FIRST_NAME, 20),
     Column(TYPE, 10),
     Column(CURRENT_CLASS, 16, read_only=True),
-    Column(TARGET_CLASS, 20),
+    Column(TARGET_CLASS, 20, key=True),
     Column(REMARKS, 40),
 )
 CLASSES_COLUMNS = (
     Column(CLASS_NAME, 22),
     Column(RESPONSIBLE, 34),
-    Column(STATUS, 14),
+    Column(STATUS, 14, key=True),
     Column(SIZE, 16, read_only=True),
 )
 
@@ -190,34 +203,54 @@ def named_styles() -> tuple[NamedStyle, ...]:
     return (
         NamedStyle(
             STYLE_TITLE,
-            font=Font(bold=True, size=14, color="FFFFFF"),
+            font=Font(name=FONT, bold=True, size=14, color="FFFFFF"),
             fill=PatternFill("solid", fgColor="1F4E79"),
             alignment=Alignment(vertical="center"),
         ),
         NamedStyle(
             STYLE_NOTE,
-            font=Font(italic=True, size=10, color="1F3864"),
+            font=Font(name=FONT, italic=True, size=10, color="1F3864"),
             fill=PatternFill("solid", fgColor="DDEBF7"),
             alignment=Alignment(wrap_text=True, vertical="center"),
         ),
         NamedStyle(
             STYLE_HEADER,
-            font=Font(bold=True, color="FFFFFF"),
+            font=Font(name=FONT, bold=True, size=11, color="FFFFFF"),
             fill=PatternFill("solid", fgColor="2F5597"),
             border=_BORDER,
             alignment=Alignment(horizontal="center", vertical="center", wrap_text=True),
         ),
         NamedStyle(
             STYLE_SERVER,
-            font=Font(color="404040"),
+            font=Font(name=FONT, size=10, color="404040"),
             fill=PatternFill("solid", fgColor="D9D9D9"),
             border=_BORDER,
             protection=Protection(locked=True),
         ),
-        NamedStyle(STYLE_INPUT, border=_BORDER, protection=Protection(locked=False)),
-        NamedStyle(STYLE_README_TITLE, font=Font(bold=True, size=16, color="1F4E79")),
-        NamedStyle(STYLE_README_HEADING, font=Font(bold=True, size=12, color="2F5597")),
-        NamedStyle(STYLE_README_TEXT, alignment=Alignment(wrap_text=True, vertical="top")),
+        NamedStyle(
+            STYLE_INPUT, font=Font(name=FONT, size=10), border=_BORDER, protection=Protection(locked=False)
+        ),
+        NamedStyle(STYLE_SPARE, font=Font(name=FONT, size=10), protection=Protection(locked=False)),
+        NamedStyle(
+            STYLE_KEY_INPUT,
+            font=Font(name=FONT, size=10, bold=True, color="833C0B"),
+            border=_BORDER,
+            protection=Protection(locked=False),
+        ),
+        NamedStyle(
+            STYLE_KEY_HEADER,
+            font=Font(name=FONT, bold=True, size=11, color="FFFFFF"),
+            fill=PatternFill("solid", fgColor="C55A11"),
+            border=_BORDER,
+            alignment=Alignment(horizontal="center", vertical="center", wrap_text=True),
+        ),
+        NamedStyle(STYLE_README_TITLE, font=Font(name=FONT, bold=True, size=16, color="1F4E79")),
+        NamedStyle(STYLE_README_HEADING, font=Font(name=FONT, bold=True, size=12, color="2F5597")),
+        NamedStyle(
+            STYLE_README_TEXT,
+            font=Font(name=FONT, size=11),
+            alignment=Alignment(wrap_text=True, vertical="top"),
+        ),
     )
 
 
@@ -352,7 +385,7 @@ def _table_sheet(sheet: Worksheet, columns: tuple[Column, ...], title: str, note
     _banner(sheet, len(columns), title, note)
     for index, column in enumerate(columns, start=1):
         cell = sheet.cell(HEADER_ROW, index, column.header)
-        cell.style = STYLE_HEADER
+        cell.style = STYLE_KEY_HEADER if column.key else STYLE_HEADER
         sheet.column_dimensions[column_letter(index)].width = column.width
     sheet.row_dimensions[HEADER_ROW].height = 22
     sheet.freeze_panes = f"A{FIRST_ROW}"
@@ -364,7 +397,9 @@ def _table_sheet(sheet: Worksheet, columns: tuple[Column, ...], title: str, note
     sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     sheet.print_options.horizontalCentered = True
     sheet.page_margins.left = sheet.page_margins.right = 0.4
-    sheet.page_margins.top = sheet.page_margins.bottom = 0.6
+    sheet.page_margins.top = 0.5
+    sheet.page_margins.bottom = 0.8
+    sheet.page_margins.footer = 0.3
     footer = sheet.oddFooter
     assert footer is not None
     assert footer.center is not None
@@ -395,16 +430,18 @@ def build_template() -> Workbook:
     classes.add_data_validation(status_validation(FIRST_ROW, last))
 
     readme = workbook.create_sheet(README_SHEET)
-    readme.column_dimensions["A"].width = 110
+    readme.column_dimensions["A"].width = README_WIDTH
     for row, (style_name, text) in enumerate(README_LINES, start=1):
         cell = readme.cell(row, 1, text)
         cell.style = style_name
         if style_name == STYLE_README_TEXT:
             # Wrapped text does not grow rows by itself in every program: size them.
-            readme.row_dimensions[row].height = 15 * (1 + len(text) // 105)
+            readme.row_dimensions[row].height = 15 * -(-len(text) // README_CHARS_PER_LINE) + 3
         else:
             readme.row_dimensions[row].height = 24
     readme.page_setup.orientation = "portrait"
+    readme.page_setup.paperSize = readme.PAPERSIZE_A4
+    readme.page_margins.left = readme.page_margins.right = 0.5
     readme.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     readme.page_setup.fitToWidth = 1
     readme.page_setup.fitToHeight = 0

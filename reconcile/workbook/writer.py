@@ -133,14 +133,15 @@ def _write_users(sheet: Worksheet, state: ServerState, users: list[User], classe
         for index, column in enumerate(columns, start=1):
             cell = sheet.cell(row, index)
             put_text(cell, values.get(column.header))
-            cell.style = layout.STYLE_SERVER if column.read_only else layout.STYLE_INPUT
+            cell.style = layout.STYLE_SERVER if column.read_only else column.input_style
             if band is not None and not column.read_only:
                 cell.fill = band
         row += 1
     last = row + layout.USERS_SPARE_ROWS - 1
     for spare in range(row, last + 1):
         for index, column in enumerate(columns, start=1):
-            sheet.cell(spare, index).style = layout.STYLE_SERVER if column.read_only else layout.STYLE_INPUT
+            if not column.read_only:  # read-only columns stay locked: a new row has no Identifiant
+                sheet.cell(spare, index).style = layout.STYLE_SPARE
     return last
 
 
@@ -152,21 +153,22 @@ def _write_classes(sheet: Worksheet, classes: list[SchoolClass], labels: dict[st
         cells = (
             (school_class.name, layout.STYLE_SERVER),
             (responsible, layout.STYLE_INPUT),
-            ("Conserver", layout.STYLE_INPUT),
+            ("Conserver", layout.STYLE_KEY_INPUT),
             (None, layout.STYLE_SERVER),
         )
         for col, (text, style) in enumerate(cells, start=1):
             cell = sheet.cell(row, col)
             put_text(cell, text)
             cell.style = style
-            if style == layout.STYLE_INPUT:
+            if style != layout.STYLE_SERVER:
                 cell.fill = band
         sheet.cell(row, 4).value = school_class.size
         row += 1
     last = row + layout.CLASSES_SPARE_ROWS - 1
     for spare in range(row, last + 1):
         for col, column in enumerate(layout.CLASSES_COLUMNS, start=1):
-            sheet.cell(spare, col).style = layout.STYLE_SERVER if column.read_only else layout.STYLE_INPUT
+            if not column.read_only:
+                sheet.cell(spare, col).style = layout.STYLE_SPARE
     return last
 
 
