@@ -667,6 +667,8 @@ def test_libreoffice_round_trip_keeps_the_wanted_state_and_the_dropdowns(
     assert '"Conserver,Supprimer,Créer"' in statuses
     assert layout.TEACHER_CHOICES in statuses
     assert users.protection.sheet
+    assert users.protection.insertRows is False  # still allowed after Calc saved it
+    assert not users.cell(first_empty_row(users), 2).protection.locked
     # Calc computed the dropdown's list: the class added in the Classes sheet is offered.
     lists = load_workbook(resaved, data_only=True)[layout.LISTS_SHEET]
     offered = [lists.cell(r, 1).value for r in range(1, 8)]
@@ -674,3 +676,33 @@ def test_libreoffice_round_trip_keeps_the_wanted_state_and_the_dropdowns(
     # The hostile name is still text after Calc saved it.
     cell = users.cell(row_of(users, "x.hack"), 2)
     assert (cell.value, cell.data_type) == (EVIL, "s")
+
+
+# --- reconcile export ------------------------------------------------------------------
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+    import sys
+
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("INTRASCOL_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "reconcile", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+    )
+
+
+def test_export_refuses_to_overwrite_a_workbook(exported: Path) -> None:
+    before = exported.read_bytes()
+    result = run_cli(
+        "export", "-o", str(exported), "--url", "http://127.0.0.1:9/intrascol/", "--login", "admin"
+    )
+    assert result.returncode == 1
+    assert f"Le fichier {exported} existe déjà" in result.stderr
+    assert "--force" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert exported.read_bytes() == before
