@@ -126,8 +126,10 @@ def export(
                 bar.update(task, completed=pages, description=f"Lecture des comptes : {users} (page {pages})")
 
             state = client.read_state(progress=on_page)
+            done = bar.tasks[0].completed
+            bar.update(task, total=done, completed=done, description=f"Comptes lus : {len(state.users)}")
         write_workbook(state, output, server_url=client.url, exported_at=datetime.now().astimezone())
-    name = escape(output.name)
+    name = escape(str(output))
     console.print(
         f"[green]Classeur écrit :[/] {escape(str(output.resolve()))} "
         f"({len(state.users)} comptes, {len(state.classes)} classes ; aucun mot de passe).\n"
