@@ -810,3 +810,18 @@ def test_reconcile_export_writes_the_workbook_of_the_sandbox(sandbox: RunningSan
     forced = run_cli("export", "-o", str(path), "--force", env=env)
     assert forced.returncode == 0, forced.stderr
     assert read_workbook(path).problems == ()
+
+
+def test_problems_are_listed_sheet_by_sheet_in_row_order(exported: Path) -> None:
+    def many(workbook: Workbook) -> None:
+        add_row(layout.CLASSES_SHEET, name="GS")(workbook)
+        set_user("sans.classe", target="CE3")(workbook)
+        set_user("zoe.abel", type="Chat")(workbook)
+
+    edit(exported, many)
+    locations = [p.location for p in read_workbook(exported).problems]
+    assert [(loc.sheet, loc.column) for loc in locations if loc] == [
+        (layout.USERS_SHEET, layout.TYPE),
+        (layout.USERS_SHEET, layout.TARGET_CLASS),
+        (layout.CLASSES_SHEET, layout.RESPONSIBLE),
+    ]
