@@ -194,3 +194,13 @@ class FolderArchiveError(ReconcileError):
         self.class_name = class_name
         self.reason = reason
         self.files_deleted = files_deleted
+
+
+class UnknownClass(ReconcileError):
+    """A class named on the command line is not on the server."""
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        listed = ", ".join(f"« {k} »" for k in known) or "aucune"
+        super().__init__(f"La classe « {name} » n'existe pas sur le serveur. Classes existantes : {listed}.")
+        self.name = name
+        self.known = tuple(known)
