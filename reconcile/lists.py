@@ -61,6 +61,11 @@ class ClassList:
     teacher: str
     pupils: tuple[User, ...]
 
+    @property
+    def layout(self) -> str:
+        """CSS classes that keep a big class, or long logins, on one sheet."""
+        return _layout(self.pupils)
+
 
 @dataclass(frozen=True, slots=True)
 class ClassLists:
@@ -70,6 +75,10 @@ class ClassLists:
     generated_at: datetime
     classes: tuple[ClassList, ...]
     without_class: tuple[User, ...]
+
+    @property
+    def without_class_layout(self) -> str:
+        return _layout(self.without_class)
 
     @property
     def pupil_count(self) -> int:
@@ -184,9 +193,15 @@ def render_pdf(lists: ClassLists, fonts: dict[str, Path] | None = None) -> bytes
     if lists.without_class:
         pages.append(("Élèves sans classe", "Sur le serveur, « classe : aucune ».", lists.without_class))
     heading = FontFace(family="Sans", emphasis="BOLD", color=(255, 255, 255), fill_color=(47, 79, 127))
-    mono = FontFace(family="Mono", size_pt=14)
-    mono_bold = FontFace(family="Mono", emphasis="BOLD", size_pt=14)
     for title, subtitle, pupils in pages:
+        layout = _layout(pupils)
+        # Same choices as the HTML: smaller type rather than a class on two sheets.
+        size = 11.0 if "longue" in layout else (11.5 if "serree" in layout else 13.0)
+        mono_size = size + (0.5 if "longue" in layout else 1.0)
+        mono = FontFace(family="Mono", size_pt=mono_size)
+        mono_bold = FontFace(family="Mono", emphasis="BOLD", size_pt=mono_size)
+        widths = (23, 20, 38, 19) if "longue" in layout else (26, 24, 26, 24)
+        line_height = 5.4 if "serree" in layout else (6.4 if "longue" in layout else 7.1)
         pdf.add_page()
         pdf.set_font("Sans", size=10)
         pdf.set_text_color(68, 68, 68)
@@ -194,19 +209,20 @@ def render_pdf(lists: ClassLists, fonts: dict[str, Path] | None = None) -> bytes
         pdf.cell(pdf.epw / 2, 6, date_text, align="R", new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(17, 17, 17)
         pdf.set_font("Sans", "B", 30)
-        pdf.multi_cell(0, 13, title, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 13, title, align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Sans", size=14)
-        pdf.multi_cell(0, 8, subtitle, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 8, subtitle, align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(3)
         if not pupils:
             pdf.set_font("Sans", size=13)
             pdf.cell(0, 8, "Aucun élève dans cette classe.", new_x="LMARGIN", new_y="NEXT")
             continue
-        pdf.set_font("Sans", size=13)
+        pdf.set_font("Sans", size=size)
         pdf.set_draw_color(200, 206, 214)
         with pdf.table(
-            col_widths=(26, 24, 26, 24),
-            line_height=7.1,
+            col_widths=widths,
+            text_align="LEFT",
+            line_height=line_height,
             headings_style=heading,
             cell_fill_color=(241, 244, 248),
             cell_fill_mode="ROWS",
@@ -262,6 +278,17 @@ def _sorted_classes(state: ServerState) -> list[SchoolClass]:
 
 def _sorted_pupils(users: Iterable[User]) -> tuple[User, ...]:
     return tuple(sorted(users, key=lambda u: (fold(u.last_name), fold(u.first_name), u.login)))
+
+
+def _layout(pupils: Sequence[User]) -> str:
+    longest = max((len(u.login) for u in pupils), default=0)
+    longest_name = max((len(u.last_name) + len(u.first_name) for u in pupils), default=0)
+    classes = []
+    if len(pupils) > 32:
+        classes.append("serree")
+    if longest > 16 or longest_name > 28:
+        classes.append("longue")
+    return " ".join(classes)
 
 
 def _teacher_name(state: ServerState, login: str, shown: str) -> str:

@@ -182,3 +182,28 @@ def test_chromium_prints_one_sheet_per_class(tmp_path):
         assert "Ferry" in sheets[1]
         assert "Aucun élève" in sheets[2]
         assert "zz11" in sheets[3]
+
+
+@pytest.mark.chromium
+@pytest.mark.skipif(CHROMIUM is None or not shutil.which("pdfinfo"), reason="chromium ou pdfinfo absent")
+@pytest.mark.parametrize(
+    ("size", "last_name", "first_name", "login"),
+    [
+        (32, "De La Fontaine", "Jean-Baptiste", "jean-baptiste.delafontaine"),
+        (40, "Martin", "Léa", "lea.martin"),
+    ],
+)
+def test_a_full_class_fits_on_one_sheet(tmp_path, size, last_name, first_name, login):
+    pupils = tuple(
+        User(f"{login}{i}", last_name, first_name, UserType.PUPIL, 1, "k9wq2mx7") for i in range(size)
+    )
+    state = ServerState(
+        (SchoolClass(1, "CE2-CM1-CM2 Mme Dupont-Leroy", "x", "Marie DUPONT"),), pupils, school="École"
+    )
+    written = write_class_lists(state, tmp_path, generated_at=WHEN)
+    printed = tmp_path / "imprime.pdf"
+    chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={printed}", written.html.as_uri())
+    for pdf in (printed, written.pdf):
+        if pdf is not None:
+            info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+            assert "Pages:           1" in info, pdf.name
