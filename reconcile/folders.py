@@ -32,7 +32,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from reconcile.errors import AnswerLost, FolderArchiveError, ReconcileError
+from reconcile.errors import AnswerLost, FolderArchiveError, ReconcileError, ServerFailure
 from reconcile.files import create_private_binary
 from reconcile.model import SchoolClass, ServerState, User, UserType, fold
 from reconcile.ports import CreatedUser, Folder, IntraScolServer, SharedFile, UserSession
@@ -390,7 +390,13 @@ def _write_checked_archive(
             zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED) as archive,
         ):
             for index, shared in enumerate(listing, start=1):
-                data = session.download(shared.id)
+                try:
+                    data = session.download(shared.id)
+                except ServerFailure as error:
+                    # Gone or unreadable since the listing (a 404): nothing deleted yet.
+                    raise FolderArchiveError(
+                        class_name, f"le fichier « {shared.path} » n'a pas pu être téléchargé ({error})."
+                    ) from error
                 if len(data) != shared.size:
                     raise FolderArchiveError(
                         class_name,
