@@ -13,12 +13,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 
 from reconcile.errors import UnknownClass
 from reconcile.files import write_private_bytes, write_private_text
 from reconcile.model import LEVELS, SchoolClass, ServerState, User, UserType, fold, level_rank
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 HTML_NAME = "listes-classes.html"
 PDF_NAME = "listes-classes.pdf"
@@ -63,8 +67,13 @@ class ClassList:
 
     @property
     def layout(self) -> str:
-        """CSS classes that keep a big class, or long logins, on one sheet."""
+        """CSS classes of the page (row heights by class size)."""
         return _layout(self.pupils)
+
+    @property
+    def scale(self) -> float:
+        """Type scale of the page, so that the table fits the sheet's width."""
+        return _scale(self.pupils)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +88,10 @@ class ClassLists:
     @property
     def without_class_layout(self) -> str:
         return _layout(self.without_class)
+
+    @property
+    def without_class_scale(self) -> float:
+        return _scale(self.without_class)
 
     @property
     def pupil_count(self) -> int:
@@ -195,13 +208,12 @@ def render_pdf(lists: ClassLists, fonts: dict[str, Path] | None = None) -> bytes
     heading = FontFace(family="Sans", emphasis="BOLD", color=(255, 255, 255), fill_color=(47, 79, 127))
     for title, subtitle, pupils in pages:
         layout = _layout(pupils)
-        # Same choices as the HTML: smaller type rather than a class on two sheets.
-        size = 11.0 if "longue" in layout else (11.5 if "serree" in layout else 13.0)
-        mono_size = size + (0.5 if "longue" in layout else 1.0)
-        mono = FontFace(family="Mono", size_pt=mono_size)
-        mono_bold = FontFace(family="Mono", emphasis="BOLD", size_pt=mono_size)
-        widths = (23, 20, 38, 19) if "longue" in layout else (26, 24, 26, 24)
-        line_height = 5.4 if "serree" in layout else (6.4 if "longue" in layout else 7.1)
+        # Same choices as the HTML: bigger type for a small class, smaller rather than two sheets.
+        preferred = 14.5 if layout == "aeree" else (11.5 if layout == "serree" else 13.0)
+        size, widths = _pdf_fit(pdf, pupils, preferred)
+        mono = FontFace(family="Mono", size_pt=size + 1)
+        mono_bold = FontFace(family="Mono", emphasis="BOLD", size_pt=size + 1)
+        line_height = size * (0.47 if layout == "serree" else 0.56)
         pdf.add_page()
         pdf.set_font("Sans", size=10)
         pdf.set_text_color(68, 68, 68)
@@ -245,6 +257,26 @@ def render_pdf(lists: ClassLists, fonts: dict[str, Path] | None = None) -> bytes
     return bytes(pdf.output())
 
 
+def _pdf_fit(pdf: FPDF, pupils: Sequence[User], preferred: float) -> tuple[float, tuple[float, ...]]:
+    """The biggest type size, from `preferred` down, at which no cell wraps; column widths."""
+    size = preferred
+    while True:
+        columns = (
+            ("Sans", "B", size, [u.last_name.upper() for u in pupils] + ["Nom"]),
+            ("Sans", "", size, [u.first_name for u in pupils] + ["Prénom"]),
+            ("Mono", "", size + 1, [u.login for u in pupils] + ["Identifiant"]),
+            ("Mono", "B", size + 1, [u.password or "—" for u in pupils] + ["Mot de passe"]),
+        )
+        widths = []
+        for family, style, points, texts in columns:
+            pdf.set_font(family, style, points)
+            widths.append(max(pdf.get_string_width(text) for text in texts) + 2 * pdf.c_margin + 1)
+        if sum(widths) <= pdf.epw or size <= 8:
+            spare = (pdf.epw - sum(widths)) / len(widths)
+            return size, tuple(w + max(spare, 0) for w in widths)
+        size -= 0.5
+
+
 def write_class_lists(
     state: ServerState,
     output_dir: Path,
@@ -280,15 +312,40 @@ def _sorted_pupils(users: Iterable[User]) -> tuple[User, ...]:
     return tuple(sorted(users, key=lambda u: (fold(u.last_name), fold(u.first_name), u.login)))
 
 
+_PT = 0.3528  # millimetres per typographic point
+_TABLE_WIDTH = 186.0  # A4 width less the margins, in millimetres
+_PADDING = 4 * 6.0  # cell padding of the four columns, in millimetres
+ROOMY_UP_TO = 24
+"""Up to this many pupils, bigger type and taller rows still fit on a sheet."""
+CROWDED_FROM = 33
+"""From this many pupils, smaller type and tighter rows keep the class on one sheet."""
+
+
+def _text_width(pupils: Sequence[User]) -> float:
+    """Estimated width (mm) of the table's text at scale 1, each column at its widest.
+
+    Average glyph widths of DejaVu (em): bold capitals, lower case, monospace, bold
+    monospace spaced out; the headings (capitals, never wrapped) set a minimum.
+    """
+    last = max(max((len(u.last_name) for u in pupils), default=0) * 14 * 0.72 * _PT, 9.0)
+    first = max(max((len(u.first_name) for u in pupils), default=0) * 14 * 0.58 * _PT, 17.0)
+    login = max(max((len(u.login) for u in pupils), default=0) * 15 * 0.61 * _PT, 28.0)
+    password = max(max((len(u.password or "") for u in pupils), default=0) * 15 * 0.66 * _PT, 31.0)
+    return last + first + login + password
+
+
+def _scale(pupils: Sequence[User]) -> float:
+    """The type scale of a page: as big as its size allows, never so big that a cell wraps."""
+    wanted = 1.15 if len(pupils) <= ROOMY_UP_TO else (0.8 if len(pupils) >= CROWDED_FROM else 1.0)
+    fitting = (_TABLE_WIDTH - _PADDING) / max(_text_width(pupils), 1.0)
+    return round(max(min(wanted, fitting), 0.6), 2)
+
+
 def _layout(pupils: Sequence[User]) -> str:
-    longest = max((len(u.login) for u in pupils), default=0)
-    longest_name = max((len(u.last_name) + len(u.first_name) for u in pupils), default=0)
-    classes = []
-    if len(pupils) > 32:
-        classes.append("serree")
-    if longest > 16 or longest_name > 28:
-        classes.append("longue")
-    return " ".join(classes)
+    """CSS classes of a page: `aeree` (roomy rows) or `serree` (tight rows)."""
+    if len(pupils) >= CROWDED_FROM:
+        return "serree"
+    return "aeree" if len(pupils) <= ROOMY_UP_TO else ""
 
 
 def _teacher_name(state: ServerState, login: str, shown: str) -> str:
