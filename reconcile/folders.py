@@ -405,7 +405,7 @@ def _write_checked_archive(
                     )
                 info = zipfile.ZipInfo(f"{top}/{shared.path}", date_time=stamp)
                 info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o600 << 16
+                info.external_attr = 0o644 << 16  # the zip itself is 0600; its files open normally
                 archive.writestr(info, data)
                 emit(
                     FolderEvent(
