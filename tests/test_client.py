@@ -380,6 +380,27 @@ def test_an_applied_post_whose_answer_is_lost_is_an_answer_lost(school) -> None:
     assert client.read_state().user(leaver) is None
 
 
+def test_a_post_timing_out_is_an_answer_lost_though_the_server_applies_it(school) -> None:
+    client = connect(school, timeout=0.2)
+    client.log_in()
+    client.read_state()
+    school.configure(latency=0.5)
+    with pytest.raises(AnswerLost, match="délai"):
+        client.create_class("CE1", school.store.adults()[0].login)
+    time.sleep(0.6)
+    assert school.store.class_named("CE1") is not None  # why a lost answer is never re-sent blindly
+
+
+def test_a_get_timing_out_is_retried_then_unreachable(school) -> None:
+    client = connect(school, timeout=0.2, get_retries=1)
+    client.log_in()
+    school.configure(latency=0.5)
+    before = client.request_count
+    with pytest.raises(ServerUnreachable, match="délai"):
+        client.info()
+    assert client.request_count - before == 2
+
+
 def test_gets_are_retried_through_server_errors(sandbox) -> None:
     sandbox.configure(fail_get=0.3)
     client = connect(sandbox, get_retries=8)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 import requests
 from bs4 import BeautifulSoup
 
-from reconcile.sandbox import RunningSandbox
+from reconcile.sandbox import ADULT, PUPIL, RunningSandbox, SandboxOptions, start_sandbox
 
 
 def browser_encode(fields: list[tuple[str, str]]) -> bytes:
@@ -548,3 +553,193 @@ def test_a_pupil_reaches_neither_another_class_folder_nor_its_files(sandbox: Run
     )
     assert [kind for kind, _ in messages(answer)] == ["erreur"]
     assert store.file(other_file.id) == other_file
+
+
+def test_a_500_before_a_post_changes_nothing(sandbox: RunningSandbox) -> None:
+    session = admin_session(sandbox)
+    jeton = jeton_of(session, sandbox.url + "admin/ajout_classe.php")
+    sandbox.configure(fail_before_post=1.0)
+    before = sandbox.store.snapshot()
+    answer = post_form(
+        session,
+        sandbox.url + "admin/ajout_classe.php",
+        [("nom", "CM2 B"), ("responsable", "karima.benali")],
+        jeton=jeton,
+    )
+    assert answer.status_code == 500
+    assert sandbox.store.snapshot() == before
+    assert session.get(sandbox.url + "admin/classes.php").status_code == 200  # GETs are spared
+    # Logins are not logged-in POSTs: they still work.
+    assert admin_session(sandbox).get(sandbox.url + "admin/index.php").status_code == 200
+
+
+def test_a_lost_answer_is_a_connection_error_after_the_post_was_applied(sandbox: RunningSandbox) -> None:
+    session = admin_session(sandbox)
+    jeton = jeton_of(session, sandbox.url + "admin/ajout_classe.php")
+    sandbox.configure(lose_answer_after_post=1.0)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        post_form(
+            session,
+            sandbox.url + "admin/ajout_classe.php",
+            [("nom", "CM2 B"), ("responsable", "karima.benali")],
+            jeton=jeton,
+        )
+    assert sandbox.store.class_named("CM2 B") is not None
+    sandbox.configure(lose_answer_after_post=0.0)
+    assert session.get(sandbox.url + "admin/classes.php").status_code == 200  # the session survives
+
+
+def post_outcomes(sb: RunningSandbox, session: requests.Session, count: int) -> list[str]:
+    """What `count` logged-in POSTs (harmless ones: a wrong jeton) get: 200, 500 or lost."""
+    outcomes = []
+    for _ in range(count):
+        try:
+            answer = session.post(sb.url + "admin/classes.php", data={"jeton": "x"}, allow_redirects=False)
+            outcomes.append(str(answer.status_code))
+        except requests.exceptions.ConnectionError:
+            outcomes.append("perdue")
+    return outcomes
+
+
+def test_the_faults_follow_the_seed(sandbox: RunningSandbox) -> None:
+    session = admin_session(sandbox)
+    sandbox.configure(fail_before_post=0.3, lose_answer_after_post=0.3, seed=42)
+    first = post_outcomes(sandbox, session, 20)
+    assert set(first) == {"200", "500", "perdue"}
+    sandbox.configure(seed=42)
+    assert post_outcomes(sandbox, session, 20) == first
+
+    options = SandboxOptions(seed=42, fail_before_post=0.3, lose_answer_after_post=0.3)
+    with start_sandbox(options) as other:
+        assert post_outcomes(other, admin_session(other), 20) == first
+
+
+def test_latency_and_failed_gets(sandbox: RunningSandbox) -> None:
+    session = admin_session(sandbox)
+    sandbox.configure(latency=0.3)
+    started = time.perf_counter()
+    session.get(sandbox.url + "admin/index.php")
+    assert time.perf_counter() - started >= 0.3
+    sandbox.configure(latency=0.0, fail_get=1.0)
+    assert session.get(sandbox.url + "admin/index.php").status_code == 500
+
+
+def test_the_demo_school_is_realistic_and_the_same_for_the_same_seed(sandbox: RunningSandbox) -> None:
+    store = sandbox.store
+    classes = {c.name: c for c in store.classes()}
+    assert set(classes) == {"GS", "CP", "CE1", "CE2", "CE2-CM1", "CM1", "CM2", "ULIS"}
+    pupils = store.users(PUPIL)
+    assert 170 <= len(pupils) <= 190
+    assert 8 <= len(store.adults()) <= 12
+    assert all(p.class_id is not None for p in pupils)
+    responsible = {c.responsible for c in classes.values()}
+    assert responsible <= {a.login for a in store.adults()}
+    homonyms = [p for p in pupils if (p.first_name, p.last_name) == ("Léa", "Martin")]
+    assert len({p.login for p in homonyms}) == 2
+    assert len({p.class_name for p in homonyms}) == 2
+    names = {f"{u.first_name} {u.last_name}" for u in store.users()}
+    assert any(not name.isascii() and name.encode("latin-1", errors="replace").count(b"?") for name in names)
+    assert {"Jean-Baptiste De La Fontaine", "Awa N'Diaye", "Łukasz Kowalski"} <= names
+    assert store.files_of("CM2")
+    assert store.files_of("CE1")
+    assert not store.files_of("CP")
+    assert any(b"\x00" in f.data or not f.data.isascii() for f in store.files_of("CM2"))
+
+    with start_sandbox(SandboxOptions(seed=1)) as same, start_sandbox(SandboxOptions(seed=2)) as other:
+        assert same.store.snapshot() == store.snapshot()
+        assert other.store.snapshot() != store.snapshot()
+
+
+def test_the_empty_school_has_only_the_administrator_and_commun(empty_sandbox: RunningSandbox) -> None:
+    assert empty_sandbox.store.users() == []
+    assert empty_sandbox.store.classes() == []
+    assert [f.name for f in empty_sandbox.store.folders()] == ["Commun"]
+    assert admin_session(empty_sandbox).get(empty_sandbox.url + "admin/index.php").status_code == 200
+
+
+def test_a_kept_state_survives_a_restart(tmp_path: Path) -> None:
+    state = tmp_path / "ecole.sqlite"
+    with start_sandbox(SandboxOptions(demo=False, state=state)) as first:
+        teacher = first.store.add_user("Anne-Sophie", "Lévêque", ADULT)
+        first.store.add_class("CP-CE1", teacher.login)
+        password = first.admin_password
+    with start_sandbox(SandboxOptions(demo=True, state=state)) as again:
+        assert [c.name for c in again.store.classes()] == ["CP-CE1"]
+        assert again.admin_password == password
+    assert state.exists()
+
+    not_a_state = tmp_path / "autre.sqlite"
+    not_a_state.write_bytes(b"ceci n'est pas une base SQLite" * 10)
+    with pytest.raises(ValueError, match="n'est pas un état de bac à sable"):
+        start_sandbox(SandboxOptions(state=not_a_state))
+
+
+def test_the_sandbox_command_prints_how_to_connect_and_stops_on_ctrl_c() -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "reconcile",
+        "sandbox",
+        "--port",
+        "0",
+        "--empty",
+        "--session-seconds",
+        "5",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        printed = [process.stdout.readline() for _ in range(10)]
+        url = printed[0].split(" : ", 1)[1].strip()
+        assert url.startswith("http://127.0.0.1:")
+        assert url.endswith("/intrascol/")
+        login = next(line for line in printed if "Identifiant administrateur" in line).split(" : ")[1].strip()
+        password = (
+            next(line for line in printed if "Mot de passe administrateur" in line).split(" : ")[1].strip()
+        )
+        assert f"  export INTRASCOL_URL={url} INTRASCOL_LOGIN={login}\n" in printed
+        answer = requests.post(
+            url + "admin/login.php", data={"login": login, "motdepasse": password}, allow_redirects=False
+        )
+        assert answer.status_code == 302
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert "Bac à sable arrêté." in out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["--fail-before-post", "1.5"], "--fail-before-post attend une probabilité entre 0 et 1, pas 1.5."),
+        (
+            ["--lose-answer-after-post", "-0.1"],
+            "--lose-answer-after-post attend une probabilité entre 0 et 1",
+        ),
+        (["--latency", "-1"], "--latency attend une durée positive"),
+    ],
+)
+def test_the_sandbox_command_refuses_impossible_settings(arguments: list[str], expected: str) -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "reconcile", "sandbox", "--port", "0", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert finished.returncode == 2
+    assert expected in finished.stderr
+    assert finished.stdout == ""
+
+
+def test_an_unknown_class_cannot_be_modified(sandbox: RunningSandbox) -> None:
+    session = admin_session(sandbox)
+    page = parse(session.get(sandbox.url + "admin/modifier_classe.php?id=999"))
+    assert page.select_one("form#form-modifier-classe") is None
+    assert [p.get_text() for p in page.select("p.erreur")] == ["Cette classe n'existe pas."]
+    before = sandbox.store.snapshot()
+    jeton = jeton_of(session, sandbox.url + "admin/index.php")
+    answer = post_form(session, sandbox.url + "admin/modifier_classe.php?id=999", [("nom", "X")], jeton=jeton)
+    assert messages(answer) == [("erreur", "Cette classe n'existe pas.")]
+    assert sandbox.store.snapshot() == before
