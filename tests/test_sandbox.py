@@ -704,8 +704,8 @@ def test_the_sandbox_command_prints_how_to_connect_and_stops_on_ctrl_c() -> None
         assert answer.status_code == 302
     finally:
         process.send_signal(signal.SIGINT)
-        out, _ = process.communicate(timeout=10)
-    assert process.returncode == 0
+        out, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
     assert "Bac à sable arrêté." in out
 
 
