@@ -6,15 +6,21 @@ becomes a message and an exit code.
 
 from __future__ import annotations
 
+import getpass
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from reconcile import __version__
 from reconcile.errors import ReconcileError
+from reconcile.intrascol.client import IntraScolClient
+from reconcile.model import UserType
 
 app = typer.Typer(
     name="reconcile",
@@ -40,6 +46,50 @@ LoginOption = Annotated[
 def version() -> None:
     """Affiche la version de reconcile."""
     console.print(f"reconcile {__version__}")
+
+
+# --- Connection to the server (part "client", shared by the commands that talk to IntraScol) ---
+
+
+def connect_from_cli(url: str | None, login: str | None) -> IntraScolClient:
+    """A logged-in client from `--url` / `--login` (or their environment variables).
+
+    The password comes from `INTRASCOL_PASSWORD` or a hidden prompt, never from the
+    command line (it would show in the shell history and the process list).
+    """
+    if not url:
+        raise ReconcileError(
+            "Adresse du serveur manquante : donnez --url ou la variable d'environnement INTRASCOL_URL "
+            "(ex. http://serveur/intrascol/)."
+        )
+    if not login:
+        login = typer.prompt("Identifiant de l'administrateur")
+    password = os.environ.get("INTRASCOL_PASSWORD") or getpass.getpass(
+        f"Mot de passe de « {login} » sur {url} : "
+    )
+    client = IntraScolClient(url, login, password)
+    with console.status(f"Connexion à {escape(url)}…"):
+        client.log_in()
+    return client
+
+
+@app.command()
+def info(url: UrlOption = None, login: LoginOption = None) -> None:
+    """Se connecte au serveur et affiche sa version, l'école et le nombre de comptes."""
+    with connect_from_cli(url, login) as client, console.status("Lecture des comptes…"):
+        server = client.info()
+        state = client.read_state()
+    adults = sum(1 for u in state.users if u.type is UserType.ADULT)
+    pupils = len(state.users) - adults
+    without_class = sum(1 for u in state.users if u.type is UserType.PUPIL and u.class_id is None)
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_row("Serveur", escape(client.url))
+    table.add_row("Version d'IntraScol", escape(server.version))
+    table.add_row("École", escape(server.school))
+    table.add_row("Classes", str(len(state.classes)))
+    table.add_row("Adultes", str(adults))
+    table.add_row("Élèves", f"{pupils} (dont {without_class} sans classe)")
+    console.print(table)
 
 
 # --- sandbox (part "sandbox") -------------------------------------------------------------------
@@ -141,6 +191,48 @@ def sandbox(
 
 
 # --- end of sandbox ------------------------------------------------------------------------------
+
+
+# --- listes (part "lists") -----------------------------------------------------------------------
+
+
+@app.command()
+def listes(
+    url: UrlOption = None,
+    login: LoginOption = None,
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", help="Dossier où écrire les listes (créé au besoin).")
+    ] = Path("."),
+    classe: Annotated[
+        list[str] | None,
+        typer.Option("--classe", help="Seulement cette classe (option répétable) ; par défaut toutes."),
+    ] = None,
+) -> None:
+    """Écrit les listes de classes à afficher près des ordinateurs (identifiants et mots de passe).
+
+    Une page par classe, en HTML à imprimer et en PDF ; les fichiers ne sont lisibles
+    que par vous (ils contiennent les mots de passe des élèves).
+    """
+    from reconcile.lists import write_class_lists
+
+    with connect_from_cli(url, login) as client, console.status("Lecture des comptes…"):
+        client.info()
+        state = client.read_state()
+    written = write_class_lists(state, output_dir, class_names=classe or None)
+    pages = f"{written.classes} classe{'s' if written.classes > 1 else ''}"
+    console.print(f"Listes de classes écrites ({pages}, {written.pupils} élèves) :", highlight=False)
+    console.print(f"  {escape(str(written.html))}", highlight=False)
+    if written.pdf is not None:
+        console.print(f"  {escape(str(written.pdf))}", highlight=False)
+    else:
+        console.print(
+            "  (pas de PDF : police DejaVu absente, paquet fonts-dejavu-core ; imprimez le HTML)",
+            highlight=False,
+        )
+    console.print("Ces fichiers contiennent les mots de passe des élèves : ne les partagez pas.")
+
+
+# --- end of listes -------------------------------------------------------------------------------
 
 
 @app.callback()
