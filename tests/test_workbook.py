@@ -825,3 +825,16 @@ def test_problems_are_listed_sheet_by_sheet_in_row_order(exported: Path) -> None
         (layout.USERS_SHEET, layout.TARGET_CLASS),
         (layout.CLASSES_SHEET, layout.RESPONSIBLE),
     ]
+
+
+@pytest.mark.libreoffice
+def test_a_formula_is_refused_even_with_the_value_calc_cached(exported: Path, tmp_path: Path) -> None:
+    edit(exported, set_user("lea.martin", target=f"='{layout.CLASSES_SHEET}'!A5"))
+    resaved = resave_with_libreoffice(exported, tmp_path / "calc")
+    users = load_workbook(resaved, data_only=True)[layout.USERS_SHEET]
+    row = row_of(users, "lea.martin")
+    assert users.cell(row, 6).value == "CE1"  # Calc computed and cached the value…
+    assert problems_of(resaved) == [  # …but the cell still holds a formula, which the tool refuses
+        f"Utilisateurs, ligne {row}, colonne « Classe cible » : la cellule contient une formule : "
+        "tapez la valeur elle-même (copier, puis « Collage spécial > valeurs seulement »)."
+    ]
