@@ -29,7 +29,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reconcile.model import LEAVES_SCHOOL, ClassStatus, UserType, clean_text, fold
+from reconcile.model import LEAVES_SCHOOL, ClassStatus, UserType, fold
 from reconcile.onde import (
     MEMORY_FILE_NAME,
     Arrival,
@@ -51,9 +51,25 @@ from reconcile.onde import (
     read_extraction,
 )
 from reconcile.plan import DEFAULT_MASS_DELETE_THRESHOLD
+from reconcile.workbook import layout
+from reconcile.workbook.layout import (
+    CLASS_NAME,
+    CLASSES_SHEET,
+    CURRENT_CLASS,
+    FIRST_NAME,
+    LAST_NAME,
+    LOGIN,
+    RESPONSIBLE,
+    STATUS,
+    STYLE_HEADER,
+    STYLE_NOTE,
+    STYLE_TITLE,
+    TARGET_CLASS,
+    TYPE,
+    USERS_SHEET,
+)
+from reconcile.workbook.reader import cell_text
 
-USERS_SHEET = "Utilisateurs"
-CLASSES_SHEET = "Classes"
 ONDE_SHEET = "ONDE"
 
 ORIGIN_HEADER = "Origine"
@@ -75,11 +91,6 @@ AMBIGUOUS_FILL = PatternFill("solid", start_color="F8CBAD", end_color="F8CBAD")
 LEAVING_FILL = PatternFill("solid", start_color="FFE699", end_color="FFE699")
 NEW_CLASS_FILL = PatternFill("solid", start_color="DDEBF7", end_color="DDEBF7")
 _HEADER_FONT = Font(bold=True)
-# Named styles of the export's template, reused in the ONDE sheet when present.
-STYLE_TITLE = "reconcile titre"
-STYLE_NOTE = "reconcile consigne"
-STYLE_HEADER = "reconcile en-tête"
-_HEADER_SCAN_ROWS = 10
 _DETAIL_CHARS_PER_LINE = 80  # in the 70-wide `Détail ONDE` column
 
 
@@ -195,17 +206,14 @@ def _open_workbook(path: Path) -> Workbook:
 
 
 def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return clean_text(str(value))
+    """A cell's text as the workbook reader sees it (numbers without `.0`, dates dd/mm/yyyy)."""
+    return cell_text(value)
 
 
 def _find_header(sheet: Worksheet, required: Sequence[str]) -> tuple[int, dict[str, int]]:
     """The header row (within the first rows) and the column of each folded header text."""
     wanted = {fold(name) for name in required}
-    for row in sheet.iter_rows(min_row=1, max_row=_HEADER_SCAN_ROWS):
+    for row in sheet.iter_rows(min_row=1, max_row=layout.HEADER_SEARCH_ROWS):
         columns = {fold(_text(cell.value)): int(cell.column or 0) for cell in row if _text(cell.value)}
         if wanted <= set(columns):
             return int(row[0].row or 0), columns
@@ -239,7 +247,7 @@ def _set(cell: Cell | MergedCell, value: str | None) -> None:
 
 
 class _UsersSheet:
-    REQUIRED = ("Identifiant", "Nom", "Prénom", "Type", "Classe actuelle", "Classe cible")
+    REQUIRED = (LOGIN, LAST_NAME, FIRST_NAME, TYPE, CURRENT_CLASS, TARGET_CLASS)
 
     def __init__(self, book: Workbook, source: str) -> None:
         self.sheet = _sheet(book, USERS_SHEET)
@@ -277,7 +285,7 @@ class _UsersSheet:
     def _check_identifiers(self) -> None:
         seen: dict[str, str] = {}
         for values in self.rows:
-            login = values[fold("Identifiant")]
+            login = values[fold(LOGIN)]
             if login and login in seen:
                 raise OndeError(
                     f"Utilisateurs, lignes {seen[login]} et {values['_row']} : l'identifiant « {login} » "
@@ -286,40 +294,40 @@ class _UsersSheet:
             seen[login] = values["_row"]
 
     def _type(self, values: dict[str, str]) -> UserType | None:
-        text = values[fold("Type")]
+        text = values[fold(TYPE)]
         return UserType.from_label(text) if text else UserType.PUPIL
 
     def server_pupils(self) -> list[ServerPupil]:
         return [
             ServerPupil(
-                login=v[fold("Identifiant")],
-                last_name=v[fold("Nom")],
-                first_name=v[fold("Prénom")],
-                current_class=v[fold("Classe actuelle")],
+                login=v[fold(LOGIN)],
+                last_name=v[fold(LAST_NAME)],
+                first_name=v[fold(FIRST_NAME)],
+                current_class=v[fold(CURRENT_CLASS)],
                 reference=v[fold(REFERENCE_HEADER)],
                 row=int(v["_row"]),
             )
             for v in self.rows
-            if v[fold("Identifiant")] and self._type(v) is UserType.PUPIL
+            if v[fold(LOGIN)] and self._type(v) is UserType.PUPIL
         ]
 
     def new_pupil_rows(self) -> list[NewPupilRow]:
         return [
-            NewPupilRow(int(v["_row"]), v[fold("Nom")], v[fold("Prénom")], v[fold(REFERENCE_HEADER)])
+            NewPupilRow(int(v["_row"]), v[fold(LAST_NAME)], v[fold(FIRST_NAME)], v[fold(REFERENCE_HEADER)])
             for v in self.rows
-            if not v[fold("Identifiant")] and self._type(v) is UserType.PUPIL and v[fold("Nom")]
+            if not v[fold(LOGIN)] and self._type(v) is UserType.PUPIL and v[fold(LAST_NAME)]
         ]
 
     def adults(self) -> dict[str, str]:
         """Logins of the adults -> their last names (to guess a new class's teacher)."""
         return {
-            v[fold("Identifiant")]: v[fold("Nom")]
+            v[fold(LOGIN)]: v[fold(LAST_NAME)]
             for v in self.rows
-            if v[fold("Identifiant")] and self._type(v) is UserType.ADULT
+            if v[fold(LOGIN)] and self._type(v) is UserType.ADULT
         }
 
     def target_classes(self) -> list[str]:
-        column = self._col("Classe cible")
+        column = self._col(TARGET_CLASS)
         return [
             _text(self.sheet.cell(row, column).value) for row in range(self.header_row + 1, self.data_end + 1)
         ]
@@ -328,7 +336,7 @@ class _UsersSheet:
         """The dropdown source of `Classe cible` (to offer the same list in the ONDE sheet)."""
         for validation in self.sheet.data_validations.dataValidation:
             if validation.type == "list" and any(
-                r.min_col <= self._col("Classe cible") <= r.max_col for r in validation.sqref.ranges
+                r.min_col <= self._col(TARGET_CLASS) <= r.max_col for r in validation.sqref.ranges
             ):
                 return str(validation.formula1) if validation.formula1 else None
         return None
@@ -361,7 +369,7 @@ class _UsersSheet:
         if decision.origin is Origin.ABSENT:
             # A previous run proposed the departure: the secretary's answer in the cell stands.
             if previous_origin != Origin.ABSENT.value:
-                _set(self._cell(row, "Classe cible"), LEAVES_SCHOOL)
+                _set(self._cell(row, TARGET_CLASS), LEAVES_SCHOOL)
             self._set_detail(
                 row,
                 "Absent de l'extraction ONDE : quitte l'école. S'il reste, choisissez sa classe cible.",
@@ -378,7 +386,7 @@ class _UsersSheet:
             _set(self._cell(row, REFERENCE_HEADER), onde.ine or self._cell_text(row, REFERENCE_HEADER))
             target = targets.get(onde.class_label)
             if target:
-                _set(self._cell(row, "Classe cible"), target)
+                _set(self._cell(row, TARGET_CLASS), target)
             self._set_detail(row, _detail(onde, target))
 
     def _set_detail(self, row: int, text: str) -> None:
@@ -396,12 +404,12 @@ class _UsersSheet:
     def _write_arrival(self, arrival: Arrival, row: int, targets: dict[str, str], *, new: bool) -> None:
         onde = arrival.onde
         if new:
-            _set(self._cell(row, "Nom"), onde.usage_name or onde.last_name)
-            _set(self._cell(row, "Prénom"), onde.first_name)
-            _set(self._cell(row, "Type"), UserType.PUPIL.label)
+            _set(self._cell(row, LAST_NAME), onde.usage_name or onde.last_name)
+            _set(self._cell(row, FIRST_NAME), onde.first_name)
+            _set(self._cell(row, TYPE), UserType.PUPIL.label)
         target = targets.get(onde.class_label)
         if target:
-            _set(self._cell(row, "Classe cible"), target)
+            _set(self._cell(row, TARGET_CLASS), target)
         _set(self._cell(row, ORIGIN_HEADER), Origin.NEW.value)
         _set(self._cell(row, REFERENCE_HEADER), onde.ine or self._cell_text(row, REFERENCE_HEADER))
         self._set_detail(row, _detail(onde, target))
@@ -457,19 +465,19 @@ def _detail(onde: OndePupil, target: str | None) -> str:
 
 
 class _ClassesSheet:
-    REQUIRED = ("Classe", "Enseignant responsable", "Statut")
+    REQUIRED = (CLASS_NAME, RESPONSIBLE, STATUS)
 
     def __init__(self, book: Workbook) -> None:
         self.sheet = _sheet(book, CLASSES_SHEET)
         self.header_row, self.columns = _find_header(self.sheet, self.REQUIRED)
         self.data_end = _last_data_row(self.sheet, self.header_row, self.columns.values())
         self.rows = [
-            (self._value(row, "classe"), self._value(row, "statut"))
+            (self._value(row, CLASS_NAME), self._value(row, STATUS))
             for row in range(self.header_row + 1, self.data_end + 1)
         ]
 
     def _value(self, row: int, header: str) -> str:
-        return _text(self.sheet.cell(row, self.columns[header]).value)
+        return _text(self.sheet.cell(row, self.columns[fold(header)]).value)
 
     def server_classes(self) -> list[str]:
         """Rows the export wrote (kept or deleted), not the ones added to be created."""
@@ -480,10 +488,10 @@ class _ClassesSheet:
         """Rows not from the export: status Créer or empty (read after `add_new_classes`)."""
         rows = range(self.header_row + 1, self.data_end + 1)
         return [
-            self._value(row, "classe")
+            self._value(row, CLASS_NAME)
             for row in rows
-            if self._value(row, "classe")
-            and fold(self._value(row, "statut")) in {"", fold(ClassStatus.CREATE.value)}
+            if self._value(row, CLASS_NAME)
+            and fold(self._value(row, STATUS)) in {"", fold(ClassStatus.CREATE.value)}
         ]
 
     def all_classes(self) -> list[str]:
@@ -501,10 +509,10 @@ class _ClassesSheet:
                 above = self.sheet.cell(row - 1, column)
                 _copy_style(above, self.sheet.cell(row, column))
                 self.sheet.cell(row, column).fill = NEW_CLASS_FILL
-            _set(self.sheet.cell(row, self.columns["classe"]), mapping.target)
-            _set(self.sheet.cell(row, self.columns["statut"]), ClassStatus.CREATE.value)
+            _set(self.sheet.cell(row, self.columns[fold(CLASS_NAME)]), mapping.target)
+            _set(self.sheet.cell(row, self.columns[fold(STATUS)]), ClassStatus.CREATE.value)
             responsible = guess_responsible(mapping.label, adults)
-            _set(self.sheet.cell(row, self.columns[fold("Enseignant responsable")]), responsible)
+            _set(self.sheet.cell(row, self.columns[fold(RESPONSIBLE)]), responsible)
         if added:
             self._extend_validations(self.data_end - len(added), self.data_end)
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from reconcile.cli import app
-from reconcile.model import LEAVES_SCHOOL, SchoolClass, ServerState, User, UserType
+from reconcile.model import LEAVES_SCHOOL, SchoolClass, ServerState, Target, User, UserType
 from reconcile.onde import (
     Layout,
     OndeError,
@@ -30,6 +30,7 @@ from reconcile.onde import (
     read_extraction,
 )
 from reconcile.onde_workbook import fill_from_onde
+from reconcile.workbook import load_wanted, write_workbook
 
 DATA = Path(__file__).parent / "data" / "onde"
 CURRENT_ISO = DATA / "onde-actuel-iso8859-1.csv"
@@ -37,6 +38,7 @@ CURRENT_UTF8 = DATA / "onde-actuel-utf8-bom.csv"
 OLD_BE1D = DATA / "be1d-ancien.csv"
 FILTERED = DATA / "onde-filtree-une-classe.csv"
 TODAY = "2027-06-30"
+EXPORTED_AT = datetime(2027, 6, 30, 9, 0)
 
 
 def tilleuls() -> ServerState:
@@ -88,30 +90,10 @@ def tilleuls() -> ServerState:
 
 
 def write_test_workbook(state: ServerState, path: Path) -> Path:
-    """A workbook with the sheets and headers of the rentrée workbook (issue 3's layout)."""
-    book = Workbook()
-    users = book.active
-    assert users is not None
-    users.title = "Utilisateurs"
-    users["A1"] = "Rentrée — remplissez la colonne Classe cible"
-    headers = ("Identifiant", "Nom", "Prénom", "Type", "Classe actuelle", "Classe cible", "Remarques")
-    for column, header in enumerate(headers, start=1):
-        users.cell(3, column, header)
-    for row, user in enumerate(state.users, start=4):
-        values = (user.login, user.last_name, user.first_name, user.type.label, state.class_name_of(user))
-        for column, value in enumerate(values, start=1):
-            users.cell(row, column, value)
-    classes = book.create_sheet("Classes")
-    for column, header in enumerate(("Classe", "Enseignant responsable", "Statut", "Effectif actuel"), 1):
-        classes.cell(1, column, header)
-    for row, school_class in enumerate(state.classes, start=2):
-        size = len(state.members(school_class.id))
-        for column, value in enumerate(
-            (school_class.name, school_class.responsible_login, "Conserver", size), 1
-        ):
-            classes.cell(row, column, value)
-    book.create_sheet("Lisez-moi")["A1"] = "Mode d'emploi"
-    book.save(path)
+    """The rentrée workbook of `state`, as `reconcile export` writes it."""
+    write_workbook(
+        state, path, server_url="http://127.0.0.1/intrascol/", exported_at=datetime(2027, 6, 30, 9)
+    )
     return path
 
 
@@ -422,8 +404,21 @@ def test_onde_fills_a_new_workbook_and_leaves_the_input_alone(tmp_path: Path) ->
     assert onde["CE2-CM1"]["Élèves"] == 7
     assert report.counts[Origin.NEW] == 3
     assert report.counts[Origin.AMBIGUOUS] == 2
-    # Sheets the tool does not own survive.
-    assert load_workbook(report.output)["Lisez-moi"]["A1"].value == "Mode d'emploi"
+    # Sheets the tool does not own survive, and the workbook reads back.
+    before, after = load_workbook(workbook), load_workbook(report.output)
+    for title in ("Lisez-moi", "Export (ne pas modifier)"):
+        assert list(after[title].iter_rows(values_only=True)) == list(
+            before[title].iter_rows(values_only=True)
+        )
+    assert after["Export (ne pas modifier)"].sheet_state == "hidden"
+    wanted = {u.key: u for u in load_wanted(report.output).users}
+    assert wanted["crobert"].target_class == "CM2 Bernard"
+    assert wanted["tleroy"].target is Target.LEAVES
+    assert sorted((u.first_name, u.target_class) for u in wanted.values() if u.is_new) == [
+        ("Hugo", "CP"),
+        ("Manon", "CP"),
+        ("Rose", "CP"),
+    ]
 
 
 def test_a_rerun_on_its_own_output_changes_nothing(tmp_path: Path) -> None:
