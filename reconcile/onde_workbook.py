@@ -6,7 +6,11 @@ validations, protection and hidden metadata survive; only these cells change:
 `INE`, `Détail ONDE`), new classes appended to `Classes` (status `Créer`), and the
 sheet `ONDE` (each ONDE class label -> an IntraScol class, editable).
 
-The decisions themselves are made by the pure `reconcile.onde`.
+The decisions themselves are made by the pure `reconcile.onde`. Sheet names, header
+texts, the header search depth, named styles and cell reading come from the workbook
+module (`reconcile.workbook.layout`, `cell_text`); headers are found here on the
+openpyxl sheet itself (the reader's finder works on a DataFrame), since cells are edited
+in place.
 """
 
 from __future__ import annotations
