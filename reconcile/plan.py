@@ -177,6 +177,10 @@ class Warning:  # noqa: A001 - a plan warning, not the builtin category
         return f"{self.location} : {self.message}" if self.location else self.message
 
 
+ADULT_ORIGIN = ""
+"""`Plan.origins` value of an adult: adults are in no class, and no class name is empty."""
+
+
 @dataclass(frozen=True)
 class Plan:
     """The operations of each step, in execution order, with problems and warnings."""
@@ -186,8 +190,9 @@ class Plan:
     warnings: tuple[Warning, ...] = ()
     # Display names of every user key the operations mention (login or nouveau:<row>).
     names: dict[str, str] = field(default_factory=dict)
-    # The class each existing user the operations mention is in before the plan
-    # (login -> class name; absent when in no class), to say "de CE2 vers CM1".
+    # Where each existing user the operations mention is before the plan, to say "de CE2
+    # vers CM1": login -> class name; ADULT_ORIGIN ("") for an adult (no class name is
+    # empty); absent for a pupil in no class.
     origins: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -521,7 +526,7 @@ class _Planner:
             return False
         if key in self.leaving:
             self._problem(
-                f"{user.display_name} ({key}) quitte l'école : il ne peut pas devenir responsable "
+                f"{user.display_name} ({key}) quitte l'école et ne peut donc pas être responsable "
                 f"de la classe {class_name}.",
                 where,
             )
@@ -757,7 +762,9 @@ class _Planner:
             if user is not None:
                 names[key] = user.display_name
                 where = self.current.class_name_of(user)
-                if where is not None:
+                if user.type is UserType.ADULT:
+                    origins[key] = ADULT_ORIGIN
+                elif where is not None:
                     origins[key] = where
 
         for _, ops in steps:
