@@ -329,13 +329,13 @@ def class_changes(plan: Plan, current: ServerState) -> tuple[ClassChange, ...]:
             for key in (op.user,) if isinstance(op, AssignPupil) else op.logins:
                 place[key] = destination
         elif isinstance(op, DeleteClasses):
-            for name in op.class_names:
-                removed = canonical.get(class_key(name), name)
-                status[removed] = "supprimée"
-                responsible_after.pop(removed, None)
-                for key, where in place.items():
-                    if where == removed:
-                        place[key] = NO_CLASS
+            removed = {canonical.get(class_key(name), name) for name in op.class_names}
+            for name in removed:
+                status[name] = "supprimée"
+                responsible_after.pop(name, None)
+            for key, where in place.items():
+                if where in removed:
+                    place[key] = NO_CLASS
 
     def person(key: str) -> str:
         return _who(key, names)
@@ -344,11 +344,17 @@ def class_changes(plan: Plan, current: ServerState) -> tuple[ClassChange, ...]:
         first, _, last = names.get(key, key).partition(" ")
         return (fold(last), fold(first), key)
 
+    members_before: dict[str, set[str]] = defaultdict(set)
+    members_after: dict[str, set[str]] = defaultdict(set)
+    for key, where in before.items():
+        members_before[where].add(key)
+    for key, where in place.items():
+        members_after[where].add(key)
     all_classes = set(status) | {NO_CLASS}
     changes = []
     for name in sorted(all_classes, key=_reading_key):
-        was = {k for k, where in before.items() if where == name}
-        now = {k for k, where in place.items() if where == name}
+        was = members_before.get(name, set())
+        now = members_after.get(name, set())
         if name == NO_CLASS and not was and not now:
             continue
         leaves = tuple(
