@@ -17,6 +17,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from typer.testing import CliRunner
 
+from reconcile import cli
 from reconcile.cli import app
 from reconcile.errors import WorkbookError
 from reconcile.intrascol.client import IntraScolClient
@@ -32,6 +33,12 @@ def environment(sandbox) -> dict[str, str]:
         "INTRASCOL_PASSWORD": sandbox.admin_password,
         "COLUMNS": "200",
     }
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The summary as a 200-column terminal shows it (Rich sizes its console once, at import)."""
+    monkeypatch.setattr(cli.console, "width", 200)
 
 
 @pytest.fixture
