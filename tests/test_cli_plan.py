@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from reconcile import cli
 from reconcile.cli import app
-from reconcile.errors import WorkbookError
+from reconcile.errors import ReconcileError, WorkbookError
 from reconcile.intrascol.client import IntraScolClient
 from reconcile.workbook import layout, write_workbook
 
@@ -201,3 +201,9 @@ def test_a_broken_workbook_is_refused_before_connecting(sandbox, exported: Path)
     assert "Utilisateurs" in str(result.exception)
     assert not (exported.parent / "rapport-plan.html").exists()
     assert sandbox.store.snapshot() == before
+
+
+def test_a_missing_workbook_is_named_in_the_error(sandbox, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["plan", str(tmp_path / "absent.xlsx")], env=environment(sandbox))
+    assert isinstance(result.exception, ReconcileError)
+    assert f"Le classeur {tmp_path / 'absent.xlsx'} n'existe pas." == str(result.exception)
