@@ -20,9 +20,13 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from reconcile import __version__
+from reconcile import plan as planning
 from reconcile.errors import ReconcileError
 from reconcile.intrascol.client import IntraScolClient
 from reconcile.model import UserType
+from reconcile.plan import Plan
+from reconcile.render import headline, remarks, step_sections
+from reconcile.report import write_plan_report
 
 app = typer.Typer(
     name="reconcile",
@@ -286,6 +290,90 @@ def listes(
 
 
 # --- end of listes -------------------------------------------------------------------------------
+
+
+# --- plan (part "plan") ----------------------------------------------------------------------
+
+
+def print_plan_summary(result: Plan) -> None:
+    """The plan in the terminal: counts per step, then problems and warnings, then the verdict."""
+    table = Table(title="Plan de la rentrée", title_justify="left", show_lines=False)
+    table.add_column("Étape")
+    table.add_column("Ce qui sera fait")
+    table.add_column("Opérations", justify="right")
+    for section in step_sections(result):
+        table.add_row(escape(section.heading), escape(section.summary), str(len(section.operations)))
+    console.print(table)
+    for title, items, colour in (
+        ("Problèmes à corriger", remarks(result.problems), "red"),
+        ("À vérifier", remarks(result.warnings), "yellow"),
+    ):
+        if items:
+            console.print(f"\n[bold {colour}]{title} ({len(items)}) :[/]")
+            for item in items:
+                where = f"[bold]{escape(item.where)}[/] : " if item.where != "—" else ""
+                console.print(f"  [{colour}]•[/] {where}{escape(item.message)}", highlight=False)
+    colour = "red" if result.problems else "green"
+    console.print(f"\n[bold {colour}]{escape(headline(result))}[/]", highlight=False)
+
+
+@app.command("plan")
+def plan_command(
+    workbook: Annotated[
+        Path,
+        typer.Argument(
+            help="Le classeur de la rentrée, rempli (ex. rentree.xlsx).", dir_okay=False, metavar="CLASSEUR"
+        ),
+    ],
+    output_dir: Annotated[
+        Path | None,
+        typer.Option("--output-dir", help="Dossier où écrire le rapport (par défaut : celui du classeur)."),
+    ] = None,
+    allow_mass_delete: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mass-delete",
+            help="Accepte un plan qui supprime plus de 40 % des élèves (sinon c'est un problème).",
+        ),
+    ] = False,
+    url: UrlOption = None,
+    login: LoginOption = None,
+) -> None:
+    """Montre ce que le classeur changerait sur le serveur, sans rien modifier, et écrit le rapport."""
+    from reconcile.workbook import load_wanted
+
+    if not workbook.is_file():
+        raise ReconcileError(f"Le classeur {workbook} n'existe pas.")
+    wanted = load_wanted(workbook)
+    with connect_from_cli(url, login) as client:
+        server = client.info()
+        with console.status("Lecture des comptes…") as status:
+
+            def on_page(pages: int, users: int) -> None:
+                status.update(f"Lecture des comptes : {users} (page {pages})")
+
+            current = client.read_state(progress=on_page)
+    result = planning.plan(current, wanted, allow_mass_delete=allow_mass_delete)
+    print_plan_summary(result)
+    files = write_plan_report(
+        result,
+        current,
+        wanted,
+        output_dir or workbook.resolve().parent,
+        server_url=client.url,
+        school=server.school,
+        generated_at=datetime.now().astimezone(),
+    )
+    console.print(
+        f"\nRapport : {escape(str(files.html))}\n          {escape(str(files.xlsx))}\n"
+        "Rien n'a été modifié sur le serveur.",
+        highlight=False,
+    )
+    if not result.can_apply:
+        raise typer.Exit(1)
+
+
+# --- end of plan ---------------------------------------------------------------------------------
 
 
 @app.callback()
