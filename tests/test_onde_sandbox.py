@@ -16,7 +16,9 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from reconcile.cli import app
+from reconcile.intrascol.client import IntraScolClient
 from reconcile.model import Target, WantedState, fold
+from reconcile.plan import CreateClass, CreateUser, DeleteUsers, TransferPupils, plan
 from reconcile.sandbox import RunningSandbox
 from reconcile.workbook import load_wanted
 
@@ -129,3 +131,28 @@ def test_onde_fills_the_demo_school_workbook_for_next_year(connected: RunningSan
     created = [c for c in wanted.classes if c.status.value == "Créer"]
     lemaitre = next(a for a in sb.store.adults() if a.last_name == "Lemaître")
     assert [(c.name, c.responsible) for c in created] == [("CE2 Lemaître", lemaitre.login)]
+
+
+def test_the_plan_of_the_onde_workbook_is_the_expected_rentree(
+    connected: RunningSandbox, tmp_path: Path
+) -> None:
+    sb = connected
+    workbook, next_year = fill_from_next_year(sb, tmp_path)
+    output = run("plan", str(workbook), "--output-dir", str(tmp_path / "plan"))
+    assert "Rien n'a été modifié" in output
+    client = IntraScolClient(sb.url, sb.admin_login, sb.admin_password)
+    rentree = plan(client.read_state(), load_wanted(workbook))
+    assert not rentree.problems, rentree.problems
+    operations = rentree.operations
+    deleted = {login for op in operations if isinstance(op, DeleteUsers) for login in op.logins}
+    assert deleted == {u.login for u in sb.store.pupils_of("CM2")}
+    assert {(op.last_name, op.first_name) for op in operations if isinstance(op, CreateUser)} == set(NEW_CP)
+    lemaitre = next(a for a in sb.store.adults() if a.last_name == "Lemaître")
+    created = [(op.name, op.responsible) for op in operations if isinstance(op, CreateClass)]
+    assert created == [("CE2 Lemaître", lemaitre.login)]
+    moved = {
+        login: op.class_name for op in operations if isinstance(op, TransferPupils) for login in op.logins
+    }
+    assert moved == {
+        login: label for login, label in next_year.label.items() if label != sb.store.user(login).class_name
+    }
