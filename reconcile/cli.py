@@ -426,7 +426,7 @@ def onde(
     read = report.extraction
     console.print(
         f"Extraction lue : {len(read.pupils)} élèves, format {read.layout.value}, "
-        f"encodage {read.encoding}, séparateur « {read.separator} »."
+        f"encodage {read.encoding}, séparateur : {read.separator_name}."
     )
     table = Table(title="Décisions", show_header=True)
     table.add_column("Origine")
@@ -437,7 +437,9 @@ def onde(
     if report.new_classes:
         console.print("Classes à créer (onglet Classes, statut Créer) :")
         for mapping in report.new_classes:
-            console.print(f"  « {mapping.label} » → [bold]{mapping.target}[/]", highlight=False)
+            console.print(
+                f"  « {escape(mapping.label)} » → [bold]{escape(mapping.target)}[/]", highlight=False
+            )
     if report.matching.undecided:
         console.print(
             f"[yellow]{len(report.matching.undecided)} élève(s) d'ONDE homonymes restent à départager "
@@ -445,15 +447,19 @@ def onde(
         )
     for name in report.unused_new_classes:
         console.print(
-            f"[yellow]La classe « {name} » (statut Créer) n'a aucun élève : supprimez sa ligne de "
+            f"[yellow]La classe « {escape(name)} » (statut Créer) n'a aucun élève : supprimez sa ligne de "
             "l'onglet Classes si elle n'est plus voulue.[/]",
             highlight=False,
         )
     if report.remembered:
-        console.print(f"{report.remembered} homonyme(s) mémorisé(s) dans {report.memory_path}.")
+        console.print(f"{report.remembered} homonyme(s) mémorisé(s) dans {escape(str(report.memory_path))}.")
+    written = escape(str(report.output))
     console.print(
-        f"Classeur écrit : [bold]{report.output}[/]. Relisez les lignes colorées "
-        "(ambiguës, départs), puis vérifiez le plan avec reconcile plan.",
+        f"[green]Classeur écrit :[/] {written} ({escape(str(workbook))} n'a pas changé).\n"
+        "Ensuite :\n"
+        "  1. relisez les lignes colorées de l'onglet Utilisateurs (orange : homonymes à départager ; "
+        "jaune : élèves absents d'ONDE, proposés « Quitte l'école ») et l'onglet ONDE ;\n"
+        f"  2. vérifiez le résultat sans rien modifier : [bold]reconcile plan {written}[/].",
         highlight=False,
     )
 

@@ -141,6 +141,10 @@ class Extraction:
     source: str = ""
 
     @property
+    def separator_name(self) -> str:
+        return {";": "point-virgule", ",": "virgule", "\t": "tabulation"}.get(self.separator, self.separator)
+
+    @property
     def class_labels(self) -> tuple[str, ...]:
         """Distinct class labels, in order of first appearance (empty labels left out)."""
         return tuple(dict.fromkeys(p.class_label for p in self.pupils if p.class_label))
