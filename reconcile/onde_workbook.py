@@ -183,7 +183,7 @@ def fill_from_onde(
     )
     if remembered:
         try:
-            memory_path.write_text(memory.to_json(), encoding="utf-8")
+            _write_private(memory_path, memory.to_json())
         except OSError as error:
             raise OndeError(
                 f"Le classeur {output} est écrit, mais la mémoire des homonymes {memory_path} n'a pas pu "
@@ -621,6 +621,14 @@ def _load_memory(path: Path) -> Memory:
     if not path.exists():
         return Memory()
     return Memory.from_json(path.read_text(encoding="utf-8"), str(path))
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Pupils' INE and names: readable by the secretary's account only (mode 0600)."""
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        file.write(text)
+    os.chmod(path, 0o600)
 
 
 def _save_atomically(book: Workbook, output: Path, like: Path) -> None:

@@ -448,6 +448,7 @@ def test_the_secretary_settles_homonyms_in_the_ine_column_and_next_year_remember
     assert rows["lmartin"]["Classe cible"] == "CE1"
     memory = json.loads((tmp_path / ".reconcile-onde.json").read_text(encoding="utf-8"))
     assert memory["correspondances"]["070111115AE"]["identifiant"] == "lmartin2"
+    assert (tmp_path / ".reconcile-onde.json").stat().st_mode & 0o777 == 0o600
     assert report.remembered == 1
 
     # Next year: a fresh export of the same accounts; the memory settles the homonyms.
