@@ -21,9 +21,16 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from reconcile.errors import AnswerLost, ServerError, ServerFailure, ServerRefused, ServerUnreachable
-from reconcile.journal import Event, Journal
-from reconcile.model import SchoolClass, ServerState, User, UserType, class_key, person_key
+from reconcile.errors import (
+    AnswerLost,
+    DriftAmbiguous,
+    ServerError,
+    ServerFailure,
+    ServerRefused,
+    ServerUnreachable,
+)
+from reconcile.journal import Event, Journal, JournalFacts
+from reconcile.model import SchoolClass, ServerState, User, UserType, WantedState, class_key, person_key
 from reconcile.plan import (
     AssignPupil,
     ChangeResponsible,
@@ -36,7 +43,9 @@ from reconcile.plan import (
     Step,
     TransferPupils,
 )
+from reconcile.plan import plan as make_plan
 from reconcile.ports import BatchOutcome, IntraScolServer, ItemOutcome, Refusal
+from reconcile.resume import Resolution, resolve
 
 MAX_ATTEMPTS = 3
 """How many times one operation is sent before its step is given up for this run."""
@@ -620,3 +629,102 @@ def execute(
             outcome.incomplete_step, outcome.reason = step, " ; ".join(failures)
             return outcome
     return outcome
+
+
+# --- A whole run: prepare, confirm, execute, verify -----------------------------------
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """The server as read, the wanted state resolved with the journal, and what remains to do."""
+
+    current: ServerState
+    resolution: Resolution
+    plan: Plan
+
+
+def prepare(
+    current: ServerState, wanted: WantedState, facts: JournalFacts, *, allow_mass_delete: bool = False
+) -> Preparation:
+    """Resolve the workbook with the journal and the server's drift, and plan what remains (pure).
+
+    Raises `DriftAmbiguous` where the workbook's intent became unclear.
+    """
+    resolution = resolve(wanted, facts, current)
+    remaining = make_plan(current, resolution.wanted, allow_mass_delete=allow_mass_delete)
+    return Preparation(current, resolution, remaining)
+
+
+def record_resolution(journal: Journal, resolution: Resolution) -> None:
+    """Journal what the resolution found, before any POST: adopted accounts, accounts gone."""
+    for adoption in resolution.adoptions:
+        journal.record(
+            f"create_user:{adoption.key}",
+            Event.CREATED,
+            user=adoption.key,
+            login=adoption.login,
+            password=adoption.password,
+            adopted=True,
+        )
+    if resolution.gone:
+        journal.record("", Event.GONE, logins=sorted(resolution.gone))
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The server read again after the run, compared with the wanted state."""
+
+    state: ServerState
+    differences: tuple[str, ...]
+    unassigned: tuple[User, ...]  # pupils left in no class ("classe : aucune")
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+def verify(
+    state: ServerState, wanted: WantedState, facts: JournalFacts, *, kept_classes: Sequence[str] = ()
+) -> Verification:
+    """Re-plan the wanted state against the server as it is now: what is left is a difference."""
+    kept = {class_key(n) for n in kept_classes}
+    differences: list[str] = []
+    try:
+        remaining = prepare(state, wanted, facts, allow_mass_delete=True).plan
+    except DriftAmbiguous as ambiguous:
+        differences.extend(ambiguous.reasons)
+    else:
+        for op in remaining.operations:
+            if isinstance(op, DeleteClasses) and all(class_key(n) in kept for n in op.class_names):
+                continue
+            differences.append(describe_operation(op, remaining.names) + " : pas fait")
+        differences.extend(str(p) for p in remaining.problems)
+    unassigned = tuple(
+        sorted(
+            (u for u in state.users if u.type is UserType.PUPIL and u.class_id is None),
+            key=lambda u: (u.last_name.casefold(), u.first_name.casefold(), u.login),
+        )
+    )
+    return Verification(state, tuple(differences), unassigned)
+
+
+def describe_operation(op: Operation, names: dict[str, str]) -> str:
+    """One operation in French words, for messages and the verification."""
+
+    def who(keys: Sequence[str]) -> str:
+        return ", ".join(names.get(k) or k for k in keys)
+
+    if isinstance(op, CreateUser):
+        kind = "l'élève" if op.type is UserType.PUPIL else "l'adulte"
+        return f"Créer {kind} {op.first_name} {op.last_name.upper()}"
+    if isinstance(op, CreateClass):
+        return f"Créer la classe {op.name} (responsable : {who([op.responsible])})"
+    if isinstance(op, ChangeResponsible):
+        return f"Confier la classe {op.class_name} à {who([op.responsible])}"
+    if isinstance(op, AssignPupil):
+        return f"Mettre {who([op.user])} en {op.class_name}"
+    if isinstance(op, TransferPupils):
+        return f"Transférer {len(op.logins)} élève(s) vers {op.class_name} : {who(op.logins)}"
+    if isinstance(op, DeleteUsers):
+        return f"Supprimer {len(op.logins)} utilisateur(s) : {who(op.logins)}"
+    return f"Supprimer la classe ou les classes {', '.join(op.class_names)}"

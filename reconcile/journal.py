@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ class Event:
     PROVISIONAL = "provisional"  # a provisional pupil made for the class-folder workaround
     PROVISIONAL_DELETED = "provisional_deleted"
     ARCHIVED = "archived"  # a class folder was saved into a zip
+    VERIFIED = "verified"  # the server was read again and showed the wanted state
 
 
 def wanted_digest(wanted: WantedState) -> str:
@@ -68,32 +69,20 @@ class Journal:
 
     @classmethod
     def open(cls, output_dir: Path, *, workbook: str, digest: str, server_url: str) -> Journal:
-        """Open (or create) the journal of `workbook` in `output_dir`.
+        """Open (or create) the journal of `workbook` in `output_dir`, to append to it.
 
         Raises `JournalError` when the folder holds the journal of another workbook
         that did change something; a journal that never sent a POST is replaced.
         """
         output_dir.mkdir(parents=True, exist_ok=True)
         path = output_dir / JOURNAL_NAME
+        lines = _matching_lines(path, digest)
+        if lines:
+            return cls(path, lines)
         if path.exists():
-            lines = read_lines(path)
-            header = lines[0] if lines else {}
-            if header.get("event") != Event.HEADER:
-                raise JournalError(
-                    f"Le fichier {path} n'est pas un journal de reconcile lisible. "
-                    "Déplacez-le ou choisissez un autre dossier de sortie (--output-dir)."
-                )
-            if header.get("digest") == digest:
-                return cls(path, lines)
-            if any(line.get("event") == Event.START for line in lines):
-                raise JournalError(
-                    f"Le dossier {output_dir} contient le journal d'une application commencée avec "
-                    f"un autre classeur ({header.get('workbook', '?')}, ou ce classeur modifié depuis). "
-                    "Pour reprendre cette application, relancez-la avec le classeur d'alors ; pour "
-                    "appliquer ce classeur-ci, choisissez un autre dossier de sortie (--output-dir) "
-                    "après avoir vérifié le résultat de la précédente."
-                )
-            path.unlink()
+            # Another workbook's journal that is finished or never sent anything: kept aside.
+            stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+            path.rename(path.with_name(f"{path.stem}-{stamp}{path.suffix}"))
         journal = cls(path, [])
         journal._append(
             {
@@ -105,6 +94,11 @@ class Journal:
             }
         )
         return journal
+
+    @staticmethod
+    def existing_facts(output_dir: Path, digest: str) -> JournalFacts:
+        """The facts of the journal of this workbook in `output_dir`, without writing anything."""
+        return fold_journal(_matching_lines(output_dir / JOURNAL_NAME, digest))
 
     @property
     def lines(self) -> tuple[dict[str, Any], ...]:
@@ -127,6 +121,32 @@ class Journal:
         finally:
             os.close(fd)
         self._lines.append(entry)
+
+
+def _matching_lines(path: Path, digest: str) -> list[dict[str, Any]]:
+    """The lines of the journal at `path` if it is this workbook's; [] if none or unused."""
+    if not path.exists():
+        return []
+    lines = read_lines(path)
+    header = lines[0] if lines else {}
+    if header.get("event") != Event.HEADER:
+        raise JournalError(
+            f"Le fichier {path} n'est pas un journal de reconcile lisible. "
+            "Déplacez-le ou choisissez un autre dossier de sortie (--output-dir)."
+        )
+    if header.get("digest") == digest:
+        return lines
+    started = any(line.get("event") == Event.START for line in lines)
+    finished = bool(lines) and lines[-1].get("event") == Event.VERIFIED
+    if started and not finished:
+        raise JournalError(
+            f"Le dossier {path.parent} contient le journal d'une application commencée avec "
+            f"un autre classeur ({header.get('workbook', '?')}, ou ce classeur modifié depuis). "
+            "Pour reprendre cette application, relancez-la avec le classeur d'alors ; pour "
+            "appliquer ce classeur-ci, choisissez un autre dossier de sortie (--output-dir) "
+            "après avoir vérifié le résultat de la précédente."
+        )
+    return []  # finished, or never sent anything: it can be set aside
 
 
 def read_lines(path: Path) -> list[dict[str, Any]]:
@@ -249,10 +269,3 @@ def fold_journal(lines: Iterable[Mapping[str, Any]]) -> JournalFacts:
         done=frozenset(done),
         runs=runs,
     )
-
-
-def pending_as_data(pending: PendingCreation) -> dict[str, Any]:
-    data = asdict(pending)
-    data["type"] = pending.type.value
-    data["logins_before"] = sorted(pending.logins_before)
-    return data
