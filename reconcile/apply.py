@@ -99,16 +99,16 @@ class NewAccount:
 
 @dataclass(frozen=True, slots=True)
 class Archive:
-    """A class work folder saved before its class was deleted."""
+    """A class work folder saved (and emptied) before its class was deleted."""
 
     class_name: str
-    path: Path
+    path: Path | None  # None when the folder held no file after all
     files: int
     size: int
 
 
-FolderWorkaround = Callable[[str, int], Archive]
-"""Archive the work folder of a class (name, id), empty it and delete the class."""
+FolderWorkaround = Callable[[SchoolClass], Archive]
+"""Save the work folder of a class into a checked archive and empty it (not delete the class)."""
 
 
 @dataclass
@@ -471,47 +471,40 @@ class _Executor:
         )
 
     def delete_classes(self, op: DeleteClasses) -> OpResult:
-        remaining = [n for n in op.class_names if class_key(n) in self.classes]
         deleted = [n for n in op.class_names if class_key(n) not in self.classes]
-        refusals: list[ItemOutcome] = []
-        full: list[str] = []
-        attempt = 0
-        while remaining and attempt < self.max_attempts:
-            attempt += 1
-            ids = {self.class_id(n): n for n in remaining}
-            answer = self._send(
-                op, attempt, partial(self.server.delete_classes, list(ids)), class_names=list(ids.values())
+        pending = [n for n in op.class_names if class_key(n) in self.classes]
+        deleted_now, full, refusals, remaining, attempts = self._delete_class_batch(op, pending)
+        deleted.extend(deleted_now)
+        archived: list[str] = []
+        if full and not self.keep_folders and self.folder_workaround is not None:
+            for name in full:
+                school_class = self.classes[class_key(name)]
+                archive = self.folder_workaround(school_class)
+                self.journal.record(
+                    op.id,
+                    Event.ARCHIVED,
+                    class_name=name,
+                    path=str(archive.path) if archive.path else "",
+                    files=archive.files,
+                )
+                self.outcome.archives.append(archive)
+                archived.append(name)
+            deleted_now, still_full, more_refusals, more_remaining, more = self._delete_class_batch(
+                op, archived
             )
-            if answer is not None:
-                done, refused, unclear = _split(answer, [self.classes[class_key(n)].name for n in remaining])
-                full.extend(i.subject for i in refused if i.refusal is Refusal.FOLDER_NOT_EMPTY)
-                refusals.extend(i for i in refused if i.refusal is not Refusal.FOLDER_NOT_EMPTY)
-                deleted.extend(done)
-                for name in done:
-                    self.classes.pop(class_key(name), None)
-                remaining = unclear
-            if answer is None or remaining:
-                state = self._reread()
-                deleted.extend(n for n in remaining if state.class_by_name(n) is None)
-                remaining = [n for n in remaining if state.class_by_name(n) is not None]
-            if deleted:
-                self.journal.record(op.id, Event.DONE, class_names=sorted(set(deleted)))
-            if remaining:
-                self._backoff(attempt)
-        for name in full:
-            if self.keep_folders or self.folder_workaround is None:
-                self.outcome.kept_classes.append(name)
-                continue
-            archive = self.folder_workaround(name, self.class_id(name))
-            self.journal.record(
-                op.id, Event.ARCHIVED, class_name=name, path=str(archive.path), files=archive.files
+            deleted.extend(deleted_now)
+            refusals.extend(more_refusals)
+            refusals.extend(
+                ItemOutcome(n, False, "dossier de travail encore non vide", Refusal.FOLDER_NOT_EMPTY)
+                for n in still_full
             )
-            self.outcome.archives.append(archive)
-            deleted.append(name)
-            self.classes.pop(class_key(name), None)
+            remaining.extend(more_remaining)
+            attempts += more
+        else:
+            self.outcome.kept_classes.extend(full)
         result = self._batch_result(
             op,
-            max(attempt, 1),
+            max(attempts, 1),
             done=deleted,
             refusals=refusals,
             remaining=remaining,
@@ -519,15 +512,50 @@ class _Executor:
             words=("supprimée(s)", "non supprimée(s)"),
         )
         if result.status is OpStatus.DONE and self.outcome.kept_classes:
+            kept = ", ".join(self.outcome.kept_classes)
             return OpResult(
                 op,
                 OpStatus.KEPT,
-                result.message
-                + " ; dossier de travail non vide, classe conservée : "
-                + ", ".join(self.outcome.kept_classes),
+                f"{result.message} ; dossier de travail non vide, classe(s) conservée(s) : {kept}",
                 result.attempts,
             )
         return result
+
+    def _delete_class_batch(
+        self, op: DeleteClasses, names: Sequence[str]
+    ) -> tuple[list[str], list[str], list[ItemOutcome], list[str], int]:
+        """Delete classes in one POST (again on doubt): deleted, folder not empty, refused, left."""
+        remaining = list(names)
+        deleted: list[str] = []
+        full: list[str] = []
+        refusals: list[ItemOutcome] = []
+        attempt = 0
+        while remaining and attempt < self.max_attempts:
+            attempt += 1
+            ids = {self.class_id(n): self.classes[class_key(n)].name for n in remaining}
+            answer = self._send(
+                op,
+                attempt,
+                partial(self.server.delete_classes, list(ids)),
+                class_names=list(ids.values()),
+            )
+            if answer is not None:
+                done, refused, unclear = _split(answer, list(ids.values()))
+                full.extend(i.subject for i in refused if i.refusal is Refusal.FOLDER_NOT_EMPTY)
+                refusals.extend(i for i in refused if i.refusal is not Refusal.FOLDER_NOT_EMPTY)
+                deleted.extend(done)
+                remaining = unclear
+            if answer is None or remaining:
+                state = self._reread()
+                deleted.extend(n for n in remaining if state.class_by_name(n) is None)
+                remaining = [n for n in remaining if state.class_by_name(n) is not None]
+            for name in deleted:
+                self.classes.pop(class_key(name), None)
+            if deleted:
+                self.journal.record(op.id, Event.DONE, class_names=sorted(set(deleted)))
+            if remaining:
+                self._backoff(attempt)
+        return deleted, full, refusals, remaining, attempt
 
     def _batch_result(
         self,
