@@ -24,12 +24,14 @@ from typing import Protocol, TypeVar
 from reconcile.errors import (
     AnswerLost,
     DriftAmbiguous,
+    NotConfirmed,
+    PlanBlocked,
     ServerError,
     ServerFailure,
     ServerRefused,
     ServerUnreachable,
 )
-from reconcile.journal import Event, Journal, JournalFacts
+from reconcile.journal import JOURNAL_NAME, Event, Journal, JournalFacts, wanted_digest
 from reconcile.model import SchoolClass, ServerState, User, UserType, WantedState, class_key, person_key
 from reconcile.plan import (
     AssignPupil,
@@ -756,3 +758,93 @@ def describe_operation(op: Operation, names: dict[str, str]) -> str:
     if isinstance(op, DeleteUsers):
         return f"Supprimer {len(op.logins)} utilisateur(s) : {who(op.logins)}"
     return f"Supprimer la classe ou les classes {', '.join(op.class_names)}"
+
+
+@dataclass(frozen=True)
+class ApplyRun:
+    """One run of `reconcile apply`: what was planned, done and found afterwards."""
+
+    preparation: Preparation
+    outcome: Outcome
+    verification: Verification | None  # None when the run stopped before the end
+    journal: Path
+    accounts: tuple[NewAccount, ...]  # every account made for this workbook, across runs
+
+
+def apply_workbook(
+    server: IntraScolServer,
+    wanted: WantedState,
+    *,
+    workbook: Path,
+    output_dir: Path,
+    confirm: Callable[[Preparation], bool],
+    keep_folders: bool = False,
+    allow_mass_delete: bool = False,
+    folder_workaround: FolderWorkaround | None = None,
+    progress: Progress | None = None,
+    retry_delay: float = 1.0,
+) -> ApplyRun:
+    """Take the server to the workbook's wanted state, resuming whatever an earlier run left.
+
+    Raises before any change: `PlanBlocked` (problems), `DriftAmbiguous`,
+    `NotConfirmed`, `JournalError`, `ServerError` (cannot read the server). Once
+    changes began, returns the run; `outcome.complete` and `verification.ok` say
+    whether it is finished (else running it again resumes).
+    """
+    digest = wanted_digest(wanted)
+    facts = Journal.existing_facts(output_dir, digest)
+    current = server.read_state()
+    preparation = prepare(current, wanted, facts, allow_mass_delete=allow_mass_delete)
+    remaining = preparation.plan
+    if remaining.problems:
+        raise PlanBlocked(remaining.problems)
+    resolution = preparation.resolution
+    journal_path = output_dir / JOURNAL_NAME
+    if remaining.is_empty:
+        if resolution.adoptions or resolution.gone:
+            record_resolution(_open_journal(output_dir, workbook, digest, server), resolution)
+            facts = Journal.existing_facts(output_dir, digest)
+        verification = verify(current, wanted, facts)
+        return ApplyRun(preparation, Outcome(), verification, journal_path, accounts_of(wanted, facts))
+    if not confirm(preparation):
+        raise NotConfirmed()
+    journal = _open_journal(output_dir, workbook, digest, server)
+    record_resolution(journal, resolution)
+    outcome = execute(
+        remaining,
+        server,
+        journal,
+        current,
+        keep_folders=keep_folders,
+        folder_workaround=folder_workaround,
+        progress=progress,
+        retry_delay=retry_delay,
+    )
+    verification: Verification | None = None
+    if outcome.complete:
+        try:
+            verification = verify(
+                server.read_state(), wanted, journal.facts(), kept_classes=outcome.kept_classes
+            )
+        except ServerError as error:
+            outcome.reason = f"vérification impossible : {error}"
+        else:
+            if verification.ok:
+                journal.record("", Event.VERIFIED)
+    return ApplyRun(preparation, outcome, verification, journal_path, accounts_of(wanted, journal.facts()))
+
+
+def _open_journal(output_dir: Path, workbook: Path, digest: str, server: IntraScolServer) -> Journal:
+    return Journal.open(output_dir, workbook=str(workbook), digest=digest, server_url=server.url)
+
+
+def accounts_of(wanted: WantedState, facts: JournalFacts) -> tuple[NewAccount, ...]:
+    """The accounts made for the workbook's new rows, as the journal recorded them (any run)."""
+    accounts = []
+    for row in wanted.users:
+        account = facts.created_users.get(row.key)
+        if account is not None:
+            accounts.append(
+                NewAccount(row.key, account.login, account.password, row.last_name, row.first_name, row.type)
+            )
+    return tuple(accounts)
