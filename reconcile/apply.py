@@ -804,8 +804,8 @@ def apply_workbook(
         if resolution.adoptions or resolution.gone:
             record_resolution(_open_journal(output_dir, workbook, digest, server), resolution)
             facts = Journal.existing_facts(output_dir, digest)
-        verification = verify(current, wanted, facts)
-        return ApplyRun(preparation, Outcome(), verification, journal_path, accounts_of(wanted, facts))
+        nothing_left = verify(current, wanted, facts)
+        return ApplyRun(preparation, Outcome(), nothing_left, journal_path, accounts_of(wanted, facts))
     if not confirm(preparation):
         raise NotConfirmed()
     journal = _open_journal(output_dir, workbook, digest, server)
