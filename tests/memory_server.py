@@ -10,6 +10,7 @@ behaviour is tested against the sandbox over HTTP.
 from __future__ import annotations
 
 import itertools
+import random
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
@@ -21,6 +22,12 @@ from reconcile.ports import BatchOutcome, CreatedUser, ItemOutcome, Refusal, Use
 BEFORE = "before"  # a 500 before anything is applied
 AFTER = "after"  # applied, then the answer is lost
 DOWN = "down"  # the server is unreachable from this POST on
+KILL_BEFORE = "kill-before"  # the process dies as it sends this POST
+KILL_AFTER = "kill-after"  # the process dies once this POST is applied, before reading the answer
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing of ours runs after it (not an Exception)."""
 
 
 def _slug(text: str) -> str:
@@ -41,6 +48,7 @@ class MemoryServer:
         self._ids = itertools.count(max(self.classes, default=0) + 1)
         self._passwords = itertools.count(100)
         self._down = False
+        self.random_faults: tuple[random.Random, float, float] | None = None  # (rng, 500 rate, lost rate)
 
     # -- inspection -----------------------------------------------------------------------
 
@@ -69,17 +77,25 @@ class MemoryServer:
             raise ServerUnreachable(self.url, "connexion refusée")
         self.posts.append(what)
         fault = self.faults.get(len(self.posts))
+        if fault is None and self.random_faults is not None:
+            rng, fail_rate, lose_rate = self.random_faults
+            draw = rng.random()
+            fault = BEFORE if draw < fail_rate else AFTER if draw < fail_rate + lose_rate else None
         if fault == DOWN:
             self._down = True
             raise ServerUnreachable(self.url, "connexion refusée")
         if fault == BEFORE:
             raise ServerFailure(self.url + what, 500)
+        if fault == KILL_BEFORE:
+            raise Killed(what)
         return fault
 
     @staticmethod
     def _lost(fault: str | None, what: str) -> None:
         if fault == AFTER:
             raise AnswerLost(what, "délai dépassé")
+        if fault == KILL_AFTER:
+            raise Killed(what)
 
     # -- the protocol ---------------------------------------------------------------------
 
