@@ -6,14 +6,21 @@ becomes a message and an exit code.
 
 from __future__ import annotations
 
+import getpass
+import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from reconcile import __version__
 from reconcile.errors import ReconcileError
+from reconcile.intrascol.client import IntraScolClient
+from reconcile.model import UserType
 
 app = typer.Typer(
     name="reconcile",
@@ -39,6 +46,133 @@ LoginOption = Annotated[
 def version() -> None:
     """Affiche la version de reconcile."""
     console.print(f"reconcile {__version__}")
+
+
+# --- Connection to the server (part "client", shared by the commands that talk to IntraScol) ---
+
+
+def connect_from_cli(url: str | None, login: str | None) -> IntraScolClient:
+    """A logged-in client from `--url` / `--login` (or their environment variables).
+
+    The password comes from `INTRASCOL_PASSWORD` or a hidden prompt, never from the
+    command line (it would show in the shell history and the process list).
+    """
+    if not url:
+        raise ReconcileError(
+            "Adresse du serveur manquante : donnez --url ou la variable d'environnement INTRASCOL_URL "
+            "(ex. http://serveur/intrascol/)."
+        )
+    if not login:
+        login = typer.prompt("Identifiant de l'administrateur")
+    password = os.environ.get("INTRASCOL_PASSWORD") or getpass.getpass(
+        f"Mot de passe de « {login} » sur {url} : "
+    )
+    client = IntraScolClient(url, login, password)
+    with console.status(f"Connexion à {escape(url)}…"):
+        client.log_in()
+    return client
+
+
+@app.command()
+def info(url: UrlOption = None, login: LoginOption = None) -> None:
+    """Se connecte au serveur et affiche sa version, l'école et le nombre de comptes."""
+    with connect_from_cli(url, login) as client, console.status("Lecture des comptes…"):
+        server = client.info()
+        state = client.read_state()
+    adults = sum(1 for u in state.users if u.type is UserType.ADULT)
+    pupils = len(state.users) - adults
+    without_class = sum(1 for u in state.users if u.type is UserType.PUPIL and u.class_id is None)
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_row("Serveur", escape(client.url))
+    table.add_row("Version d'IntraScol", escape(server.version))
+    table.add_row("École", escape(server.school))
+    table.add_row("Classes", str(len(state.classes)))
+    table.add_row("Adultes", str(adults))
+    table.add_row("Élèves", f"{pupils} (dont {without_class} sans classe)")
+    console.print(table)
+
+
+# --- sandbox (part "sandbox") -------------------------------------------------------------------
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port d'écoute (0 : un port libre).")] = 8080,
+    host: Annotated[str, typer.Option(help="Adresse d'écoute.")] = "127.0.0.1",
+    state: Annotated[
+        Path | None,
+        typer.Option(help="Fichier SQLite où garder l'état du serveur (par défaut : un fichier temporaire)."),
+    ] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo/--empty", help="Un nouvel état : l'école de démonstration, ou vide.")
+    ] = True,
+    seed: Annotated[int, typer.Option(help="Graine de l'école de démonstration et des pannes simulées.")] = 1,
+    session_minutes: Annotated[
+        float | None, typer.Option(help="Durée d'inactivité avant expiration d'une session (minutes).")
+    ] = None,
+    session_seconds: Annotated[
+        float | None, typer.Option(help="Durée d'inactivité avant expiration d'une session (secondes).")
+    ] = None,
+    latency: Annotated[float, typer.Option(help="Délai ajouté à chaque réponse (secondes).")] = 0.0,
+    fail_before_post: Annotated[
+        float, typer.Option(help="Probabilité d'une erreur 500 avant d'appliquer un formulaire (0 à 1).")
+    ] = 0.0,
+    lose_answer_after_post: Annotated[
+        float, typer.Option(help="Probabilité d'appliquer un formulaire puis de perdre la réponse (0 à 1).")
+    ] = 0.0,
+) -> None:
+    """Lance un serveur IntraScol de démonstration (bac à sable) jusqu'à Ctrl-C."""
+    from reconcile.sandbox import SandboxOptions, start_sandbox
+
+    for name, probability in (
+        ("--fail-before-post", fail_before_post),
+        ("--lose-answer-after-post", lose_answer_after_post),
+    ):
+        if not 0.0 <= probability <= 1.0:
+            raise typer.BadParameter(f"{name} attend une probabilité entre 0 et 1, pas {probability}.")
+    idle = 30 * 60.0
+    if session_seconds is not None:
+        idle = session_seconds
+    elif session_minutes is not None:
+        idle = session_minutes * 60
+    options = SandboxOptions(
+        demo=demo,
+        seed=seed,
+        state=state,
+        session_idle_seconds=idle,
+        latency=latency,
+        fail_before_post=fail_before_post,
+        lose_answer_after_post=lose_answer_after_post,
+        log_requests=True,
+    )
+    try:
+        running = start_sandbox(options, host=host, port=port)
+    except OSError as error:
+        errors.print(f"[bold red]Erreur :[/] impossible d'écouter sur {host}:{port} ({error.strerror}).")
+        raise typer.Exit(1) from error
+    except ValueError as error:
+        errors.print(f"[bold red]Erreur :[/] {error}")
+        raise typer.Exit(1) from error
+    store = running.store
+    console.print(f"Bac à sable IntraScol : [bold]{running.url}[/]", highlight=False)
+    console.print(f"  {store.school_name}, {len(store.classes())} classes, {len(store.users())} utilisateurs")
+    console.print(
+        f"  État : {store.path}{'' if state else ' (temporaire, effacé à l’arrêt)'}", highlight=False
+    )
+    console.print(f"  Administration : {running.url}admin/login.php", highlight=False)
+    console.print(f"  Identifiant administrateur : {running.admin_login}", highlight=False)
+    console.print(f"  Mot de passe administrateur : {running.admin_password}", highlight=False)
+    console.print("Pour y connecter reconcile dans un autre terminal :")
+    console.print(
+        f"  export INTRASCOL_URL={running.url} INTRASCOL_LOGIN={running.admin_login}", highlight=False
+    )
+    console.print("  (le mot de passe ci-dessus vous sera demandé, sans s'afficher)")
+    console.print("Arrêt : Ctrl-C.")
+    running.serve_until_interrupted()
+    console.print("Bac à sable arrêté.")
+
+
+# --- end of sandbox ------------------------------------------------------------------------------
 
 
 @app.callback()

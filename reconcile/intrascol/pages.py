@@ -1,0 +1,322 @@
+"""Pure parsers of IntraScol pages: HTML text in, typed data out.
+
+Everything here follows `INTERFACE.md`: data is found by the contract's `id`
+attributes, `name` attributes and classes only, never by column order, layout,
+whitespace or styling, so that any implementation of the contract parses.
+A page lacking what the contract promises raises `PageNotRecognised` with the
+URL and a French description of what is missing. No I/O happens here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urljoin, urlparse
+
+from bs4 import BeautifulSoup, Tag
+
+from reconcile.errors import PageNotRecognised, ServerRefused
+from reconcile.model import SchoolClass, User, UserType, clean_text
+from reconcile.ports import CreatedUser, Folder, ItemOutcome, Refusal, SharedFile
+
+# --- Decoding ----------------------------------------------------------------------------
+
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
+_LATIN1_NAMES = {"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "us-ascii", "ascii"}
+# Browsers read a page labelled ISO-8859-1 as windows-1252 (WHATWG encoding standard):
+# bytes 0x80-0x9F are then letters such as Œ or €, not control characters.
+_C1_AS_WINDOWS_1252 = {
+    byte: bytes([byte]).decode("cp1252")
+    for byte in range(0x80, 0xA0)
+    if byte not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+}
+
+
+def decode(content: bytes, content_type: str | None) -> str:
+    """The text of a page: its declared charset, ISO-8859-1 when it declares none."""
+    match = _CHARSET.search(content_type or "")
+    charset = match.group(1).lower() if match else "iso-8859-1"
+    if charset not in _LATIN1_NAMES:
+        try:
+            return content.decode(charset, errors="replace")
+        except LookupError:
+            pass
+    return content.decode("latin-1").translate(_C1_AS_WINDOWS_1252)
+
+
+# --- Typed results ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo:
+    """What `admin/index.php` tells about the server."""
+
+    version: str
+    school: str
+
+
+@dataclass(frozen=True, slots=True)
+class UsersPage:
+    """One page of `admin/utilisateurs.php`: its users and the next page's URL."""
+
+    users: tuple[User, ...]
+    next_url: str | None
+
+
+# --- Messages ----------------------------------------------------------------------------
+
+_APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "‘": "'"})
+_QUOTES = '«»"“” '
+
+# Error messages that name no item, matched on their whole (normalised) text.
+_FIXED_REFUSALS = {
+    "Jeton de formulaire invalide.": Refusal.INVALID_TOKEN,
+    "La classe de destination n'existe pas.": Refusal.UNKNOWN_DESTINATION,
+    "Une classe porte déjà ce nom.": Refusal.CLASS_EXISTS,
+    "Le nom de classe est vide.": Refusal.EMPTY_NAME,
+    "Le prénom est vide.": Refusal.EMPTY_NAME,
+    "Le nom est vide.": Refusal.EMPTY_NAME,
+    "L'enseignant responsable est inconnu.": Refusal.UNKNOWN_RESPONSIBLE,
+    "Le type d'utilisateur est inconnu.": Refusal.OTHER,
+}
+_CLASS_SUBJECT = re.compile(
+    r"^La classe (?P<subject>.+?) (?:a été (?:supprimée|créée|modifiée)|ne peut pas être supprimée\b)"
+)
+_USER_SUBJECT = re.compile(r"^L'utilisateur (?P<subject>(?!a été )\S+) ")
+_FILE_SUBJECT = re.compile(r"^Le fichier (?P<subject>.+) a été supprimé")
+
+
+def _message_text(element: Tag) -> str:
+    return clean_text(element.get_text(" ")).translate(_APOSTROPHES)
+
+
+def outcome_of(text: str, ok: bool) -> ItemOutcome:
+    """One `succes` / `erreur` message as an outcome: its subject and, if refused, why.
+
+    The subject is the login, class name or file path the message names ("" when
+    it names none, like `Une classe porte déjà ce nom.`).
+    """
+    text = clean_text(text).translate(_APOSTROPHES)
+    subject = ""
+    for pattern in (_CLASS_SUBJECT, _USER_SUBJECT, _FILE_SUBJECT):
+        match = pattern.match(text)
+        if match:
+            subject = match.group("subject").strip(_QUOTES)
+            break
+    if ok:
+        return ItemOutcome(subject=subject, ok=True, message=text)
+    return ItemOutcome(subject=subject, ok=False, message=text, refusal=_refusal(text, subject))
+
+
+def _refusal(text: str, subject: str) -> Refusal:
+    if text in _FIXED_REFUSALS:
+        return _FIXED_REFUSALS[text]
+    if text.startswith("La classe ") and "ne peut pas être supprimée" in text and "pas vide" in text:
+        return Refusal.FOLDER_NOT_EMPTY
+    if text.startswith("L'utilisateur ") and subject:
+        if " est responsable de la classe " in text:
+            return Refusal.RESPONSIBLE_OF_CLASS
+        if text.endswith("n'existe pas."):
+            return Refusal.UNKNOWN_USER
+        # The contract does not word the refusal of an adult put in a class.
+        if re.search(r"\b(adulte|élève|eleve)s?\b", text, re.IGNORECASE):
+            return Refusal.NOT_A_PUPIL
+    return Refusal.OTHER
+
+
+# --- Pages -------------------------------------------------------------------------------
+
+
+def _int(text: str) -> int | None:
+    digits = "".join(text.split())
+    return int(digits) if digits.isdigit() else None
+
+
+class Page:
+    """One IntraScol page, parsed once; each method reads one thing the contract promises."""
+
+    def __init__(self, url: str, text: str) -> None:
+        self.url = url
+        self.soup = BeautifulSoup(text, "html.parser")
+
+    def _missing(self, what: str) -> PageNotRecognised:
+        return PageNotRecognised(self.url, what)
+
+    def _by_id(self, element_id: str, what: str) -> Tag:
+        element = self.soup.find(id=element_id)
+        if not isinstance(element, Tag):
+            raise self._missing(what)
+        return element
+
+    # Session and forms
+
+    def is_login_form(self) -> bool:
+        """Whether this is a login page (`<form id="connexion">`)."""
+        return self.soup.find("form", id="connexion") is not None
+
+    def jeton(self) -> str | None:
+        """The session's anti-forgery token, from any form of the page."""
+        field = self.soup.find("input", attrs={"name": "jeton"})
+        if isinstance(field, Tag):
+            value = field.get("value")
+            if isinstance(value, str) and value:
+                return value
+        return None
+
+    def outcomes(self) -> tuple[ItemOutcome, ...]:
+        """The page's `succes` and `erreur` messages, in page order."""
+        found: list[Tag] = []
+        seen: set[int] = set()
+        for element in self.soup.find_all(class_=["succes", "erreur"]):
+            if not isinstance(element, Tag) or any(id(parent) in seen for parent in element.parents):
+                continue  # a message inside another message's wrapper is the same message
+            found.append(element)
+            seen.add(id(element))
+        return tuple(
+            outcome_of(_message_text(element), ok="succes" in (element.get("class") or []))
+            for element in found
+        )
+
+    def errors(self) -> tuple[ItemOutcome, ...]:
+        return tuple(o for o in self.outcomes() if not o.ok)
+
+    # admin/index.php
+
+    def server_info(self) -> ServerInfo:
+        version = self._by_id("version", 'la version du serveur (<span id="version">)')
+        school = self._by_id("ecole", 'le nom de l\'école (<span id="ecole">)')
+        return ServerInfo(version=clean_text(version.get_text()), school=clean_text(school.get_text()))
+
+    # admin/classes.php
+
+    def classes(self) -> tuple[SchoolClass, ...]:
+        table = self._by_id("classes", 'le tableau des classes (<table id="classes">)')
+        return tuple(
+            self._school_class(row, number)
+            for number, row in enumerate(table.find_all("tr", class_="classe"), start=1)
+        )
+
+    def _school_class(self, row: Tag, number: int) -> SchoolClass:
+        where = f"dans la classe n° {number} du tableau des classes"
+        box = row.find("input", attrs={"name": "classes[]"})
+        class_id = _int(str(box.get("value") or "")) if isinstance(box, Tag) else None
+        if class_id is None:
+            raise self._missing(f"la case à cocher « classes[] » avec l'identifiant numérique {where}")
+        name = row.find(class_="nom")
+        if not isinstance(name, Tag) or not clean_text(name.get_text()):
+            raise self._missing(f'le nom de la classe (class="nom") {where}')
+        responsible = row.find(class_="responsable")
+        login = responsible.get("data-login") if isinstance(responsible, Tag) else None
+        if not isinstance(responsible, Tag) or not isinstance(login, str):
+            raise self._missing(f'l\'enseignant responsable (class="responsable" data-login) {where}')
+        size_cell = row.find(class_="effectif")
+        size = _int(size_cell.get_text()) if isinstance(size_cell, Tag) else None
+        if size is None:
+            raise self._missing(f'l\'effectif (class="effectif") {where}')
+        return SchoolClass(
+            id=class_id,
+            name=clean_text(name.get_text()),
+            responsible_login=login.strip(),
+            responsible_name=clean_text(responsible.get_text()),
+            size=size,
+        )
+
+    # admin/utilisateurs.php
+
+    def users_page(self) -> UsersPage:
+        table = self._by_id("utilisateurs", 'le tableau des utilisateurs (<table id="utilisateurs">)')
+        users = tuple(
+            self._user(row, number)
+            for number, row in enumerate(table.find_all("tr", class_="utilisateur"), start=1)
+        )
+        return UsersPage(users=users, next_url=self._next_page())
+
+    def _cell(self, row: Tag, name: str, where: str) -> Tag:
+        cell = row.find(class_=name)
+        if not isinstance(cell, Tag):
+            raise self._missing(f'la cellule class="{name}" {where}')
+        return cell
+
+    def _user(self, row: Tag, number: int) -> User:
+        where = f"dans l'utilisateur n° {number} du tableau des utilisateurs"
+        login = self._cell(row, "login", where).get_text().strip()
+        if not login:
+            raise self._missing(f'l\'identifiant (class="login") {where}')
+        type_text = self._cell(row, "type", where).get_text()
+        user_type = UserType.from_label(type_text)
+        if user_type is None:
+            raise self._missing(f'un type « Élève » ou « Adulte » (class="type") {where}')
+        class_cell = self._cell(row, "classe", where)
+        class_id_text = class_cell.get("data-id")
+        class_id = _int(class_id_text) if isinstance(class_id_text, str) else None
+        if isinstance(class_id_text, str) and class_id_text.strip() and class_id is None:
+            raise self._missing(f"un identifiant de classe numérique (data-id) {where}")
+        password = self._cell(row, "motdepasse", where).get_text().strip()
+        hidden = not password or set(password) == {"*"}
+        return User(
+            login=login,
+            last_name=clean_text(self._cell(row, "nom", where).get_text()),
+            first_name=clean_text(self._cell(row, "prenom", where).get_text()),
+            type=user_type,
+            class_id=class_id,
+            password=None if hidden or user_type is UserType.ADULT else password,
+        )
+
+    def _next_page(self) -> str | None:
+        pagination = self.soup.find(id="pagination")
+        scope = pagination if isinstance(pagination, Tag) else self.soup
+        link = scope.find("a", class_="suivante")
+        href = link.get("href") if isinstance(link, Tag) else None
+        return urljoin(self.url, href) if isinstance(href, str) and href.strip() else None
+
+    # admin/ajout_utilisateur.php (answer to the creation)
+
+    def created_user(self) -> CreatedUser:
+        """The login and password the server made; `ServerRefused` on an `erreur`."""
+        refused = self.errors()
+        if refused:
+            raise ServerRefused(refused[0].message, refused[0].subject)
+        login = self._by_id("login", 'l\'identifiant créé (<span id="login">)').get_text().strip()
+        password = self._by_id("motdepasse", 'le mot de passe créé (<span id="motdepasse">)')
+        if not login:
+            raise self._missing('un identifiant dans <span id="login">')
+        return CreatedUser(login=login, password=password.get_text().strip())
+
+    # Users' side: partages.php
+
+    def folders(self) -> tuple[Folder, ...]:
+        listing = self._by_id("partages", 'la liste des partages (<ul id="partages">)')
+        result = []
+        for number, item in enumerate(listing.find_all(class_="dossier"), start=1):
+            link = item if item.name == "a" else item.find("a", href=True)
+            href = link.get("href") if isinstance(link, Tag) else None
+            folder_id = _query_value(href, "dossier") if isinstance(href, str) else None
+            if not isinstance(link, Tag) or folder_id is None:
+                raise self._missing(f"le lien « partages.php?dossier=… » du dossier n° {number}")
+            result.append(Folder(id=folder_id, name=clean_text(link.get_text())))
+        return tuple(result)
+
+    def files(self) -> tuple[SharedFile, ...]:
+        table = self._by_id("fichiers", 'le tableau des fichiers (<table id="fichiers">)')
+        result = []
+        for number, row in enumerate(table.find_all("tr", class_="fichier"), start=1):
+            where = f"dans le fichier n° {number} du tableau des fichiers"
+            box = row.find("input", attrs={"name": "fichiers[]"})
+            file_id = box.get("value") if isinstance(box, Tag) else None
+            if not isinstance(file_id, str) or not file_id.strip():
+                link = row.find("a", class_="telecharger")
+                href = link.get("href") if isinstance(link, Tag) else None
+                file_id = _query_value(href, "fichier") if isinstance(href, str) else None
+            if file_id is None:
+                raise self._missing(f"l'identifiant du fichier (« fichiers[] ») {where}")
+            size = _int(self._cell(row, "taille", where).get_text())
+            if size is None:
+                raise self._missing(f'une taille en octets (class="taille") {where}')
+            path = clean_text(self._cell(row, "chemin", where).get_text())
+            result.append(SharedFile(id=file_id.strip(), path=path, size=size))
+        return tuple(result)
+
+
+def _query_value(href: str, name: str) -> str | None:
+    values = parse_qs(urlparse(href).query).get(name)
+    return values[0].strip() if values and values[0].strip() else None

@@ -1,0 +1,30 @@
+"""Shared fixtures: a real IntraScol-compatible server (the sandbox) on a free loopback port.
+
+- `sandbox`: a fresh demo school (seed 1, no faults) for one test;
+- `empty_sandbox`: only the administrator, no user, no class.
+
+Both are stopped after the test; a test may call `sb.configure(latency=...,
+fail_before_post=..., lose_answer_after_post=..., session_idle_seconds=..., seed=...)`.
+`sb.url` is the base URL (`http://127.0.0.1:PORT/intrascol/`), `sb.store` the state
+(see `reconcile.sandbox.store.Store` for its setup and inspection helpers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from reconcile.sandbox import RunningSandbox, SandboxOptions, start_sandbox
+
+
+@pytest.fixture
+def sandbox() -> Iterator[RunningSandbox]:
+    with start_sandbox(SandboxOptions(demo=True, seed=1)) as running:
+        yield running
+
+
+@pytest.fixture
+def empty_sandbox() -> Iterator[RunningSandbox]:
+    with start_sandbox(SandboxOptions(demo=False, seed=1)) as running:
+        yield running

@@ -1,0 +1,70 @@
+"""`reconcile info` against the sandbox: what a person sees, and the exit codes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from reconcile.cli import app
+
+
+def environment(sandbox, password: str | None = None) -> dict[str, str]:
+    return {
+        "INTRASCOL_URL": sandbox.url,
+        "INTRASCOL_LOGIN": sandbox.admin_login,
+        "INTRASCOL_PASSWORD": password or sandbox.admin_password,
+    }
+
+
+def test_info_prints_server_version_school_and_counts(sandbox) -> None:
+    store = sandbox.store
+    result = CliRunner().invoke(app, ["info"], env=environment(sandbox))
+    assert result.exit_code == 0, result.output
+    pupils = [u for u in store.users() if u.is_pupil]
+    for label, value in [
+        ("Serveur", sandbox.url),
+        ("Version d'IntraScol", store.version),
+        ("École", store.school_name),
+        ("Classes", str(len(store.classes()))),
+        ("Adultes", str(len(store.adults()))),
+        ("Élèves", str(len(pupils))),
+    ]:
+        line = next(line for line in result.output.splitlines() if line.strip().startswith(label))
+        assert value in line, line
+    assert sandbox.admin_password not in result.output
+
+
+def test_info_takes_the_url_from_the_option(sandbox) -> None:
+    env = environment(sandbox)
+    url = env.pop("INTRASCOL_URL")
+    result = CliRunner().invoke(app, ["info", "--url", url], env={**env, "INTRASCOL_URL": ""})
+    assert result.exit_code == 0, result.output
+
+
+def run_cli(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "reconcile", "info"],
+        env={**os.environ, **env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_info_with_a_wrong_password_exits_3_in_french(sandbox) -> None:
+    result = run_cli(environment(sandbox, password="mauvais-mot-de-passe"))
+    assert result.returncode == 3
+    assert "identifiant ou mot de passe incorrect" in result.stderr
+    assert "mauvais-mot-de-passe" not in result.stdout + result.stderr
+
+
+def test_info_without_a_server_exits_3(sandbox) -> None:
+    env = environment(sandbox)
+    sandbox.stop()
+    result = run_cli(env)
+    assert result.returncode == 3
+    assert "ne répond pas" in result.stderr
