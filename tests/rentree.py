@@ -1,0 +1,103 @@
+"""A realistic rentrée of a school, as the secretary would fill the workbook in (for tests and benchmarks).
+
+The CM2 leave; every other pupil moves up one level (GS→CP, CP→CE1, CE1→CE2,
+CE2→CM1, CM1→CM2); the pupils of the double-level class go to CM2 and that class is
+removed, its teacher leaving with it (deleted after the removal); a new teacher
+arrives with a new class `PS-MS`; new pupils arrive in PS-MS and CP. Classes whose
+name has no level (ULIS) are left as they are.
+"""
+
+from __future__ import annotations
+
+from reconcile.model import (
+    ClassStatus,
+    ExportedUser,
+    ExportInfo,
+    ServerState,
+    Target,
+    UserType,
+    WantedClass,
+    WantedState,
+    WantedUser,
+    class_levels,
+)
+
+NEXT_LEVEL = {"GS": "CP", "CP": "CE1", "CE1": "CE2", "CE2": "CM1", "CM1": "CM2"}
+NEW_CLASS = "PS-MS"
+NEW_PUPILS = (
+    ("Nguyễn", "Zoé", NEW_CLASS),
+    ("N'Diaye", "Awa", NEW_CLASS),
+    ("Łukasiewicz", "Łukasz", NEW_CLASS),
+    ("De La Fontaine", "Jean-Baptiste", "CP"),
+    ("Lebœuf", "Chloé", "CP"),
+)
+NEW_TEACHER = ("Girard", "Camille")
+
+
+def export_of(state: ServerState, url: str = "http://serveur/intrascol/") -> ExportInfo:
+    """The hidden metadata the export would have written for `state`."""
+    return ExportInfo(
+        server_url=url,
+        school=state.school,
+        exported_at="2026-06-30T18:00:00",
+        tool_version="test",
+        template_version="1",
+        fingerprint=state.fingerprint(),
+        users=tuple(
+            ExportedUser(u.login, u.last_name, u.first_name, u.type, state.class_name_of(u))
+            for u in state.users
+        ),
+        class_names=tuple(c.name for c in state.classes),
+    )
+
+
+def rentree(state: ServerState, *, extra_new_pupils: int = 0) -> WantedState:
+    """The wanted state of a typical rentrée of `state` (see the module's docstring)."""
+    by_level = {c.name: c for c in state.classes if len(class_levels(c.name)) == 1}
+    double = [c for c in state.classes if len(class_levels(c.name)) > 1]
+    removed = {c.id for c in double}
+    leaving_teachers = {c.responsible_login for c in double}
+    rows: list[WantedUser] = []
+    for user in state.users:
+        school_class = state.class_by_id(user.class_id)
+        target, target_class = Target.UNCHANGED, None
+        if user.type is UserType.ADULT:
+            if user.login in leaving_teachers:
+                target = Target.LEAVES
+        elif school_class is not None:
+            levels = class_levels(school_class.name)
+            if school_class.id in removed:
+                target, target_class = Target.CLASS, "CM2"
+            elif levels == ("CM2",):
+                target = Target.LEAVES
+            elif len(levels) == 1 and NEXT_LEVEL.get(levels[0]) in by_level:
+                target, target_class = Target.CLASS, by_level[NEXT_LEVEL[levels[0]]].name
+        rows.append(
+            WantedUser(
+                user.login, user.login, user.last_name, user.first_name, user.type, target, target_class
+            )
+        )
+    row_number = len(rows) + 2
+    teacher_key = f"nouveau:{row_number}"
+    rows.append(WantedUser(teacher_key, None, *NEW_TEACHER, UserType.ADULT, Target.UNCHANGED))
+    new_pupils = list(NEW_PUPILS) + [
+        (f"Nouveau{n:04d}", "Élève", "CP" if n % 2 else NEW_CLASS) for n in range(extra_new_pupils)
+    ]
+    for offset, (last_name, first_name, class_name) in enumerate(new_pupils, start=1):
+        rows.append(
+            WantedUser(
+                f"nouveau:{row_number + offset}",
+                None,
+                last_name,
+                first_name,
+                UserType.PUPIL,
+                Target.CLASS,
+                class_name,
+            )
+        )
+    classes = [
+        WantedClass(c.name, ClassStatus.DELETE if c.id in removed else ClassStatus.KEEP, c.responsible_login)
+        for c in state.classes
+    ]
+    classes.append(WantedClass(NEW_CLASS, ClassStatus.CREATE, teacher_key))
+    return WantedState(users=tuple(rows), classes=tuple(classes), export=export_of(state))
