@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from reconcile.apply import ApplyRun, apply_workbook
 from reconcile.errors import NotConfirmed
 from reconcile.intrascol.client import IntraScolClient
 from reconcile.model import ServerState, Target, UserType, WantedState, class_key, person_key
+from reconcile.plan import Step
 from reconcile.sandbox import RunningSandbox
 from tests.rentree import rentree
 
@@ -30,6 +32,22 @@ def run_apply(sandbox: RunningSandbox, wanted: WantedState, output_dir: Path, **
             retry_delay=0.01,
             **options,  # type: ignore[arg-type]
         )
+
+
+class IdleBetweenSteps:
+    """A progress display that dawdles at each step, so that the admin session expires."""
+
+    def __init__(self, idle: float) -> None:
+        self.idle = idle
+
+    def start_step(self, step: Step, total: int) -> None:
+        time.sleep(self.idle)
+
+    def advance(self, amount: int = 1) -> None:
+        pass
+
+    def end_step(self) -> None:
+        pass
 
 
 def verified(run: ApplyRun) -> bool:
@@ -112,11 +130,11 @@ def test_faults_and_session_expiry_converge_within_three_runs_without_duplicates
 ) -> None:
     before = read(sandbox)
     wanted = rentree(before)
-    sandbox.configure(fail_before_post=0.10, lose_answer_after_post=0.05, session_idle_seconds=2, seed=seed)
-    runs = []
+    sandbox.configure(fail_before_post=0.10, lose_answer_after_post=0.05, session_idle_seconds=0.3, seed=seed)
+    runs: list[ApplyRun | Exception] = []
     for _ in range(3):
         try:
-            run = run_apply(sandbox, wanted, tmp_path)
+            run = run_apply(sandbox, wanted, tmp_path, progress=IdleBetweenSteps(0.4))
         except Exception as error:  # a failed first read: the next run starts again
             runs.append(error)
             continue

@@ -1,1 +1,0 @@
-"""The rentrée workbook: writing it from the server state, reading it back into a wanted state."""

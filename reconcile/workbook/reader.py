@@ -1,0 +1,618 @@
+"""Read an edited rentrée workbook back into a validated `WantedState`.
+
+Tolerant of what people and spreadsheet programs do (see `read_workbook`), strict about
+what would make the plan guess: every problem is collected, with its sheet, row and
+column as the spreadsheet shows them, in one pass.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from reconcile.errors import Problem, WorkbookError
+from reconcile.model import (
+    LEAVES_SCHOOL,
+    ClassStatus,
+    ExportedUser,
+    ExportInfo,
+    Location,
+    Target,
+    UserType,
+    WantedClass,
+    WantedState,
+    WantedUser,
+    class_key,
+    clean_text,
+    fold,
+)
+from reconcile.workbook import layout
+
+
+@dataclass(frozen=True)
+class WorkbookReading:
+    """What the workbook asks for, and every reason it cannot be used as it stands."""
+
+    wanted: WantedState
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def load_wanted(path: str | os.PathLike[str]) -> WantedState:
+    """The wanted state, or `WorkbookError` listing all the workbook's problems."""
+    reading = read_workbook(path)
+    if reading.problems:
+        raise WorkbookError(str(path), reading.problems)
+    return reading.wanted
+
+
+def read_workbook(path: str | os.PathLike[str]) -> WorkbookReading:
+    """Read the workbook at `path`; never raises for a bad workbook, returns its problems.
+
+    Tolerated: the header row anywhere in the first 10 rows, its texts in any case, with or
+    without accents and surrounding spaces; inner and surrounding spaces in cells; NFD
+    Unicode; numbers for text (`12345` for the login `12345`, `5` for the class `5`);
+    a class name typed with another case, accents, spaces or hyphens when it designates one
+    class only (`cm1` for `CM1`); `quitte l'ecole` or `Quitte l’école`; empty rows anywhere;
+    formatting; a file re-saved by LibreOffice Calc or Excel (cached values are read).
+    """
+    empty = WantedState(users=(), classes=())
+    file = Path(path)
+    if not file.is_file():
+        return WorkbookReading(empty, (Problem(f"le fichier {file} est introuvable."),))
+    try:
+        values = load_workbook(file, data_only=True)
+        formulas = load_workbook(file, data_only=False)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError):
+        return WorkbookReading(
+            empty,
+            (
+                Problem(
+                    f"{file.name} n'est pas un classeur Excel (.xlsx) lisible. "
+                    "Enregistrez-le au format « Classeur Excel (.xlsx) » et recommencez."
+                ),
+            ),
+        )
+    return _Reader(values, formulas).read()
+
+
+# --- Cells -----------------------------------------------------------------------------
+
+
+def cell_text(value: Any) -> str:
+    """A cell's value as the text a person typed: numbers without `.0`, spaces collapsed, NFC."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "VRAI" if value else "FAUX"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
+    if isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y %H:%M") if value.time() != time() else value.strftime("%d/%m/%Y")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    return clean_text(str(value))
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """One data row of a table: Excel's row number and its texts by header."""
+
+    number: int
+    cells: dict[str, str]
+
+    def __getitem__(self, header: str) -> str:
+        return self.cells.get(header, "")
+
+
+@dataclass
+class _Table:
+    sheet: str
+    rows: list[_Row]
+    formula_cells: list[tuple[int, str]]  # (row, header) of formulas in value columns
+
+
+def _find_header(
+    frame: pd.DataFrame, headers: tuple[str, ...], required: tuple[str, ...]
+) -> tuple[int | None, dict[str, int], list[str]]:
+    """The header row (0-based) within the first rows, its columns, or the missing headers."""
+    wanted = {fold(h): h for h in headers}
+    best_missing = list(required)
+    for index in range(min(layout.HEADER_SEARCH_ROWS, len(frame))):
+        found: dict[str, int] = {}
+        for position, value in enumerate(frame.iloc[index]):
+            header = wanted.get(fold(cell_text(value)))
+            if header is not None and header not in found:
+                found[header] = position
+        missing = [h for h in required if h not in found]
+        if not missing:
+            return index, found, []
+        if len(missing) < len(best_missing):
+            best_missing = missing
+    return None, {}, best_missing
+
+
+def _table(
+    values: Worksheet,
+    formulas: Worksheet,
+    headers: tuple[str, ...],
+    required: tuple[str, ...],
+    value_headers: tuple[str, ...],
+    problems: list[Problem],
+) -> _Table | None:
+    sheet = values.title
+    frame = pd.DataFrame(list(values.iter_rows(values_only=True)), dtype=object)
+    header_index, columns, missing = _find_header(frame, headers, required)
+    if header_index is None:
+        listed = ", ".join(f"« {h} »" for h in missing)
+        problems.append(
+            Problem(
+                f"ligne d'en-tête introuvable dans les {layout.HEADER_SEARCH_ROWS} premières lignes "
+                f"(colonnes manquantes : {listed}).",
+                Location(sheet),
+            )
+        )
+        return None
+    body = frame.iloc[header_index + 1 :, list(columns.values())].map(cell_text)
+    body.columns = pd.Index(list(columns))
+    rows = [
+        _Row(number=int(index) + 1, cells={str(h): str(v) for h, v in record.items()})
+        for index, record in zip(body.index, body.to_dict("records"), strict=True)
+    ]
+    formula_cells = []
+    for header in value_headers:
+        if header not in columns:
+            continue
+        column = columns[header] + 1
+        for row_number in range(header_index + 2, formulas.max_row + 1):
+            if formulas.cell(row_number, column).data_type == "f":
+                formula_cells.append((row_number, header))
+    return _Table(sheet, rows, formula_cells)
+
+
+def _sheet(workbook: Workbook, name: str) -> Worksheet | None:
+    """A sheet by name, case, accents and surrounding spaces ignored."""
+    for sheet in workbook.worksheets:
+        if fold(sheet.title) == fold(name):
+            return sheet
+    return None
+
+
+# --- Class names -------------------------------------------------------------------------
+
+
+@dataclass
+class _ClassNames:
+    """The class names of the Classes sheet, to resolve what people type in `Classe cible`."""
+
+    by_key: dict[str, str] = field(default_factory=dict)
+    by_fold: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, name: str) -> None:
+        if class_key(name) in self.by_key:
+            return
+        self.by_key[class_key(name)] = name
+        self.by_fold.setdefault(fold(name), []).append(name)
+
+    def resolve(self, text: str) -> tuple[str | None, list[str]]:
+        """(the class, []) or (None, the candidates: several when ambiguous, none when unknown)."""
+        exact = self.by_key.get(class_key(text))
+        if exact is not None:
+            return exact, []
+        candidates = self.by_fold.get(fold(text), [])
+        if len(candidates) == 1:
+            return candidates[0], []
+        return None, candidates
+
+
+_LOGIN_IN_PARENTHESES = re.compile(r"\(([^()]+)\)\s*$")
+
+
+def _quoted(names: list[str]) -> str:
+    return " ou ".join(f"« {n} »" for n in names)
+
+
+class _Reader:
+    def __init__(self, values: Workbook, formulas: Workbook) -> None:
+        self.values = values
+        self.formulas = formulas
+        self.problems: list[Problem] = []
+
+    def problem(self, message: str, sheet: str, row: int | None = None, column: str | None = None) -> None:
+        self.problems.append(Problem(message, Location(sheet, row, column)))
+
+    def read(self) -> WorkbookReading:
+        export = self._export_info()
+        users_table = self._load(
+            layout.USERS_SHEET,
+            layout.USERS_HEADERS,
+            layout.USERS_REQUIRED,
+            (layout.LOGIN, layout.LAST_NAME, layout.FIRST_NAME, layout.TYPE, layout.TARGET_CLASS),
+        )
+        classes_table = self._load(
+            layout.CLASSES_SHEET,
+            layout.CLASSES_HEADERS,
+            layout.CLASSES_REQUIRED,
+            (layout.CLASS_NAME, layout.RESPONSIBLE, layout.STATUS),
+        )
+        names = _ClassNames()
+        class_rows: list[tuple[_Row, str]] = []
+        if classes_table is not None:
+            class_rows = self._class_names(classes_table, names)
+        users: list[WantedUser] = []
+        if users_table is not None:
+            users = self._users(users_table, names, export, check_targets=classes_table is not None)
+        classes: list[WantedClass] = []
+        if classes_table is not None:
+            classes = self._classes(classes_table.sheet, class_rows, users, export)
+        wanted = WantedState(users=tuple(users), classes=tuple(classes), export=export)
+        return WorkbookReading(wanted, tuple(self.problems))
+
+    def _load(
+        self, name: str, headers: tuple[str, ...], required: tuple[str, ...], value_headers: tuple[str, ...]
+    ) -> _Table | None:
+        values = _sheet(self.values, name)
+        if values is None:
+            self.problems.append(Problem(f"l'onglet « {name} » manque dans le classeur."))
+            return None
+        table = _table(values, self.formulas[values.title], headers, required, value_headers, self.problems)
+        if table is not None:
+            for row, header in table.formula_cells:
+                self.problem(
+                    "la cellule contient une formule : tapez la valeur elle-même "
+                    "(copier, puis « Collage spécial > valeurs seulement »).",
+                    table.sheet,
+                    row,
+                    header,
+                )
+        return table
+
+    # --- The hidden export sheet ---
+
+    def _export_info(self) -> ExportInfo | None:
+        sheet = _sheet(self.values, layout.EXPORT_SHEET)
+        if sheet is None:
+            self.problems.append(
+                Problem(
+                    f"l'onglet caché « {layout.EXPORT_SHEET} » manque : ce classeur ne vient pas de "
+                    "« reconcile export », ou cet onglet a été supprimé. "
+                    "Refaites un export et reportez-y vos choix."
+                )
+            )
+            return None
+        rows = [[cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+
+        def cell(row: int, column: int) -> str:
+            return rows[row][column - 1] if row < len(rows) and column - 1 < len(rows[row]) else ""
+
+        meta = {cell(r, 1): cell(r, 2) for r in range(len(rows)) if cell(r, 1)}
+        exported: list[ExportedUser] = []
+        for r in range(1, len(rows)):
+            login = cell(r, layout.META_USERS_COLUMN)
+            if not login:
+                continue
+            kind = (
+                UserType.ADULT
+                if cell(r, layout.META_USERS_COLUMN + 3) == UserType.ADULT.value
+                else UserType.PUPIL
+            )
+            exported.append(
+                ExportedUser(
+                    login=login,
+                    last_name=cell(r, layout.META_USERS_COLUMN + 1),
+                    first_name=cell(r, layout.META_USERS_COLUMN + 2),
+                    type=kind,
+                    class_name=cell(r, layout.META_USERS_COLUMN + 4) or None,
+                )
+            )
+        class_names = tuple(n for r in range(1, len(rows)) if (n := cell(r, layout.META_CLASSES_COLUMN)))
+        return ExportInfo(
+            server_url=meta.get("server_url", ""),
+            school=meta.get("school", ""),
+            exported_at=meta.get("exported_at", ""),
+            tool_version=meta.get("tool_version", ""),
+            template_version=meta.get("template_version", ""),
+            fingerprint=meta.get("fingerprint", ""),
+            users=tuple(exported),
+            class_names=class_names,
+        )
+
+    # --- Classes: names first (the users' targets refer to them) ---
+
+    def _class_names(self, table: _Table, names: _ClassNames) -> list[tuple[_Row, str]]:
+        kept: list[tuple[_Row, str]] = []
+        first_row: dict[str, int] = {}
+        for row in table.rows:
+            name = row[layout.CLASS_NAME]
+            if not (name or row[layout.RESPONSIBLE] or row[layout.STATUS]):
+                continue  # an empty row
+            if not name:
+                self.problem("le nom de la classe est vide.", table.sheet, row.number, layout.CLASS_NAME)
+                continue
+            key = class_key(name)
+            if key in first_row:
+                self.problem(
+                    f"la classe « {name} » figure déjà ligne {first_row[key]}.",
+                    table.sheet,
+                    row.number,
+                    layout.CLASS_NAME,
+                )
+                continue
+            first_row[key] = row.number
+            names.add(name)
+            kept.append((row, name))
+        return kept
+
+    # --- Users ---
+
+    def _users(
+        self, table: _Table, names: _ClassNames, export: ExportInfo | None, *, check_targets: bool
+    ) -> list[WantedUser]:
+        exported = {u.login: u for u in export.users} if export else {}
+        first_row: dict[str, int] = {}
+        users: list[WantedUser] = []
+        for row in table.rows:
+            login = row[layout.LOGIN]
+            last_name, first_name = row[layout.LAST_NAME], row[layout.FIRST_NAME]
+            target_text = row[layout.TARGET_CLASS]
+            if not (login or last_name or first_name or target_text):
+                continue  # an empty row (a lone Type or remark is not a person)
+            where = (table.sheet, row.number)
+            before = len(self.problems)
+            source: ExportedUser | None = None
+            if login:
+                login = self._exported_login(login, exported) if export else login
+                if login in first_row:
+                    self.problem(
+                        f"l'identifiant « {login} » figure déjà ligne {first_row[login]}.",
+                        *where,
+                        layout.LOGIN,
+                    )
+                    continue
+                first_row[login] = row.number
+                source = exported.get(login)
+                if export is not None and source is None:
+                    self.problem(
+                        f"l'identifiant « {login} » ne figure pas dans l'export : "
+                        "pour une nouvelle personne, "
+                        "laissez l'Identifiant vide (le serveur le créera).",
+                        *where,
+                        layout.LOGIN,
+                    )
+            else:
+                missing = [
+                    h for h, v in ((layout.LAST_NAME, last_name), (layout.FIRST_NAME, first_name)) if not v
+                ]
+                if missing:
+                    self.problem(
+                        "nouvelle personne sans "
+                        + " ni ".join(missing)
+                        + " : remplissez "
+                        + ("les deux." if len(missing) == 2 else f"la colonne « {missing[0]} »."),
+                        *where,
+                        missing[0],
+                    )
+            kind = self._user_type(row, source, where)
+            target, target_class = self._target(row, names, where, check=check_targets)
+            if not login and target is Target.LEAVES:
+                self.problem(
+                    f"une nouvelle personne ne peut pas avoir « {LEAVES_SCHOOL} » : effacez la ligne "
+                    "ou choisissez sa classe.",
+                    *where,
+                    layout.TARGET_CLASS,
+                )
+            if len(self.problems) > before:
+                continue
+            users.append(
+                WantedUser(
+                    key=login or f"nouveau:{row.number}",
+                    login=login or None,
+                    last_name=last_name or (source.last_name if source else ""),
+                    first_name=first_name or (source.first_name if source else ""),
+                    type=kind,
+                    target=target,
+                    target_class=target_class,
+                    location=Location(table.sheet, row.number),
+                )
+            )
+        return users
+
+    @staticmethod
+    def _exported_login(text: str, exported: dict[str, ExportedUser]) -> str:
+        """The exported login `text` stands for: exact, else case-insensitive or leading zeros lost."""
+        if text in exported:
+            return text
+        matches = [login for login in exported if login.casefold() == text.casefold()]
+        if not matches and text.isdigit():
+            matches = [
+                login for login in exported if login.isdigit() and login.lstrip("0") == text.lstrip("0")
+            ]
+        return matches[0] if len(matches) == 1 else text
+
+    def _user_type(self, row: _Row, source: ExportedUser | None, where: tuple[str, int]) -> UserType:
+        text = row[layout.TYPE]
+        if not text:
+            return source.type if source else UserType.PUPIL
+        kind = UserType.from_label(text)
+        if kind is None:
+            self.problem(f"type « {text} » inconnu : écrivez Élève ou Adulte.", *where, layout.TYPE)
+            return UserType.PUPIL
+        return kind
+
+    def _target(
+        self, row: _Row, names: _ClassNames, where: tuple[str, int], *, check: bool
+    ) -> tuple[Target, str | None]:
+        text = row[layout.TARGET_CLASS]
+        if not text:
+            return Target.UNCHANGED, None
+        if fold(text) == fold(LEAVES_SCHOOL):
+            return Target.LEAVES, None
+        name, candidates = names.resolve(text)
+        if name is not None:
+            return Target.CLASS, name
+        if check:
+            if candidates:
+                message = f"« {text} » peut désigner {_quoted(candidates)} : écrivez le nom exact."
+            else:
+                message = f"la classe « {text} » n'existe pas dans l'onglet Classes."
+            self.problem(message, *where, layout.TARGET_CLASS)
+        return Target.CLASS, text
+
+    # --- Classes: statuses and responsible teachers ---
+
+    def _classes(
+        self, sheet: str, rows: list[tuple[_Row, str]], users: list[WantedUser], export: ExportInfo | None
+    ) -> list[WantedClass]:
+        exported_names = {class_key(n): n for n in export.class_names} if export else {}
+        resolver = _Teachers(users, export)
+        classes: list[WantedClass] = []
+        for row, typed_name in rows:
+            where = (sheet, row.number)
+            before = len(self.problems)
+            existing = exported_names.get(class_key(typed_name))
+            name = existing or typed_name
+            status = self._status(row, name, existing is not None, where)
+            responsible: str | None = None
+            text = row[layout.RESPONSIBLE]
+            if text and status is not ClassStatus.DELETE:
+                responsible, message = resolver.resolve(text)
+                if message:
+                    self.problem(message, *where, layout.RESPONSIBLE)
+            elif status is ClassStatus.CREATE:
+                self.problem(
+                    f"la nouvelle classe « {name} » n'a pas d'enseignant responsable : "
+                    "écrivez son identifiant ou « Prénom NOM ».",
+                    *where,
+                    layout.RESPONSIBLE,
+                )
+            if len(self.problems) > before or status is None:
+                continue
+            classes.append(WantedClass(name, status, responsible, Location(sheet, row.number)))
+        return classes
+
+    def _status(self, row: _Row, name: str, existing: bool, where: tuple[str, int]) -> ClassStatus | None:
+        text = fold(row[layout.STATUS])
+        if text in {"", "conserver", "garder"}:
+            # A kept class that the export did not contain is a class to create.
+            return ClassStatus.KEEP if existing else ClassStatus.CREATE
+        if text in {"supprimer", "supprimee", "a supprimer"}:
+            if existing:
+                return ClassStatus.DELETE
+            self.problem(
+                f"la classe « {name} » n'est pas sur le serveur : elle ne peut pas être supprimée.",
+                *where,
+                layout.STATUS,
+            )
+            return None
+        if text in {"creer", "nouvelle", "a creer"}:
+            if not existing:
+                return ClassStatus.CREATE
+            self.problem(
+                f"la classe « {name} » existe déjà : mettez le Statut « Conserver » ou « Supprimer ».",
+                *where,
+                layout.STATUS,
+            )
+            return None
+        self.problem(
+            f"statut « {row[layout.STATUS]} » inconnu : écrivez Conserver, Supprimer ou Créer.",
+            *where,
+            layout.STATUS,
+        )
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Person:
+    key: str
+    login: str | None
+    last_name: str
+    first_name: str
+    type: UserType
+    row: int | None
+
+
+class _Teachers:
+    """Resolves `Enseignant responsable`: a login, `Prénom NOM`, `NOM Prénom`, or `… (login)`."""
+
+    def __init__(self, users: list[WantedUser], export: ExportInfo | None) -> None:
+        people: dict[str, _Person] = {}
+        for user in users:
+            row = user.location.row if user.location else None
+            people[user.key] = _Person(user.key, user.login, user.last_name, user.first_name, user.type, row)
+        for exported in export.users if export else ():
+            # A row deleted from Utilisateurs leaves the user untouched: still a possible teacher.
+            people.setdefault(
+                exported.login,
+                _Person(
+                    exported.login,
+                    exported.login,
+                    exported.last_name,
+                    exported.first_name,
+                    exported.type,
+                    None,
+                ),
+            )
+        self.people = list(people.values())
+        self.by_login = {p.login: p for p in self.people if p.login}
+        self.by_folded_login = {p.login.casefold(): p for p in self.people if p.login}
+
+    def resolve(self, text: str) -> tuple[str | None, str | None]:
+        """(the user key, None) or (None, the French problem)."""
+        in_parentheses = _LOGIN_IN_PARENTHESES.search(text)
+        person = self.by_login.get(text) or self.by_folded_login.get(text.casefold())
+        if person is None and in_parentheses:
+            person = self.by_login.get(in_parentheses.group(1).strip())
+        if person is None:
+            name = fold(_LOGIN_IN_PARENTHESES.sub("", text))
+            matches = [p for p in self.people if name in _name_keys(p)]
+            adults = [p for p in matches if p.type is UserType.ADULT]
+            if len(adults) > 1:
+                logins = [p.login or f"ligne {p.row}" for p in adults]
+                return (
+                    None,
+                    f"plusieurs adultes s'appellent « {text} » ({', '.join(logins)}) : "
+                    "écrivez l'identifiant.",
+                )
+            if len(adults) == 1:
+                person = adults[0]
+            elif matches:
+                person = matches[0]
+        if person is None:
+            return None, (
+                f"l'enseignant responsable « {text} » est inconnu : écrivez l'identifiant ou « Prénom NOM » "
+                "d'un adulte de l'onglet Utilisateurs."
+            )
+        if person.type is not UserType.ADULT:
+            if person.login is None:
+                return None, (
+                    f"« {text} » est une nouvelle ligne de type Élève (Utilisateurs, ligne {person.row}) : "
+                    "mettez « Adulte » dans sa colonne Type."
+                )
+            return None, f"« {text} » est un élève : l'enseignant responsable doit être un adulte."
+        return person.key, None
+
+
+def _name_keys(person: _Person) -> set[str]:
+    return {
+        fold(f"{person.first_name} {person.last_name}"),
+        fold(f"{person.last_name} {person.first_name}"),
+    }
+
+
+__all__ = ["WorkbookReading", "cell_text", "load_wanted", "read_workbook"]

@@ -1,0 +1,220 @@
+"""Write the rentrée workbook from the server state, into a copy of the template."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
+from openpyxl.styles import PatternFill
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.worksheet import Worksheet
+
+from reconcile import __version__
+from reconcile.model import LEVELS, SchoolClass, ServerState, User, UserType, class_levels, fold
+from reconcile.workbook import layout
+
+# Text a spreadsheet program would read as a formula, a sign or a command.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def put_text(cell: Cell | MergedCell, text: str | None) -> None:
+    """Write server text as a plain string: never a formula, a link or an error code."""
+    assert isinstance(cell, Cell), "server text goes into a plain cell, not a merged one"
+    if not text:
+        cell.value = None
+        return
+    cleaned = ILLEGAL_CHARACTERS_RE.sub("", text)
+    cell.value = cleaned
+    cell.data_type = "s"
+    if cleaned.startswith(_FORMULA_STARTS):
+        # Keeps it text when the secretary edits the cell in Excel or Calc.
+        cell.quotePrefix = True
+
+
+def class_order(name: str) -> tuple[int, int, int, str]:
+    """Classes by level (PS first, CM2 last, double levels by their lowest), unlevelled last."""
+    levels = class_levels(name)
+    if not levels:
+        return (1, 0, 0, fold(name))
+    return (0, LEVELS.index(levels[0]), LEVELS.index(levels[-1]), fold(name))
+
+
+def sorted_classes(state: ServerState) -> list[SchoolClass]:
+    return sorted(state.classes, key=lambda c: class_order(c.name))
+
+
+def sorted_users(state: ServerState, classes: list[SchoolClass]) -> list[User]:
+    """By class (in class order, users in no class last), then by name."""
+    rank = {c.id: index for index, c in enumerate(classes)}
+
+    def key(user: User) -> tuple[int, str, str, str]:
+        position = rank.get(user.class_id, len(classes)) if user.class_id is not None else len(classes)
+        return (position, fold(user.last_name), fold(user.first_name), user.login)
+
+    return sorted(state.users, key=key)
+
+
+def teacher_labels(users: Iterable[User]) -> dict[str, str]:
+    """Login -> what the workbook shows for an adult: `Prénom NOM`, with the login for homonyms."""
+    adults = [u for u in users if u.type is UserType.ADULT]
+    counts: dict[str, int] = {}
+    for adult in adults:
+        counts[fold(adult.display_name)] = counts.get(fold(adult.display_name), 0) + 1
+    return {
+        a.login: a.display_name if counts[fold(a.display_name)] == 1 else f"{a.display_name} ({a.login})"
+        for a in adults
+    }
+
+
+def write_workbook(
+    state: ServerState, path: str | os.PathLike[str], *, server_url: str, exported_at: datetime
+) -> None:
+    """Write the workbook of `state` at `path` (replaced atomically). It holds no password."""
+    workbook = load_workbook(layout.TEMPLATE_PATH)
+    classes = sorted_classes(state)
+    users = sorted_users(state, classes)
+    labels = teacher_labels(state.users)
+    when = exported_at.strftime("%d/%m/%Y à %H:%M")
+    school = state.school or "l'école"
+
+    users_sheet = workbook[layout.USERS_SHEET]
+    users_sheet["A1"] = f"{layout.USERS_TITLE} — {school} — export du {when}"
+    users_last = _write_users(users_sheet, state, users, classes)
+
+    classes_sheet = workbook[layout.CLASSES_SHEET]
+    classes_sheet["A1"] = f"{layout.CLASSES_TITLE} — {school} — export du {when}"
+    classes_last = _write_classes(classes_sheet, classes, labels)
+
+    _write_lists(workbook[layout.LISTS_SHEET], classes_last, [labels[login] for login in _adult_order(users)])
+    workbook.defined_names[layout.TARGET_CHOICES] = DefinedName(
+        layout.TARGET_CHOICES, attr_text=layout.target_choices_reference(classes_last)
+    )
+    workbook.defined_names[layout.TEACHER_CHOICES] = DefinedName(
+        layout.TEACHER_CHOICES, attr_text=layout.teacher_choices_reference(len(labels))
+    )
+    _resize_validations(users_sheet, users_last)
+    _resize_validations(classes_sheet, classes_last)
+    users_sheet.auto_filter.ref = (
+        f"A{layout.HEADER_ROW}:{layout.column_letter(len(layout.USERS_COLUMNS))}{users_last}"
+    )
+    _write_export_info(workbook[layout.EXPORT_SHEET], state, server_url, exported_at)
+
+    workbook.properties.created = exported_at.replace(tzinfo=None)
+    workbook.properties.modified = exported_at.replace(tzinfo=None)
+    _save_atomically(workbook, Path(path))
+
+
+def _adult_order(users: list[User]) -> list[str]:
+    adults = [u for u in users if u.type is UserType.ADULT]
+    return [u.login for u in sorted(adults, key=lambda u: (fold(u.last_name), fold(u.first_name), u.login))]
+
+
+def _write_users(sheet: Worksheet, state: ServerState, users: list[User], classes: list[SchoolClass]) -> int:
+    band_of = {
+        c.id: PatternFill("solid", fgColor=layout.BAND_COLOURS[i % len(layout.BAND_COLOURS)])
+        for i, c in enumerate(classes)
+    }
+    columns = layout.USERS_COLUMNS
+    row = layout.FIRST_ROW
+    for user in users:
+        values = {
+            layout.LOGIN: user.login,
+            layout.LAST_NAME: user.last_name,
+            layout.FIRST_NAME: user.first_name,
+            layout.TYPE: user.type.label,
+            layout.CURRENT_CLASS: state.class_name_of(user),
+        }
+        band = band_of.get(user.class_id) if user.class_id is not None else None
+        for index, column in enumerate(columns, start=1):
+            cell = sheet.cell(row, index)
+            put_text(cell, values.get(column.header))
+            cell.style = layout.STYLE_SERVER if column.read_only else column.input_style
+            if band is not None and not column.read_only:
+                cell.fill = band
+        row += 1
+    last = row + layout.USERS_SPARE_ROWS - 1
+    for spare in range(row, last + 1):
+        for index, column in enumerate(columns, start=1):
+            if not column.read_only:  # read-only columns stay locked: a new row has no Identifiant
+                sheet.cell(spare, index).style = layout.STYLE_SPARE
+    return last
+
+
+def _write_classes(sheet: Worksheet, classes: list[SchoolClass], labels: dict[str, str]) -> int:
+    row = layout.FIRST_ROW
+    for index, school_class in enumerate(classes):
+        band = PatternFill("solid", fgColor=layout.BAND_COLOURS[index % len(layout.BAND_COLOURS)])
+        responsible = labels.get(school_class.responsible_login, school_class.responsible_login)
+        cells = (
+            (school_class.name, layout.STYLE_SERVER),
+            (responsible, layout.STYLE_INPUT),
+            ("Conserver", layout.STYLE_KEY_INPUT),
+            (None, layout.STYLE_SERVER),
+        )
+        for col, (text, style) in enumerate(cells, start=1):
+            cell = sheet.cell(row, col)
+            put_text(cell, text)
+            cell.style = style
+            if style != layout.STYLE_SERVER:
+                cell.fill = band
+        sheet.cell(row, 4).value = school_class.size
+        row += 1
+    last = row + layout.CLASSES_SPARE_ROWS - 1
+    for spare in range(row, last + 1):
+        for col, column in enumerate(layout.CLASSES_COLUMNS, start=1):
+            if not column.read_only:
+                sheet.cell(spare, col).style = layout.STYLE_SPARE
+    return last
+
+
+def _write_lists(sheet: Worksheet, classes_last: int, teachers: list[str]) -> None:
+    for offset, classes_row in enumerate(range(layout.FIRST_ROW, classes_last + 1)):
+        sheet.cell(2 + offset, 1).value = layout.list_formula(classes_row)
+    for row, label in enumerate(teachers, start=1):
+        put_text(sheet.cell(row, 2), label)
+
+
+def _resize_validations(sheet: Worksheet, last: int) -> None:
+    """Stretch each column's dropdown over the data and the spare rows."""
+    for validation in sheet.data_validations.dataValidation:
+        column = str(validation.sqref).split(":")[0].rstrip("0123456789")
+        validation.sqref = type(validation.sqref)(f"{column}{layout.FIRST_ROW}:{column}{last}")
+
+
+def _write_export_info(sheet: Worksheet, state: ServerState, server_url: str, exported_at: datetime) -> None:
+    values = {
+        "server_url": server_url,
+        "school": state.school,
+        "exported_at": exported_at.isoformat(timespec="seconds"),
+        "tool_version": __version__,
+        "template_version": layout.TEMPLATE_VERSION,
+        "fingerprint": state.fingerprint(),
+    }
+    for row, key in enumerate(layout.META_KEYS, start=1):
+        put_text(sheet.cell(row, 2), values[key])
+    for row, user in enumerate(sorted(state.users, key=lambda u: u.login), start=2):
+        fields = (user.login, user.last_name, user.first_name, user.type.value, state.class_name_of(user))
+        for offset, text in enumerate(fields):
+            put_text(sheet.cell(row, layout.META_USERS_COLUMN + offset), text)
+    for row, school_class in enumerate(sorted(state.classes, key=lambda c: class_order(c.name)), start=2):
+        put_text(sheet.cell(row, layout.META_CLASSES_COLUMN), school_class.name)
+
+
+def _save_atomically(workbook: Workbook, path: Path) -> None:
+    directory = path.resolve().parent
+    handle, temporary = tempfile.mkstemp(prefix=".reconcile-", suffix=".xlsx", dir=directory)
+    os.close(handle)
+    try:
+        workbook.save(temporary)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # an ordinary document: it holds no password
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
