@@ -571,7 +571,7 @@ class _Executor:
         words: tuple[str, str],
     ) -> OpResult:
         done_words, failed_words = words
-        parts = [f"{len(set(done))} {done_words}"]
+        parts = [f"{describe_operation(op, self.plan.names)} — {len(set(done))} {done_words}"]
         if gone:
             missing = ", ".join(sorted(set(gone)))
             parts.append(f"{len(set(gone))} introuvable(s) sur le serveur, ignoré(s) : {missing}")

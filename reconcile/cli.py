@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -16,13 +17,24 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from reconcile import __version__
-from reconcile.errors import ReconcileError
+from reconcile.apply import ApplyRun, OpStatus, Preparation, apply_workbook, describe_operation
+from reconcile.apply_report import REPORT_NAME, run_report, write_private
+from reconcile.errors import ApplyIncomplete, NotConfirmed, ReconcileError
 from reconcile.intrascol.client import IntraScolClient
 from reconcile.model import UserType
+from reconcile.plan import Step
 
 app = typer.Typer(
     name="reconcile",
@@ -221,6 +233,157 @@ def export(
         f"  3. appliquez-le : [bold]reconcile apply {name}[/].",
         highlight=False,
     )
+
+
+# --- reconcile apply (part "apply") ------------------------------------------------------
+
+
+class _StepBars:
+    """A rich progress bar per step of the plan, for `execute`."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task: TaskID | None = None
+
+    def start_step(self, step: Step, total: int) -> None:
+        self.task = self.progress.add_task(f"Étape {int(step)} : {step.title}", total=max(total, 1))
+
+    def advance(self, amount: int = 1) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, amount)
+
+    def end_step(self) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=self.progress.tasks[-1].total)
+
+
+def _show_preparation(preparation: Preparation) -> None:
+    """What the run is about to do: drift, steps with their operations, problems, warnings."""
+    resolution = preparation.resolution
+    if resolution.changes or resolution.skipped:
+        console.print("[bold yellow]Le serveur a changé depuis l'export :[/]")
+        for line in (*resolution.changes, *resolution.skipped):
+            console.print(f"  - {escape(line)}", highlight=False)
+    remaining = preparation.plan
+    table = Table(title="Ce qui va être fait", title_justify="left")
+    table.add_column("Étape")
+    table.add_column("Opérations", justify="right")
+    table.add_column("Détail")
+    for step, operations in remaining.steps:
+        details = [describe_operation(op, remaining.names) for op in operations]
+        shown = "\n".join(escape(d if len(d) < 160 else d[:157] + "…") for d in details[:6])
+        if len(details) > 6:
+            shown += f"\n… et {len(details) - 6} autre(s)"
+        table.add_row(f"{int(step)}. {step.title}", str(len(operations)), shown or "—")
+    console.print(table)
+    for warning in remaining.warnings:
+        console.print(f"[yellow]Attention :[/] {escape(str(warning))}", highlight=False)
+
+
+def _confirm(preparation: Preparation, yes: bool) -> bool:
+    _show_preparation(preparation)
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise NotConfirmed(
+            "Pas de terminal pour demander confirmation : relancez avec --yes pour appliquer sans "
+            "confirmation. Rien n'a été modifié."
+        )
+    return typer.confirm("Appliquer ces modifications au serveur ?", default=False)
+
+
+@app.command("apply")
+def apply_command(
+    workbook: Annotated[Path, typer.Argument(help="Le classeur rempli (ex. rentree.xlsx).", dir_okay=False)],
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir", help="Dossier du journal et du compte rendu (défaut : celui du classeur)."
+        ),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Applique sans demander de confirmation.")] = False,
+    keep_folders: Annotated[
+        bool,
+        typer.Option("--keep-folders", help="Ne vide pas les dossiers de travail : ces classes restent."),
+    ] = False,
+    allow_mass_delete: Annotated[
+        bool, typer.Option("--allow-mass-delete", help="Autorise la suppression de beaucoup d'élèves.")
+    ] = False,
+    url: UrlOption = None,
+    login: LoginOption = None,
+) -> None:
+    """Applique le classeur au serveur dans l'ordre de la procédure ; relancée, reprend où elle en était."""
+    from reconcile.workbook import load_wanted
+
+    wanted = load_wanted(workbook)
+    output = output_dir or workbook.resolve().parent
+    with connect_from_cli(url, login) as client:
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with console.status("Lecture des comptes du serveur…"):
+            client.info()
+        with Progress(*columns, console=console, transient=False) as bars:
+            run = apply_workbook(
+                client,
+                wanted,
+                workbook=workbook,
+                output_dir=output,
+                confirm=lambda preparation: _pause(bars, lambda: _confirm(preparation, yes)),
+                keep_folders=keep_folders,
+                allow_mass_delete=allow_mass_delete,
+                progress=_StepBars(bars),
+            )
+        report = write_private(
+            output / REPORT_NAME,
+            run_report(run, workbook=workbook, server_url=client.url, when=datetime.now().astimezone()),
+        )
+    _show_run(run, report)
+    if not run.outcome.complete:
+        step = run.outcome.incomplete_step
+        raise ApplyIncomplete(step.title if step else "?", run.outcome.reason)
+    if run.verification is None or not run.verification.ok:
+        raise ApplyIncomplete("Vérification", "le serveur relu diffère du classeur (voir le compte rendu).")
+
+
+def _pause(bars: Progress, ask: Callable[[], bool]) -> bool:
+    """Stop redrawing the progress bars while the terminal shows the plan and asks."""
+    bars.stop()
+    try:
+        return ask()
+    finally:
+        bars.start()
+
+
+def _show_run(run: ApplyRun, report: Path) -> None:
+    outcome = run.outcome
+    failed = [r for r in outcome.results if r.status not in (OpStatus.DONE, OpStatus.KEPT)]
+    done = len(outcome.results) - len(failed)
+    if run.preparation.plan.is_empty:
+        console.print("[green]Rien à faire :[/] le serveur est déjà dans l'état que demande le classeur.")
+    else:
+        console.print(f"{done} opération(s) faite(s) sur {len(outcome.results)}.")
+    for result in failed:
+        console.print(f"[red]{escape(result.status.value)} :[/] {escape(result.message)}", highlight=False)
+    for archive in outcome.archives:
+        console.print(f"Dossier de {escape(archive.class_name)} archivé : {escape(str(archive.path))}")
+    for name in outcome.kept_classes:
+        console.print(f"[yellow]Classe {escape(name)} conservée :[/] son dossier de travail n'est pas vide.")
+    verification = run.verification
+    if verification is not None:
+        if verification.ok:
+            console.print("[green]Vérification :[/] le serveur relu est dans l'état demandé.")
+        else:
+            console.print(f"[red]Vérification : {len(verification.differences)} différence(s).[/]")
+        if verification.unassigned:
+            console.print(f"{len(verification.unassigned)} élève(s) sans classe (classe : aucune).")
+    if run.accounts:
+        console.print(
+            f"{len(run.accounts)} nouveau(x) compte(s) : identifiants et mots de passe dans le compte rendu."
+        )
+    console.print(f"Compte rendu (lisible par vous seul) : {escape(str(report))}", highlight=False)
+    console.print(f"Journal : {escape(str(run.journal))}", highlight=False)
+
+
+# --- end of apply ------------------------------------------------------------------------
 
 
 @app.callback()

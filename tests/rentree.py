@@ -9,7 +9,11 @@ name has no level (ULIS) are left as they are.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from reconcile.model import (
+    LEAVES_SCHOOL,
     ClassStatus,
     ExportedUser,
     ExportInfo,
@@ -21,6 +25,7 @@ from reconcile.model import (
     WantedUser,
     class_levels,
 )
+from reconcile.workbook import layout
 
 NEXT_LEVEL = {"GS": "CP", "CP": "CE1", "CE1": "CE2", "CE2": "CM1", "CM1": "CM2"}
 NEW_CLASS = "PS-MS"
@@ -101,3 +106,57 @@ def rentree(state: ServerState, *, extra_new_pupils: int = 0) -> WantedState:
     ]
     classes.append(WantedClass(NEW_CLASS, ClassStatus.CREATE, teacher_key))
     return WantedState(users=tuple(rows), classes=tuple(classes), export=export_of(state))
+
+
+def fill_workbook(path: Path, wanted: WantedState, state: ServerState) -> None:
+    """Type `wanted` into the exported workbook at `path`, as the secretary would."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path)
+    users, classes = workbook[layout.USERS_SHEET], workbook[layout.CLASSES_SHEET]
+    user_columns = _columns(users)
+    rows_by_login = {
+        users.cell(r, user_columns[layout.LOGIN]).value: r
+        for r in range(layout.FIRST_ROW, users.max_row + 1)
+        if users.cell(r, user_columns[layout.LOGIN]).value
+    }
+    free_row = max(rows_by_login.values(), default=layout.FIRST_ROW - 1) + 1
+    labels = {u.login: u.display_name for u in state.users}
+    for row in wanted.users:
+        target = LEAVES_SCHOOL if row.target is Target.LEAVES else (row.target_class or None)
+        if row.login is not None:
+            users.cell(rows_by_login[row.login], user_columns[layout.TARGET_CLASS], target)
+            continue
+        for header, value in (
+            (layout.LAST_NAME, row.last_name),
+            (layout.FIRST_NAME, row.first_name),
+            (layout.TYPE, row.type.label),
+            (layout.TARGET_CLASS, target),
+        ):
+            users.cell(free_row, user_columns[header], value)
+        labels[row.key] = f"{row.first_name} {row.last_name.upper()}"
+        free_row += 1
+    class_columns = _columns(classes)
+    rows_by_class = {
+        classes.cell(r, class_columns[layout.CLASS_NAME]).value: r
+        for r in range(layout.FIRST_ROW, classes.max_row + 1)
+        if classes.cell(r, class_columns[layout.CLASS_NAME]).value
+    }
+    free_row = max(rows_by_class.values(), default=layout.FIRST_ROW - 1) + 1
+    for wanted_class in wanted.classes:
+        row_number = rows_by_class.get(wanted_class.name)
+        if row_number is None:
+            row_number, free_row = free_row, free_row + 1
+            classes.cell(row_number, class_columns[layout.CLASS_NAME], wanted_class.name)
+        classes.cell(row_number, class_columns[layout.STATUS], wanted_class.status.value)
+        if wanted_class.responsible:
+            classes.cell(row_number, class_columns[layout.RESPONSIBLE], labels[wanted_class.responsible])
+    workbook.save(path)
+
+
+def _columns(sheet: Any) -> dict[str, int]:
+    return {
+        str(sheet.cell(layout.HEADER_ROW, c).value): c
+        for c in range(1, sheet.max_column + 1)
+        if sheet.cell(layout.HEADER_ROW, c).value
+    }

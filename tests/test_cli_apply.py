@@ -1,0 +1,144 @@
+"""`reconcile apply` as the secretary runs it: a process, a filled workbook, the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import stat
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from reconcile.apply_report import REPORT_NAME
+from reconcile.intrascol.client import IntraScolClient
+from reconcile.journal import JOURNAL_NAME
+from reconcile.model import ServerState
+from reconcile.sandbox import RunningSandbox, SandboxOptions, start_sandbox
+from reconcile.workbook import write_workbook
+from tests.rentree import fill_workbook, rentree
+from tests.test_apply_sandbox import assert_in_wanted_state
+
+
+def read(sandbox: RunningSandbox) -> ServerState:
+    with IntraScolClient(sandbox.url, sandbox.admin_login, sandbox.admin_password) as client:
+        return client.read_state()
+
+
+def filled_workbook(sandbox: RunningSandbox, folder: Path) -> tuple[Path, ServerState]:
+    state = read(sandbox)
+    path = folder / "rentree.xlsx"
+    write_workbook(state, path, server_url=sandbox.url, exported_at=datetime(2026, 6, 30, 18, 0))
+    fill_workbook(path, rentree(state), state)
+    return path, state
+
+
+def command(sandbox: RunningSandbox, workbook: Path, *options: str) -> list[str]:
+    return [sys.executable, "-m", "reconcile", "apply", str(workbook), "--url", sandbox.url,
+            "--login", sandbox.admin_login, *options]  # fmt: skip
+
+
+def environment(sandbox: RunningSandbox) -> dict[str, str]:
+    return {**os.environ, "INTRASCOL_PASSWORD": sandbox.admin_password, "COLUMNS": "200"}
+
+
+def reconcile_apply(
+    sandbox: RunningSandbox, workbook: Path, *options: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command(sandbox, workbook, *options),
+        env=environment(sandbox),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_apply_then_apply_again(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    workbook, before = filled_workbook(sandbox, tmp_path)
+    done = reconcile_apply(sandbox, workbook, "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Vérification : le serveur relu est dans l'état demandé." in done.stdout
+    after = read(sandbox)
+    assert_in_wanted_state(after, rentree(before), before)
+
+    report = tmp_path / REPORT_NAME
+    assert stat.S_IMODE(report.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / JOURNAL_NAME).stat().st_mode) == 0o600
+    new_pupils = [u for u in after.users if u.login not in {b.login for b in before.users} and u.password]
+    assert new_pupils
+    text = report.read_text(encoding="utf-8")
+    for pupil in new_pupils:
+        assert f"identifiant {pupil.login}, mot de passe {pupil.password}" in text
+        assert pupil.password not in done.stdout + done.stderr  # never on the terminal
+
+    snapshot = sandbox.store.snapshot()
+    again = reconcile_apply(sandbox, workbook, "--yes")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Rien à faire" in again.stdout
+    assert sandbox.store.snapshot() == snapshot
+
+
+def test_without_a_terminal_and_without_yes_nothing_changes(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    workbook, _ = filled_workbook(sandbox, tmp_path)
+    snapshot = sandbox.store.snapshot()
+    refused = reconcile_apply(sandbox, workbook)
+    assert refused.returncode == 1
+    assert "relancez avec --yes" in refused.stderr
+    assert sandbox.store.snapshot() == snapshot
+
+
+def test_an_ambiguous_drift_is_refused_and_nothing_changes(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    leaving = sandbox.store.add_user("Anne Marie", "Dupuis", "eleve", "CM2")
+    workbook, _ = filled_workbook(sandbox, tmp_path)  # she leaves with the CM2
+    # Since the export, her account was deleted and its login given to another pupil.
+    sandbox.store.delete_users([leaving.login])
+    other = sandbox.store.add_user("Annemarie", "Dupuis", "eleve", "CP")
+    assert other.login == leaving.login
+    snapshot = sandbox.store.snapshot()
+    refused = reconcile_apply(sandbox, workbook, "--yes")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert f"L'identifiant {leaving.login} désignait Anne Marie DUPUIS" in " ".join(refused.stderr.split())
+    assert sandbox.store.snapshot() == snapshot
+
+
+def test_a_wrong_password_exits_3_and_changes_nothing(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    workbook, _ = filled_workbook(sandbox, tmp_path)
+    snapshot = sandbox.store.snapshot()
+    env = {**environment(sandbox), "INTRASCOL_PASSWORD": "pas-le-bon"}
+    result = subprocess.run(command(sandbox, workbook, "--yes"), env=env, stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert result.returncode == 3
+    assert sandbox.store.snapshot() == snapshot
+
+
+@pytest.mark.slow
+def test_killed_at_random_points_then_run_again_converges_without_duplicates(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    state_file = tmp_path / "ecole.sqlite"
+    with start_sandbox(SandboxOptions(demo=True, seed=3, state=state_file, latency=0.005)) as sandbox:
+        workbook, before = filled_workbook(sandbox, tmp_path)
+        kills = 0
+        for _ in range(4):
+            process = subprocess.Popen(
+                command(sandbox, workbook, "--yes"),
+                env=environment(sandbox),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(rng.uniform(0.8, 3.0))
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                kills += 1
+            process.wait(timeout=30)
+        final = reconcile_apply(sandbox, workbook, "--yes")
+        assert final.returncode == 0, final.stdout + final.stderr
+        assert kills >= 1
+        assert_in_wanted_state(read(sandbox), rentree(before), before)
