@@ -124,7 +124,8 @@ def test_killed_at_random_points_then_run_again_converges_without_duplicates(tmp
     state_file = tmp_path / "ecole.sqlite"
     with start_sandbox(SandboxOptions(demo=True, seed=3, state=state_file, latency=0.005)) as sandbox:
         workbook, before = filled_workbook(sandbox, tmp_path)
-        kills = 0
+        kills, interrupted = 0, 0
+        journal = tmp_path / JOURNAL_NAME
         for _ in range(4):
             process = subprocess.Popen(
                 command(sandbox, workbook, "--yes"),
@@ -138,7 +139,10 @@ def test_killed_at_random_points_then_run_again_converges_without_duplicates(tmp
                 process.send_signal(signal.SIGKILL)
                 kills += 1
             process.wait(timeout=30)
+            lines = journal.read_text(encoding="utf-8").splitlines() if journal.exists() else []
+            interrupted += bool(lines) and '"verified"' not in lines[-1]
+        print(f"{kills} processus tués, dont {interrupted} au milieu de l'application")
         final = reconcile_apply(sandbox, workbook, "--yes")
         assert final.returncode == 0, final.stdout + final.stderr
-        assert kills >= 1
+        assert interrupted >= 1
         assert_in_wanted_state(read(sandbox), rentree(before), before)
