@@ -46,7 +46,7 @@ from reconcile.plan import (
     TransferPupils,
 )
 from reconcile.plan import plan as make_plan
-from reconcile.ports import BatchOutcome, IntraScolServer, ItemOutcome, Refusal
+from reconcile.ports import BatchOutcome, ClassLister, IntraScolServer, ItemOutcome, Refusal
 from reconcile.resume import Resolution, resolve
 
 MAX_ATTEMPTS = 3
@@ -185,7 +185,11 @@ class _Executor:
         found = self.classes.get(class_key(name))
         if found is None and self._classes_stale:
             # A class created in this run: its id is only known from the server's list.
-            self._reread()
+            if isinstance(self.server, ClassLister):
+                self.classes = {class_key(c.name): c for c in self.server.read_classes()}
+                self._classes_stale = False
+            else:
+                self._reread()
             found = self.classes.get(class_key(name))
         if found is None:
             raise _StepFailed(f"la classe {name} n'existe pas sur le serveur")

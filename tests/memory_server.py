@@ -208,3 +208,13 @@ class MemoryServer:
 
     def user_session(self, login: str, password: str) -> UserSession:
         raise AssertionError("the users' side is exercised against the sandbox")
+
+
+class ClassListingMemoryServer(MemoryServer):
+    """The same, offering the optional `read_classes` (one request)."""
+
+    class_reads = 0
+
+    def read_classes(self) -> tuple[SchoolClass, ...]:
+        self.class_reads += 1
+        return tuple(self.classes.values())

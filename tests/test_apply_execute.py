@@ -23,7 +23,7 @@ from reconcile.plan import (
     Step,
     TransferPupils,
 )
-from tests.memory_server import AFTER, BEFORE, DOWN, MemoryServer
+from tests.memory_server import AFTER, BEFORE, DOWN, ClassListingMemoryServer, MemoryServer
 
 ADULT, PUPIL = UserType.ADULT, UserType.PUPIL
 
@@ -237,3 +237,12 @@ def test_a_full_folder_is_archived_then_its_class_deleted(tmp_path: Path) -> Non
     assert server.class_named("CM2") is None
     assert [a.class_name for a in outcome.archives] == ["CM2"]
     assert journal.facts().archives == {"CM2": str(tmp_path / "cm2.zip")}
+
+
+def test_a_server_listing_its_classes_alone_spares_a_full_read_after_creating_a_class(tmp_path: Path) -> None:
+    plain = school()
+    listing = ClassListingMemoryServer(list(plain.classes.values()), list(plain.users.values()))
+    outcome, _ = run(listing, tmp_path)
+    assert outcome.complete, outcome.reason
+    assert_rentree_done(listing)
+    assert (listing.reads, listing.class_reads) == (1, 1)  # the first read, then the class list alone
