@@ -138,12 +138,27 @@ def sandbox(
     """Lance un serveur IntraScol de démonstration (bac à sable) jusqu'à Ctrl-C."""
     from reconcile.sandbox import SandboxOptions, start_sandbox
 
-    for name, probability in (
-        ("--fail-before-post", fail_before_post),
-        ("--lose-answer-after-post", lose_answer_after_post),
-    ):
-        if not 0.0 <= probability <= 1.0:
-            raise typer.BadParameter(f"{name} attend une probabilité entre 0 et 1, pas {probability}.")
+    problems = [
+        f"{name} attend une probabilité entre 0 et 1, pas {value}."
+        for name, value in (
+            ("--fail-before-post", fail_before_post),
+            ("--lose-answer-after-post", lose_answer_after_post),
+        )
+        if not 0.0 <= value <= 1.0
+    ]
+    problems += [
+        f"{name} attend une durée positive, pas {value}."
+        for name, value in (
+            ("--latency", latency),
+            ("--session-minutes", session_minutes),
+            ("--session-seconds", session_seconds),
+        )
+        if value is not None and value < 0
+    ]
+    if problems:
+        for problem in problems:
+            errors.print(f"[bold red]Erreur :[/] {problem}", highlight=False)
+        raise typer.Exit(2)
     idle = 30 * 60.0
     if session_seconds is not None:
         idle = session_seconds
@@ -168,20 +183,20 @@ def sandbox(
         errors.print(f"[bold red]Erreur :[/] {error}")
         raise typer.Exit(1) from error
     store = running.store
-    console.print(f"Bac à sable IntraScol : [bold]{running.url}[/]", highlight=False)
-    console.print(f"  {store.school_name}, {len(store.classes())} classes, {len(store.users())} utilisateurs")
-    console.print(
-        f"  État : {store.path}{'' if state else ' (temporaire, effacé à l’arrêt)'}", highlight=False
-    )
-    console.print(f"  Administration : {running.url}admin/login.php", highlight=False)
-    console.print(f"  Identifiant administrateur : {running.admin_login}", highlight=False)
-    console.print(f"  Mot de passe administrateur : {running.admin_password}", highlight=False)
-    console.print("Pour y connecter reconcile dans un autre terminal :")
-    console.print(
-        f"  export INTRASCOL_URL={running.url} INTRASCOL_LOGIN={running.admin_login}", highlight=False
-    )
-    console.print("  (le mot de passe ci-dessus vous sera demandé, sans s'afficher)")
-    console.print("Arrêt : Ctrl-C.")
+    lines = [
+        f"Bac à sable IntraScol : {running.url}",
+        f"  {store.school_name} : {len(store.classes())} classes, {len(store.users())} utilisateurs",
+        f"  État : {store.path}" + ("" if state else " (temporaire, effacé à l'arrêt)"),
+        f"  Administration : {running.url}admin/login.php",
+        f"  Identifiant administrateur : {running.admin_login}",
+        f"  Mot de passe administrateur : {running.admin_password}",
+        "Pour y connecter reconcile dans un autre terminal :",
+        f"  export INTRASCOL_URL={running.url} INTRASCOL_LOGIN={running.admin_login}",
+        "  (le mot de passe ci-dessus vous sera demandé, sans s'afficher)",
+        "Arrêt : Ctrl-C.",
+    ]
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     running.serve_until_interrupted()
     console.print("Bac à sable arrêté.")
 

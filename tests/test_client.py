@@ -14,7 +14,14 @@ import time
 
 import pytest
 
-from reconcile.errors import AnswerLost, AuthenticationFailed, ServerFailure, ServerRefused, ServerUnreachable
+from reconcile.errors import (
+    AnswerLost,
+    AuthenticationFailed,
+    PageNotRecognised,
+    ServerFailure,
+    ServerRefused,
+    ServerUnreachable,
+)
 from reconcile.intrascol.client import IntraScolClient, ServerInfo
 from reconcile.model import UserType
 from reconcile.ports import Refusal
@@ -99,6 +106,12 @@ def test_a_closed_port_is_unreachable() -> None:
     with pytest.raises(ServerUnreachable, match="ne répond pas"):
         unreachable.info()
     assert unreachable.request_count == 2  # the first try and one retry
+
+
+def test_a_url_that_is_not_intrascol_is_not_recognised(sandbox) -> None:
+    elsewhere = IntraScolClient(sandbox.url.replace("/intrascol/", "/autre/"), "admin", "x")
+    with pytest.raises(PageNotRecognised, match="Ce serveur est-il bien un serveur IntraScol"):
+        elsewhere.log_in()
 
 
 def test_read_state_shows_what_the_server_holds(client, sandbox) -> None:
@@ -365,6 +378,27 @@ def test_an_applied_post_whose_answer_is_lost_is_an_answer_lost(school) -> None:
     assert school.store.user(leaver) is None  # applied: the caller must re-read
     school.configure(lose_answer_after_post=0.0)
     assert client.read_state().user(leaver) is None
+
+
+def test_a_post_timing_out_is_an_answer_lost_though_the_server_applies_it(school) -> None:
+    client = connect(school, timeout=0.2)
+    client.log_in()
+    client.read_state()
+    school.configure(latency=0.5)
+    with pytest.raises(AnswerLost, match="délai"):
+        client.create_class("CE1", school.store.adults()[0].login)
+    time.sleep(0.6)
+    assert school.store.class_named("CE1") is not None  # why a lost answer is never re-sent blindly
+
+
+def test_a_get_timing_out_is_retried_then_unreachable(school) -> None:
+    client = connect(school, timeout=0.2, get_retries=1)
+    client.log_in()
+    school.configure(latency=0.5)
+    before = client.request_count
+    with pytest.raises(ServerUnreachable, match="délai"):
+        client.info()
+    assert client.request_count - before == 2
 
 
 def test_gets_are_retried_through_server_errors(sandbox) -> None:

@@ -186,6 +186,20 @@ def test_refusal_kinds_and_subjects(text: str, subject: str, refusal: Refusal) -
     assert (outcome.subject, outcome.refusal) == (subject, refusal)
 
 
+@pytest.mark.parametrize(
+    ("text", "subject"),
+    [
+        ("La classe Ce qui a été fait a été créée.", "Ce qui a été fait"),
+        ("La classe CM1 a été supprimée.", "CM1"),
+        ("La classe CM1 ne peut pas être supprimée a été modifiée.", "CM1 ne peut pas être supprimée"),
+        ("Le fichier Ce qui a été supprimé.txt a été supprimé.", "Ce qui a été supprimé.txt"),
+        ("L'utilisateur lea.martin a été transféré dans la classe CE1 a été.", "lea.martin"),
+    ],
+)
+def test_subjects_holding_the_message_words(text: str, subject: str) -> None:
+    assert outcome_of(text, ok=True).subject == subject
+
+
 def test_creation_success_message_names_no_login() -> None:
     assert outcome_of("L'utilisateur a été créé.", ok=True).subject == ""
 

@@ -23,6 +23,7 @@ from urllib.parse import urlencode, urljoin, urlparse
 import requests
 from urllib3.exceptions import NewConnectionError
 
+from reconcile import __version__
 from reconcile.errors import (
     AnswerLost,
     AuthenticationFailed,
@@ -56,6 +57,21 @@ _USERS_LOGIN = "login.php"
 _ADMIN_TOKEN_PAGE = "admin/ajout_classe.php"
 _MAX_REDIRECTS = 5
 _MAX_USER_PAGES = 1000
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    session.headers["User-Agent"] = f"reconcile/{__version__}"
+    return session
+
+
+def _sibling(session: requests.Session) -> requests.Session:
+    """A session with the same settings (headers, TLS, proxies) but its own cookie jar."""
+    sibling = requests.Session()
+    sibling.headers.update(session.headers)
+    sibling.verify, sibling.cert, sibling.trust_env = session.verify, session.cert, session.trust_env
+    sibling.proxies.update(session.proxies)
+    return sibling
 
 
 class _Counter:
@@ -196,6 +212,8 @@ class _Connection:
                 token = form.jeton() or ""
                 body = _form_body([*fields, ("jeton", token)])
                 response = self._send_retrying("POST", self.login_url, body)
+        if response.status_code == 404:
+            raise PageNotRecognised(self.login_url, "de formulaire de connexion (erreur 404)")
         if response.status_code >= 400:
             raise ServerFailure(self.login_url, response.status_code)
         refused = self._to_login(response) if response.is_redirect else self._page(response).is_login_form()
@@ -332,7 +350,7 @@ class IntraScolClient:
         self._timeout = timeout
         self._get_retries = get_retries
         self._backoff = backoff
-        self._admin = self._connection(_ADMIN_LOGIN, login, password, session or requests.Session())
+        self._admin = self._connection(_ADMIN_LOGIN, login, password, session or _new_session())
         self._info: ServerInfo | None = None
 
     def _connection(
@@ -387,7 +405,9 @@ class IntraScolClient:
         users: dict[str, User] = {}
         next_url: str | None = self._admin.absolute("admin/utilisateurs.php")
         visited: set[str] = set()
-        while next_url is not None and next_url not in visited and len(visited) < _MAX_USER_PAGES:
+        while next_url is not None and next_url not in visited:
+            if len(visited) == _MAX_USER_PAGES:
+                raise ServerError(f"La liste des utilisateurs dépasse {_MAX_USER_PAGES} pages ({next_url}).")
             visited.add(next_url)
             page = self._admin.get_page(next_url).users_page()
             for user in page.users:
@@ -453,7 +473,7 @@ class IntraScolClient:
         Separate because both sides share the `PHPSESSID` cookie: a users' login in
         the admin's jar would end the admin session.
         """
-        connection = self._connection(_USERS_LOGIN, login, password, requests.Session())
+        connection = self._connection(_USERS_LOGIN, login, password, _sibling(self._admin.session))
         connection.log_in()
         return UserSideSession(connection)
 

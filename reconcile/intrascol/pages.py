@@ -79,11 +79,12 @@ _FIXED_REFUSALS = {
     "L'enseignant responsable est inconnu.": Refusal.UNKNOWN_RESPONSIBLE,
     "Le type d'utilisateur est inconnu.": Refusal.OTHER,
 }
+# Greedy subjects anchored on the message's end: a class may be named `Ce qui a été fait`.
 _CLASS_SUBJECT = re.compile(
-    r"^La classe (?P<subject>.+?) (?:a été (?:supprimée|créée|modifiée)|ne peut pas être supprimée\b)"
+    r"^La classe (?P<subject>.+) (?:a été (?:supprimée|créée|modifiée)\.?$|ne peut pas être supprimée\b)"
 )
 _USER_SUBJECT = re.compile(r"^L'utilisateur (?P<subject>(?!a été )\S+) ")
-_FILE_SUBJECT = re.compile(r"^Le fichier (?P<subject>.+) a été supprimé")
+_FILE_SUBJECT = re.compile(r"^Le fichier (?P<subject>.+) a été supprimé\.?$")
 
 
 def _message_text(element: Tag) -> str:

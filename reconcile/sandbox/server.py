@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -68,6 +69,10 @@ class _SandboxRequestHandler(WSGIRequestHandler):
             super().log_request(code, size)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 class RunningSandbox:
     """A sandbox serving on `url` until `stop()` (also a context manager)."""
 
@@ -84,7 +89,7 @@ class RunningSandbox:
         self.admin_password = store.admin_password
         self._thread = threading.Thread(
             target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.01},
             name=f"sandbox:{self.port}",
             daemon=True,
         )
@@ -128,7 +133,9 @@ class RunningSandbox:
             self._temporary.unlink(missing_ok=True)
 
     def serve_until_interrupted(self) -> None:
-        """Blocks until Ctrl-C (for the `reconcile sandbox` command), then stops."""
+        """Blocks until Ctrl-C (or SIGTERM) for the `reconcile sandbox` command, then stops."""
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _interrupt)
         try:
             while self._thread.is_alive():
                 self._thread.join(timeout=0.5)

@@ -162,9 +162,13 @@ class Store:
     - `add_file(class_name, path, data)` / `add_common_file(path, data) -> StoredFile`:
       a file in a class's work folder (sub-folders in `path` with `/`) or in `Commun`.
     - `files_of(class_name)`, `common_files() -> list[StoredFile]` (by path).
-    - `users(user_type=None)`, `user(login)`, `pupils_of(class_name)`, `adults()`.
+    - `users(user_type=None, *, class_id=None, no_class=False)` (by name), `user(login)`,
+      `pupils_of(class_name)`, `adults()`; a `StoredUser` has `login`, `first_name`,
+      `last_name`, `type` (`eleve`/`adulte`), `class_id`, `class_name`, `password`.
     - `classes()`, `class_named(name)` (case-insensitive), `class_by_id(id)`.
-    - `folders()`, `folders_for(login)`: the folders a user reaches on the users' side.
+    - `folders()`, `folders_for(login)`: the folders a user reaches on the users' side
+      (a pupil: its class's folder and `Commun`; a teacher: its classes' and `Commun`);
+      `file(id)`, `reachable_file(login, id)`.
     - `snapshot()`: a comparable summary of users, classes and files, to assert
       that a refused or failed request changed nothing.
     - `admin_login`, `admin_password`, `school_name`, `path`.
@@ -172,8 +176,9 @@ class Store:
     The operations the admin pages perform (`create_user`, `assign`, `transfer`,
     `delete_users`, `create_class`, `modify_class`, `delete_classes`, `delete_files`)
     return the contract's French messages, one per item, and change nothing for a
-    refused item. Names are stored as typed (numeric character references decoded):
-    a name outside Latin-1 reads back as Python text, `Łukasz`.
+    refused item (e.g. `delete_users([login])` in a test). Names are stored as typed
+    (numeric character references decoded): a name outside Latin-1 reads back as
+    Python text, `Łukasz`.
     """
 
     def __init__(self, connection: sqlite3.Connection, path: Path | None, *, seed: int) -> None:
@@ -188,7 +193,10 @@ class Store:
     def open(cls, path: Path, *, demo: bool, seed: int) -> Store:
         """The state kept in `path`; a new state is the demo school or an empty school."""
         is_new = not path.exists() or path.stat().st_size == 0
-        connection = _connect(path)
+        try:
+            connection = _connect(path)
+        except sqlite3.DatabaseError as error:
+            raise ValueError(f"{path} n'est pas un état de bac à sable IntraScol.") from error
         if is_new:
             if demo:
                 from reconcile.sandbox.demo import copy_demo_school
@@ -196,11 +204,14 @@ class Store:
                 copy_demo_school(connection, seed)
             else:
                 initialise_empty(connection, seed)
-        else:
+            return cls(connection, path, seed=seed)
+        try:
             tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
-            if "settings" not in tables:
-                connection.close()
-                raise ValueError(f"{path} n'est pas un état de bac à sable IntraScol.")
+        except sqlite3.DatabaseError:
+            tables = set()
+        if not {"settings", "users", "classes", "folders", "files"} <= tables:
+            connection.close()
+            raise ValueError(f"{path} n'est pas un état de bac à sable IntraScol.")
         return cls(connection, path, seed=seed)
 
     def close(self) -> None:
