@@ -72,7 +72,7 @@ class OpStatus(StrEnum):
     DONE = "fait"
     PARTIAL = "en partie fait"
     FAILED = "échec"
-    KEPT = "non supprimée (dossier conservé)"
+    KEPT = "fait, classe conservée (dossier de travail non vide)"
 
 
 @dataclass(frozen=True)
@@ -440,7 +440,14 @@ class _Executor:
             for login in op.logins
             if (user := self.users.get(login)) is not None
         }
-        remaining = list(op.logins)
+        # A teacher responsible of a class kept for its folder (--keep-folders) stays with it.
+        kept_classes = {class_key(n) for n in self.outcome.kept_classes}
+        staying = sorted(
+            c.responsible_login
+            for key, c in self.classes.items()
+            if key in kept_classes and c.responsible_login in op.logins
+        )
+        remaining = [login for login in op.logins if login not in staying]
         deleted: list[str] = []
         refusals: list[ItemOutcome] = []
         attempt = 0
@@ -466,15 +473,20 @@ class _Executor:
                 self.journal.record(op.id, Event.DONE, deleted=sorted(set(deleted)))
             if remaining:
                 self._backoff(attempt)
-        return self._batch_result(
+        result = self._batch_result(
             op,
-            attempt,
+            max(attempt, 1),
             done=deleted,
             refusals=refusals,
             remaining=remaining,
             gone=[],
             words=("supprimé(s)", "non supprimé(s)"),
         )
+        if staying and result.status is OpStatus.DONE:
+            who = ", ".join(staying)
+            message = f"{result.message} ; conservé(s), responsable(s) d'une classe conservée : {who}"
+            return OpResult(op, OpStatus.KEPT, message, result.attempts)
+        return result
 
     def delete_classes(self, op: DeleteClasses) -> OpResult:
         deleted = [n for n in op.class_names if class_key(n) not in self.classes]
@@ -728,8 +740,11 @@ def verify(
     except DriftAmbiguous as ambiguous:
         differences.extend(ambiguous.reasons)
     else:
+        keepers = {c.responsible_login for c in state.classes if class_key(c.name) in kept}
         for op in remaining.operations:
             if isinstance(op, DeleteClasses) and all(class_key(n) in kept for n in op.class_names):
+                continue
+            if isinstance(op, DeleteUsers) and set(op.logins) <= keepers:
                 continue
             differences.append(describe_operation(op, remaining.names) + " : pas fait")
         differences.extend(str(p) for p in remaining.problems)

@@ -146,3 +146,19 @@ def test_killed_at_random_points_then_run_again_converges_without_duplicates(tmp
         assert final.returncode == 0, final.stdout + final.stderr
         assert interrupted >= 1
         assert_in_wanted_state(read(sandbox), rentree(before), before)
+
+
+def test_keep_folders_keeps_a_class_whose_folder_holds_files_and_its_teacher(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    sandbox.store.add_file("CE2-CM1", "Sorties/photo.jpg", bytes(range(256)) * 10)
+    workbook, before = filled_workbook(sandbox, tmp_path)
+    result = reconcile_apply(sandbox, workbook, "--yes", "--keep-folders")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Classe CE2-CM1 conservée" in result.stdout
+    assert sandbox.store.class_named("CE2-CM1") is not None
+    assert sandbox.store.files_of("CE2-CM1")[0].data == bytes(range(256)) * 10
+    teacher = before.class_by_name("CE2-CM1").responsible_login  # type: ignore[union-attr]
+    assert sandbox.store.user(teacher) is not None
+    assert sandbox.store.pupils_of("CE2-CM1") == []  # its pupils moved to CM2 all the same
+    assert "Procédure manuelle" in (tmp_path / REPORT_NAME).read_text(encoding="utf-8")
