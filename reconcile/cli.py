@@ -401,6 +401,48 @@ def _show_run(run: ApplyRun, report: Path) -> None:
 # --- end of apply ------------------------------------------------------------------------
 
 
+# --- listes (part "lists") -----------------------------------------------------------------------
+
+
+@app.command()
+def listes(
+    url: UrlOption = None,
+    login: LoginOption = None,
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", help="Dossier où écrire les listes (créé au besoin).")
+    ] = Path("."),
+    classe: Annotated[
+        list[str] | None,
+        typer.Option("--classe", help="Seulement cette classe (option répétable) ; par défaut toutes."),
+    ] = None,
+) -> None:
+    """Écrit les listes de classes à afficher près des ordinateurs (identifiants et mots de passe).
+
+    Une page par classe, en HTML à imprimer et en PDF ; les fichiers ne sont lisibles
+    que par vous (ils contiennent les mots de passe des élèves).
+    """
+    from reconcile.lists import write_class_lists
+
+    with connect_from_cli(url, login) as client, console.status("Lecture des comptes…"):
+        client.info()
+        state = client.read_state()
+    written = write_class_lists(state, output_dir, class_names=classe or None)
+    pages = f"{written.classes} classe{'s' if written.classes > 1 else ''}"
+    console.print(f"Listes de classes écrites ({pages}, {written.pupils} élèves) :", highlight=False)
+    console.print(f"  {escape(str(written.html))}", highlight=False)
+    if written.pdf is not None:
+        console.print(f"  {escape(str(written.pdf))}", highlight=False)
+    else:
+        console.print(
+            "  (pas de PDF : police DejaVu absente, paquet fonts-dejavu-core ; imprimez le HTML)",
+            highlight=False,
+        )
+    console.print("Ces fichiers contiennent les mots de passe des élèves : ne les partagez pas.")
+
+
+# --- end of listes -------------------------------------------------------------------------------
+
+
 @app.callback()
 def _root() -> None:
     """La rentrée des comptes d'un serveur IntraScol : export, plan, application, listes."""

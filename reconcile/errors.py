@@ -167,3 +167,40 @@ class ApplyIncomplete(ReconcileError):
 
 class JournalError(ReconcileError):
     """The journal in the output folder cannot be used for this plan."""
+
+
+# --- Class work folders ----------------------------------------------------------------
+
+
+class FolderArchiveError(ReconcileError):
+    """The workaround for a class whose work folder holds files could not complete.
+
+    `files_deleted` says whether any file was deleted on the server already (then
+    only after the archive holding it was written and checked).
+    """
+
+    exit_code = 2
+
+    def __init__(self, class_name: str, reason: str, *, files_deleted: bool = False) -> None:
+        outcome = (
+            "Les fichiers supprimés du serveur sont dans l'archive déjà écrite."
+            if files_deleted
+            else "Aucun fichier n'a été supprimé du serveur."
+        )
+        super().__init__(
+            f"Le dossier de travail de la classe « {class_name} » n'a pas pu être archivé et vidé : "
+            f"{reason} {outcome} La classe n'est pas supprimée."
+        )
+        self.class_name = class_name
+        self.reason = reason
+        self.files_deleted = files_deleted
+
+
+class UnknownClass(ReconcileError):
+    """A class named on the command line is not on the server."""
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        listed = ", ".join(f"« {k} »" for k in known) or "aucune"
+        super().__init__(f"La classe « {name} » n'existe pas sur le serveur. Classes existantes : {listed}.")
+        self.name = name
+        self.known = tuple(known)

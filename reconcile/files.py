@@ -1,0 +1,83 @@
+"""Files readable by their owner only (mode 0600), for everything that holds passwords.
+
+The class lists, the change reports, the journal and the folder archives are
+created with mode 0600 from the first byte: the mode is given to `os.open`, never
+set by a `chmod` after the data is already on disk, so no other account of a shared
+machine can read them even for an instant. A file that already exists gets its
+mode narrowed before anything is written into it.
+
+Whole files (`write_private_bytes`, `write_private_text`) are written to a private
+temporary file in the same folder, then renamed over the target: a reader never
+sees half a file, and a crash leaves the previous version in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+PRIVATE_MODE = 0o600
+"""Read and write by the owner only."""
+
+
+def write_private_bytes(path: Path, data: bytes) -> Path:
+    """Write `data` to `path` (created or replaced) with mode 0600, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # mkstemp creates the file with mode 0600 already (O_EXCL, owner only).
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    return path
+
+
+def write_private_text(path: Path, text: str, *, encoding: str = "utf-8") -> Path:
+    """Write `text` to `path` (created or replaced) with mode 0600, atomically."""
+    return write_private_bytes(path, text.encode(encoding))
+
+
+def _open_private_descriptor(path: Path, flags: int) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, flags, PRIVATE_MODE)
+    try:
+        # An existing file keeps its old mode under O_CREAT: narrow it before writing.
+        os.fchmod(descriptor, PRIVATE_MODE)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+@contextlib.contextmanager
+def open_private_append(path: Path, *, encoding: str = "utf-8") -> Iterator[TextIO]:
+    """Open a text file for appending (the journal), created with mode 0600.
+
+    Every `write` goes to the end of the file (O_APPEND), even after a crash
+    left a partial last line; the caller flushes and fsyncs as it needs.
+    """
+    descriptor = _open_private_descriptor(Path(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    with os.fdopen(descriptor, "a", encoding=encoding) as stream:
+        yield stream
+
+
+@contextlib.contextmanager
+def create_private_binary(path: Path) -> Iterator[BinaryIO]:
+    """Create a new binary file with mode 0600; fail if it already exists.
+
+    For archives: an existing archive is never overwritten (`FileExistsError`).
+    """
+    descriptor = _open_private_descriptor(Path(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    with os.fdopen(descriptor, "wb") as stream:
+        yield stream

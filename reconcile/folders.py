@@ -1,0 +1,594 @@
+"""The documented workaround for a class whose work folder holds files.
+
+IntraScol refuses to delete a class while its work folder ("dossier de travail")
+holds a file, and the administrator cannot reach that folder. The manual procedure
+says: create a provisional user, put it in the class, log in as that user on the
+users' side, back the folder up, delete its files, then delete the class.
+
+`archive_class_folder` does exactly that through `ports.IntraScolServer` and saves
+the folder into a zip checked against the server's listing (count, sizes and CRC)
+before any file is deleted. It never deletes the class: the caller does, after.
+
+Every step is reported to an `on_event` callback, before each POST and after each
+answer, so that the caller can journal it: a run killed at any point leaves either
+nothing, or a provisional pupil whose login is journaled (or whose names give it
+away) and that `remove_provisional_pupils` deletes on the next run.
+
+Archives are created with mode 0600, like every file of the output folder: they
+hold pupils' work, personal data of minors, and the folder may sit on a machine
+other accounts use. The owner can copy or open them up deliberately.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from pathlib import Path
+
+from reconcile.errors import AnswerLost, FolderArchiveError, ReconcileError, ServerFailure
+from reconcile.files import create_private_binary
+from reconcile.model import SchoolClass, ServerState, User, UserType, fold
+from reconcile.ports import CreatedUser, Folder, IntraScolServer, SharedFile, UserSession
+
+PROVISIONAL_FIRST_NAME = "Provisoire"
+PROVISIONAL_LAST_NAME_PREFIX = "Reconcile"
+SHARED_FOLDER_NAME = "Commun"
+"""The school-wide folder every user reaches: never a class's work folder."""
+
+DELETE_ATTEMPTS = 3
+"""How many times the files left in a folder are deleted again (lost answers)."""
+
+
+class FolderStep(StrEnum):
+    """What an event reports; the values are stable, for the journal."""
+
+    CREATING_PROVISIONAL = "creation_eleve_provisoire"
+    PROVISIONAL_CREATED = "eleve_provisoire_cree"
+    ASSIGNING_PROVISIONAL = "affectation_eleve_provisoire"
+    PROVISIONAL_ASSIGNED = "eleve_provisoire_affecte"
+    FOLDER_FOUND = "dossier_trouve"
+    FILES_LISTED = "fichiers_listes"
+    FILE_ARCHIVED = "fichier_archive"
+    ARCHIVE_VERIFIED = "archive_verifiee"
+    DELETING_FILES = "suppression_fichiers"
+    FOLDER_EMPTIED = "dossier_vide"
+    DELETING_PROVISIONAL = "suppression_eleve_provisoire"
+    PROVISIONAL_DELETED = "eleve_provisoire_supprime"
+    PROVISIONAL_LEFT = "eleve_provisoire_restant"
+
+
+@dataclass(frozen=True, slots=True)
+class FolderEvent:
+    """One step of the workaround.
+
+    `message` is French, for the terminal, and never holds a password; `data` is
+    for the journal (0600) and holds the provisional pupil's password once known.
+    """
+
+    step: FolderStep
+    class_name: str
+    message: str
+    data: Mapping[str, str | int] = field(default_factory=dict)
+
+
+FolderEventHandler = Callable[[FolderEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class FolderArchive:
+    """What `archive_class_folder` did.
+
+    `archive_path` is None when the folder turned out to hold no file (nothing to
+    save). `provisional_deleted` is False when the provisional pupil could not be
+    deleted: the caller journals `provisional_login` and removes it later with
+    `remove_provisional_pupils`.
+    """
+
+    class_name: str
+    archive_path: Path | None
+    files_count: int
+    total_bytes: int
+    provisional_login: str
+    provisional_deleted: bool
+
+
+def provisional_names(class_name: str) -> tuple[str, str]:
+    """(first name, last name) of the provisional pupil made for a class."""
+    return PROVISIONAL_FIRST_NAME, f"{PROVISIONAL_LAST_NAME_PREFIX} {class_name}"
+
+
+def is_provisional_pupil(user: User) -> bool:
+    """A pupil this workaround created (its names say so), whatever its class."""
+    return (
+        user.type is UserType.PUPIL
+        and fold(user.first_name) == fold(PROVISIONAL_FIRST_NAME)
+        and fold(user.last_name).startswith(fold(PROVISIONAL_LAST_NAME_PREFIX) + " ")
+    )
+
+
+def find_provisional_pupils(state: ServerState) -> tuple[User, ...]:
+    """The provisional pupils left on the server (by a run that was killed, say)."""
+    return tuple(user for user in state.users if is_provisional_pupil(user))
+
+
+def remove_provisional_pupils(
+    server: IntraScolServer,
+    state: ServerState | None = None,
+    logins: Iterable[str] | None = None,
+    *,
+    on_event: FolderEventHandler | None = None,
+) -> tuple[str, ...]:
+    """Delete leftover provisional pupils, in one POST; return the logins deleted.
+
+    With `logins` (those a journal recorded), only those; without, every
+    provisional pupil on the server. A login is deleted only if `state` (read now
+    when not given) still shows a provisional pupil under it: a login freed by a
+    deletion may since have been given to a real pupil, who must stay.
+    """
+    state = state if state is not None else server.read_state()
+    leftovers = find_provisional_pupils(state)
+    if logins is not None:
+        wanted = set(logins)
+        leftovers = tuple(user for user in leftovers if user.login in wanted)
+    if not leftovers:
+        return ()
+    emit = on_event or _ignore
+    targets = [user.login for user in leftovers]
+    for user in leftovers:
+        emit(
+            FolderEvent(
+                FolderStep.DELETING_PROVISIONAL,
+                state.class_name_of(user) or "",
+                f"Suppression de l'élève provisoire {user.login}.",
+                {"login": user.login},
+            )
+        )
+    try:
+        outcome = server.delete_users(targets)
+    except AnswerLost:
+        # Whether it happened is read back: the caller's next read shows it.
+        return ()
+    for user in leftovers:
+        item = outcome.for_subject(user.login)
+        if item is not None and item.ok:
+            emit(
+                FolderEvent(
+                    FolderStep.PROVISIONAL_DELETED,
+                    state.class_name_of(user) or "",
+                    f"Élève provisoire {user.login} supprimé.",
+                    {"login": user.login},
+                )
+            )
+    return outcome.succeeded
+
+
+def archive_file_name(class_name: str, day: date, school: str = "") -> str:
+    """`<école>-<classe>-<date>.zip` (ASCII, no spaces), `classe-…` without a school."""
+    prefix = _slug(school) if school.strip() else "classe"
+    return f"{prefix}-{_slug(class_name)}-{day.isoformat()}.zip"
+
+
+def archive_class_folder(
+    server: IntraScolServer,
+    school_class: SchoolClass,
+    archive_dir: Path,
+    *,
+    on_event: FolderEventHandler | None = None,
+    school: str = "",
+    today: date | None = None,
+) -> FolderArchive:
+    """Save a class's work folder into a checked zip, then empty it on the server.
+
+    Steps: create a provisional pupil, assign it to the class, log in as it on the
+    users' side, find the folder named after the class, download every file into
+    `archive_dir/<école>-<classe>-<date>.zip` (paths inside the folder kept under a
+    top folder named after the class), check the zip against the listing, delete
+    the files, check the folder is empty, delete the provisional pupil (also on
+    failure). An existing archive is never overwritten (`-2`, `-3`… are added).
+
+    Raises `FolderArchiveError` (French message) when something does not add up;
+    no file is deleted on the server unless the archive holding it was checked.
+    Server errors (`ServerError`) pass through, the provisional pupil removed.
+    """
+    emit = on_event or _ignore
+    name = school_class.name
+    first_name, last_name = provisional_names(name)
+    provisional = _create_provisional(server, school_class, first_name, last_name, emit)
+    provisional_deleted = False
+    try:
+        _assign_provisional(server, school_class, provisional.login, emit)
+        session = server.user_session(provisional.login, provisional.password)
+        try:
+            result = _archive_and_empty(
+                session, school_class, Path(archive_dir), school, today or date.today(), emit
+            )
+        finally:
+            with contextlib.suppress(ReconcileError):
+                session.close()
+    finally:
+        provisional_deleted = _delete_provisional(server, name, provisional.login, emit)
+    archive_path, files_count, total_bytes = result
+    return FolderArchive(
+        class_name=name,
+        archive_path=archive_path,
+        files_count=files_count,
+        total_bytes=total_bytes,
+        provisional_login=provisional.login,
+        provisional_deleted=provisional_deleted,
+    )
+
+
+# --- The steps -------------------------------------------------------------------------
+
+
+def _create_provisional(
+    server: IntraScolServer,
+    school_class: SchoolClass,
+    first_name: str,
+    last_name: str,
+    emit: FolderEventHandler,
+) -> CreatedUser:
+    name = school_class.name
+    emit(
+        FolderEvent(
+            FolderStep.CREATING_PROVISIONAL,
+            name,
+            f"Création d'un élève provisoire « {first_name} {last_name} » pour la classe {name}.",
+            {"first_name": first_name, "last_name": last_name},
+        )
+    )
+    try:
+        created = server.create_user(first_name, last_name, UserType.PUPIL)
+    except AnswerLost:
+        # The account may exist: the admin list shows pupils' passwords, so adopt it.
+        created = _adopt_provisional(server, first_name, last_name) or server.create_user(
+            first_name, last_name, UserType.PUPIL
+        )
+    emit(
+        FolderEvent(
+            FolderStep.PROVISIONAL_CREATED,
+            name,
+            f"Élève provisoire créé : {created.login}.",
+            {"login": created.login, "password": created.password},
+        )
+    )
+    return created
+
+
+def _adopt_provisional(server: IntraScolServer, first_name: str, last_name: str) -> CreatedUser | None:
+    key = (fold(first_name), fold(last_name))
+    for user in server.read_state().users:
+        names = (fold(user.first_name), fold(user.last_name))
+        if user.type is UserType.PUPIL and names == key and user.password:
+            return CreatedUser(user.login, user.password)
+    return None
+
+
+def _assign_provisional(
+    server: IntraScolServer, school_class: SchoolClass, login: str, emit: FolderEventHandler
+) -> None:
+    name = school_class.name
+    emit(
+        FolderEvent(
+            FolderStep.ASSIGNING_PROVISIONAL,
+            name,
+            f"Affectation de l'élève provisoire {login} à la classe {name}.",
+            {"login": login, "class_id": school_class.id},
+        )
+    )
+    try:
+        outcome = server.assign(login, school_class.id)
+    except AnswerLost:
+        # Putting a pupil in a class twice changes nothing: ask again.
+        outcome = server.assign(login, school_class.id)
+    if not outcome.ok:
+        raise FolderArchiveError(
+            name, f"l'élève provisoire {login} n'a pas pu être affecté à la classe ({outcome.message})."
+        )
+    emit(
+        FolderEvent(
+            FolderStep.PROVISIONAL_ASSIGNED,
+            name,
+            f"Élève provisoire {login} affecté à la classe {name}.",
+            {"login": login, "class_id": school_class.id},
+        )
+    )
+
+
+def _archive_and_empty(
+    session: UserSession,
+    school_class: SchoolClass,
+    archive_dir: Path,
+    school: str,
+    day: date,
+    emit: FolderEventHandler,
+) -> tuple[Path | None, int, int]:
+    name = school_class.name
+    folder = _class_folder(session, name)
+    emit(
+        FolderEvent(
+            FolderStep.FOLDER_FOUND,
+            name,
+            f"Dossier de travail « {folder.name} » trouvé.",
+            {"folder_id": folder.id, "folder": folder.name},
+        )
+    )
+    listing = tuple(session.files(folder.id))
+    total = sum(f.size for f in listing)
+    emit(
+        FolderEvent(
+            FolderStep.FILES_LISTED,
+            name,
+            f"{_count(len(listing), 'fichier')} ({_size(total)}) dans le dossier « {folder.name} ».",
+            {"folder_id": folder.id, "files": len(listing), "bytes": total},
+        )
+    )
+    if not listing:
+        emit(FolderEvent(FolderStep.FOLDER_EMPTIED, name, f"Le dossier « {folder.name} » est vide.", {}))
+        return None, 0, 0
+    _check_paths(name, listing)
+
+    archive_path = _write_checked_archive(session, name, folder, listing, archive_dir, school, day, emit)
+    _delete_all(session, name, folder, listing, emit)
+    return archive_path, len(listing), total
+
+
+def _class_folder(session: UserSession, class_name: str) -> Folder:
+    folders = tuple(session.folders())
+    key = fold(class_name)
+    matches = [f for f in folders if fold(f.name) == key and fold(f.name) != fold(SHARED_FOLDER_NAME)]
+    if len(matches) == 1:
+        return matches[0]
+    seen = ", ".join(f"« {f.name} »" for f in folders) or "aucun"
+    if not matches:
+        reason = (
+            f"l'élève provisoire ne voit pas de dossier nommé comme la classe (dossiers visibles : {seen})."
+        )
+    else:
+        reason = f"plusieurs dossiers portent le nom de la classe ({seen})."
+    raise FolderArchiveError(class_name, reason)
+
+
+def _check_paths(class_name: str, listing: Sequence[SharedFile]) -> None:
+    """Refuse paths that would escape the archive's folder or collide in it."""
+    seen: set[str] = set()
+    for shared in listing:
+        parts = re.split(r"[/\\]", shared.path)
+        if any(part in {"", ".", ".."} for part in parts) or "\x00" in shared.path:
+            raise FolderArchiveError(
+                class_name, f"le chemin de fichier « {shared.path} » n'est pas un chemin relatif sûr."
+            )
+        if shared.path in seen:
+            raise FolderArchiveError(class_name, f"le fichier « {shared.path} » apparaît deux fois.")
+        seen.add(shared.path)
+
+
+def _write_checked_archive(
+    session: UserSession,
+    class_name: str,
+    folder: Folder,
+    listing: Sequence[SharedFile],
+    archive_dir: Path,
+    school: str,
+    day: date,
+    emit: FolderEventHandler,
+) -> Path:
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    final_path, partial_path = _free_archive_paths(archive_dir, archive_file_name(class_name, day, school))
+    top = _archive_top_folder(folder.name)
+    stamp = _zip_timestamp()
+    try:
+        with (
+            create_private_binary(partial_path) as stream,
+            zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        ):
+            for index, shared in enumerate(listing, start=1):
+                try:
+                    data = session.download(shared.id)
+                except ServerFailure as error:
+                    # Gone or unreadable since the listing (a 404): nothing deleted yet.
+                    raise FolderArchiveError(
+                        class_name, f"le fichier « {shared.path} » n'a pas pu être téléchargé ({error})."
+                    ) from error
+                if len(data) != shared.size:
+                    raise FolderArchiveError(
+                        class_name,
+                        f"le fichier « {shared.path} » fait {len(data)} octets au téléchargement "
+                        f"alors que le serveur en annonce {shared.size} (modifié pendant l'archivage ?).",
+                    )
+                info = zipfile.ZipInfo(f"{top}/{shared.path}", date_time=stamp)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16  # the zip itself is 0600; its files open normally
+                archive.writestr(info, data)
+                emit(
+                    FolderEvent(
+                        FolderStep.FILE_ARCHIVED,
+                        class_name,
+                        f"Archivé ({index}/{len(listing)}) : {shared.path}",
+                        {"path": shared.path, "bytes": shared.size, "index": index, "total": len(listing)},
+                    )
+                )
+            stream.flush()
+            os.fsync(stream.fileno())
+        _verify_archive(class_name, partial_path, top, listing)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            partial_path.unlink()
+        raise
+    os.replace(partial_path, final_path)
+    emit(
+        FolderEvent(
+            FolderStep.ARCHIVE_VERIFIED,
+            class_name,
+            f"Archive vérifiée : {final_path} ({_count(len(listing), 'fichier')}).",
+            {"archive": str(final_path), "files": len(listing), "bytes": sum(f.size for f in listing)},
+        )
+    )
+    return final_path
+
+
+def _verify_archive(class_name: str, path: Path, top: str, listing: Sequence[SharedFile]) -> None:
+    """Re-read the zip from disk: same files, same sizes, every CRC right."""
+    expected = {f"{top}/{shared.path}": shared.size for shared in listing}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            found = {info.filename: info.file_size for info in archive.infolist()}
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise FolderArchiveError(class_name, f"l'archive {path} est illisible ({error}).") from error
+    if damaged is not None:
+        raise FolderArchiveError(class_name, f"le fichier « {damaged} » est abîmé dans l'archive.")
+    if found != expected:
+        missing = sorted(set(expected) - set(found))
+        wrong = sorted(p for p in expected.keys() & found.keys() if expected[p] != found[p])
+        raise FolderArchiveError(
+            class_name,
+            f"l'archive ne correspond pas au dossier ({len(found)} fichiers sur {len(expected)} ; "
+            f"manquants : {', '.join(missing) or 'aucun'} ; "
+            f"tailles différentes : {', '.join(wrong) or 'aucune'}).",
+        )
+
+
+def _delete_all(
+    session: UserSession,
+    class_name: str,
+    folder: Folder,
+    archived: Sequence[SharedFile],
+    emit: FolderEventHandler,
+) -> None:
+    """Delete the archived files, re-list, delete again what a lost answer left."""
+    in_archive = {(f.id, f.path, f.size) for f in archived}
+    remaining: Sequence[SharedFile] = archived
+    deleted_any = False
+    for _attempt in range(DELETE_ATTEMPTS):
+        emit(
+            FolderEvent(
+                FolderStep.DELETING_FILES,
+                class_name,
+                f"Suppression de {_count(len(remaining), 'fichier')} du dossier « {folder.name} ».",
+                {"folder_id": folder.id, "files": len(remaining)},
+            )
+        )
+        with contextlib.suppress(AnswerLost):
+            session.delete_files(folder.id, [f.id for f in remaining])
+        deleted_any = True
+        remaining = tuple(session.files(folder.id))
+        if not remaining:
+            emit(
+                FolderEvent(
+                    FolderStep.FOLDER_EMPTIED,
+                    class_name,
+                    f"Le dossier « {folder.name} » est vide.",
+                    {"folder_id": folder.id},
+                )
+            )
+            return
+        unknown = [f.path for f in remaining if (f.id, f.path, f.size) not in in_archive]
+        if unknown:
+            raise FolderArchiveError(
+                class_name,
+                "des fichiers sont apparus ou ont changé dans le dossier pendant l'archivage "
+                f"({', '.join(unknown)}) ; relancez pour les archiver à leur tour.",
+                files_deleted=deleted_any,
+            )
+    raise FolderArchiveError(
+        class_name,
+        f"le serveur n'a pas supprimé {_count(len(remaining), 'fichier')} "
+        f"({', '.join(f.path for f in remaining)}) après {DELETE_ATTEMPTS} essais.",
+        files_deleted=deleted_any,
+    )
+
+
+def _delete_provisional(
+    server: IntraScolServer, class_name: str, login: str, emit: FolderEventHandler
+) -> bool:
+    emit(
+        FolderEvent(
+            FolderStep.DELETING_PROVISIONAL,
+            class_name,
+            f"Suppression de l'élève provisoire {login}.",
+            {"login": login},
+        )
+    )
+    reason = ""
+    try:
+        outcome = server.delete_users([login])
+        item = outcome.for_subject(login)
+        if item is not None and item.ok:
+            emit(
+                FolderEvent(
+                    FolderStep.PROVISIONAL_DELETED,
+                    class_name,
+                    f"Élève provisoire {login} supprimé.",
+                    {"login": login},
+                )
+            )
+            return True
+        reason = item.message if item is not None else "le serveur n'a rien répondu pour ce compte"
+    except ReconcileError as error:
+        # Never hide the error that brought us here: report the leftover instead.
+        reason = str(error)
+    emit(
+        FolderEvent(
+            FolderStep.PROVISIONAL_LEFT,
+            class_name,
+            f"L'élève provisoire {login} n'a pas pu être supprimé ({reason}) ; "
+            "il le sera à la prochaine exécution.",
+            {"login": login, "reason": reason},
+        )
+    )
+    return False
+
+
+# --- Small helpers ---------------------------------------------------------------------
+
+
+def _ignore(_event: FolderEvent) -> None:
+    return None
+
+
+def _slug(text: str) -> str:
+    """ASCII letters, digits and hyphens: safe on every file system and USB stick."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^A-Za-z0-9]+", "-", ascii_text).strip("-") or "sans-nom"
+
+
+def _archive_top_folder(folder_name: str) -> str:
+    """The folder's name as the zip's top folder (no separators, never empty)."""
+    cleaned = re.sub(r"[/\\\x00]+", "-", folder_name).strip(" .")
+    return cleaned or "dossier"
+
+
+def _free_archive_paths(archive_dir: Path, file_name: str) -> tuple[Path, Path]:
+    """The first `name.zip`, `name-2.zip`… free, with its partial twin."""
+    stem = file_name.removesuffix(".zip")
+    for number in range(1, 1000):
+        candidate = archive_dir / (file_name if number == 1 else f"{stem}-{number}.zip")
+        partial = candidate.with_name(f".{candidate.name}.partiel")
+        if not candidate.exists() and not partial.exists():
+            return candidate, partial
+    raise FolderArchiveError(stem, f"trop d'archives portent déjà ce nom dans {archive_dir}.")
+
+
+def _zip_timestamp() -> tuple[int, int, int, int, int, int]:
+    now = datetime.now()
+    return (max(now.year, 1980), now.month, now.day, now.hour, now.minute, now.second)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' if number > 1 else ''}"
+
+
+def _size(total: int) -> str:
+    if total < 1024:
+        return f"{total} octets"
+    if total < 1024 * 1024:
+        return f"{total / 1024:.1f} Ko".replace(".", ",")
+    return f"{total / (1024 * 1024):.1f} Mo".replace(".", ",")

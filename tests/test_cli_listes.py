@@ -1,0 +1,91 @@
+"""`reconcile listes` as a person runs it: a subprocess, the password in the environment."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+
+
+def run_listes(sandbox, *arguments: str, cwd=None) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "INTRASCOL_URL": sandbox.url,
+        "INTRASCOL_LOGIN": sandbox.admin_login,
+        "INTRASCOL_PASSWORD": sandbox.admin_password,
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "reconcile", "listes", *arguments],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+    )
+
+
+def secrets(sandbox) -> list[str]:
+    return [sandbox.admin_password, *(u.password for u in sandbox.store.users() if u.is_pupil)]
+
+
+def test_listes_writes_every_pupil_and_never_prints_a_password(sandbox, tmp_path):
+    out = tmp_path / "listes"
+    result = run_listes(sandbox, "--output-dir", str(out))
+    assert result.returncode == 0, result.stderr
+    html_path = out / "listes-classes.html"
+    assert str(html_path) in result.stdout
+    terminal = result.stdout + result.stderr
+    for secret in secrets(sandbox):
+        assert secret not in terminal
+    assert stat.S_IMODE(os.stat(html_path).st_mode) == 0o600
+    html = html_path.read_text(encoding="utf-8")
+    for pupil in (u for u in sandbox.store.users() if u.is_pupil):
+        assert f'<td class="login">{pupil.login}</td>' in html
+        assert f'<td class="motdepasse">{pupil.password}</td>' in html
+    assert sandbox.store.school_name in html
+    assert html.count('<section class="page classe') == len(sandbox.store.classes())
+    pdf_path = out / "listes-classes.pdf"
+    if pdf_path.exists():
+        assert stat.S_IMODE(os.stat(pdf_path).st_mode) == 0o600
+        assert str(pdf_path) in result.stdout
+
+
+def test_listes_of_one_class_written_in_the_current_folder(sandbox, tmp_path):
+    result = run_listes(sandbox, "--classe", "ce2-cm1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "listes-classes.html").read_text(encoding="utf-8")
+    assert html.count('<section class="page') == 1
+    assert "CE2-CM1" in html
+    assert "Élodie SAINT-MARTIN" in html
+    for pupil in sandbox.store.pupils_of("CE2-CM1"):
+        assert pupil.password in html
+    for pupil in sandbox.store.pupils_of("CM2"):
+        assert f">{pupil.login}<" not in html
+
+
+def test_an_unknown_class_is_a_french_error_and_no_file(sandbox, tmp_path):
+    result = run_listes(sandbox, "--classe", "CM3", "--output-dir", str(tmp_path / "rien"))
+    assert result.returncode == 1
+    assert "La classe « CM3 » n'existe pas sur le serveur" in result.stderr
+    assert "« CE2-CM1 »" in result.stderr
+    assert not (tmp_path / "rien").exists()
+
+
+def test_a_wrong_password_exits_3_and_writes_nothing(sandbox, tmp_path):
+    environment = {**os.environ, "INTRASCOL_URL": sandbox.url, "INTRASCOL_LOGIN": sandbox.admin_login}
+    environment["INTRASCOL_PASSWORD"] = "pas-le-bon"
+    result = subprocess.run(
+        [sys.executable, "-m", "reconcile", "listes", "--output-dir", str(tmp_path / "rien")],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 3
+    assert "identifiant ou mot de passe incorrect" in result.stderr
+    assert "pas-le-bon" not in result.stdout + result.stderr
+    assert not (tmp_path / "rien").exists()
