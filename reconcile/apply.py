@@ -24,12 +24,20 @@ from typing import Protocol, TypeVar
 from reconcile.errors import (
     AnswerLost,
     DriftAmbiguous,
+    FolderArchiveError,
     NotConfirmed,
     PlanBlocked,
     ServerError,
     ServerFailure,
     ServerRefused,
     ServerUnreachable,
+)
+from reconcile.folders import (
+    FolderEvent,
+    FolderStep,
+    archive_class_folder,
+    find_provisional_pupils,
+    remove_provisional_pupils,
 )
 from reconcile.journal import JOURNAL_NAME, Event, Journal, JournalFacts, wanted_digest
 from reconcile.model import SchoolClass, ServerState, User, UserType, WantedState, class_key, person_key
@@ -497,7 +505,11 @@ class _Executor:
         if full and not self.keep_folders and self.folder_workaround is not None:
             for name in full:
                 school_class = self.classes[class_key(name)]
-                archive = self.folder_workaround(school_class)
+                try:
+                    archive = self.folder_workaround(school_class)
+                except FolderArchiveError as error:
+                    refusals.append(ItemOutcome(name, False, str(error), Refusal.FOLDER_NOT_EMPTY))
+                    continue
                 self.journal.record(
                     op.id,
                     Event.ARCHIVED,
@@ -618,6 +630,32 @@ def _split(answer: BatchOutcome, subjects: Sequence[str]) -> tuple[list[str], li
     refused = [i for s in subjects if (i := by_subject.get(s)) is not None and not i.ok]
     unclear = [s for s in subjects if s not in by_subject]
     return done, refused, unclear
+
+
+def folder_workaround_for(
+    server: IntraScolServer, journal: Journal, archive_dir: Path, *, school: str = ""
+) -> FolderWorkaround:
+    """The documented workaround (`reconcile.folders`), every step of it journaled.
+
+    The provisional pupil's login and password are journaled as soon as the server
+    made them: a run killed in the middle leaves a pupil the next run deletes.
+    """
+
+    def on_event(event: FolderEvent) -> None:
+        op = f"archive:{event.class_name}"
+        data = dict(event.data)
+        if event.step is FolderStep.PROVISIONAL_CREATED:
+            journal.record(op, Event.PROVISIONAL, class_name=event.class_name, **data)
+        elif event.step is FolderStep.PROVISIONAL_DELETED:
+            journal.record(op, Event.PROVISIONAL_DELETED, class_name=event.class_name, **data)
+        else:
+            journal.record(op, Event.FOLDER, step=event.step.value, class_name=event.class_name, **data)
+
+    def workaround(school_class: SchoolClass) -> Archive:
+        done = archive_class_folder(server, school_class, archive_dir, on_event=on_event, school=school)
+        return Archive(done.class_name, done.archive_path, done.files_count, done.total_bytes)
+
+    return workaround
 
 
 def execute(
@@ -812,7 +850,10 @@ def apply_workbook(
     """
     digest = wanted_digest(wanted)
     facts = Journal.existing_facts(output_dir, digest)
-    current = server.read_state()
+    as_read = server.read_state()
+    # Provisional pupils left by a run killed during the folder workaround: removed below.
+    leftovers = find_provisional_pupils(as_read)
+    current = _without(as_read, leftovers)
     preparation = prepare(current, wanted, facts, allow_mass_delete=allow_mass_delete)
     remaining = preparation.plan
     if remaining.problems:
@@ -820,15 +861,20 @@ def apply_workbook(
     resolution = preparation.resolution
     journal_path = output_dir / JOURNAL_NAME
     if remaining.is_empty:
-        if resolution.adoptions or resolution.gone:
-            record_resolution(_open_journal(output_dir, workbook, digest, server), resolution)
-            facts = Journal.existing_facts(output_dir, digest)
+        if resolution.adoptions or resolution.gone or leftovers:
+            journal = _open_journal(output_dir, workbook, digest, server)
+            record_resolution(journal, resolution)
+            _remove_leftovers(server, journal, as_read, leftovers)
+            facts = journal.facts()
         nothing_left = verify(current, wanted, facts)
         return ApplyRun(preparation, Outcome(), nothing_left, journal_path, accounts_of(wanted, facts))
     if not confirm(preparation):
         raise NotConfirmed()
     journal = _open_journal(output_dir, workbook, digest, server)
     record_resolution(journal, resolution)
+    _remove_leftovers(server, journal, as_read, leftovers)
+    if folder_workaround is None and not keep_folders:
+        folder_workaround = folder_workaround_for(server, journal, output_dir, school=as_read.school)
     outcome = execute(
         remaining,
         server,
@@ -842,15 +888,39 @@ def apply_workbook(
     verification: Verification | None = None
     if outcome.complete:
         try:
-            verification = verify(
-                server.read_state(), wanted, journal.facts(), kept_classes=outcome.kept_classes
-            )
+            after = server.read_state()
         except ServerError as error:
             outcome.reason = f"vérification impossible : {error}"
         else:
+            verification = verify(after, wanted, journal.facts(), kept_classes=outcome.kept_classes)
             if verification.ok:
                 journal.record("", Event.VERIFIED)
     return ApplyRun(preparation, outcome, verification, journal_path, accounts_of(wanted, journal.facts()))
+
+
+def _without(state: ServerState, users: Sequence[User]) -> ServerState:
+    if not users:
+        return state
+    logins = {u.login for u in users}
+    return ServerState(
+        state.classes, tuple(u for u in state.users if u.login not in logins), state.version, state.school
+    )
+
+
+def _remove_leftovers(
+    server: IntraScolServer, journal: Journal, state: ServerState, leftovers: Sequence[User]
+) -> None:
+    """Delete the provisional pupils a killed run left (journaled before and after the POST)."""
+    if not leftovers:
+        return
+    logins = sorted(u.login for u in leftovers)
+    journal.record("provisional_cleanup", Event.START, logins=logins)
+    try:
+        deleted = remove_provisional_pupils(server, state, logins)
+    except ServerError as error:
+        journal.record("provisional_cleanup", Event.FAILED, reason=str(error))
+        return  # harmless: they are not in the workbook; the next run tries again
+    journal.record("provisional_cleanup", Event.DONE, deleted=sorted(deleted))
 
 
 def _open_journal(output_dir: Path, workbook: Path, digest: str, server: IntraScolServer) -> Journal:

@@ -328,6 +328,7 @@ def apply_command(
     login: LoginOption = None,
 ) -> None:
     """Applique le classeur au serveur dans l'ordre de la procédure ; relancée, reprend où elle en était."""
+    from reconcile.lists import write_class_lists
     from reconcile.workbook import load_wanted
 
     wanted = load_wanted(workbook)
@@ -351,7 +352,14 @@ def apply_command(
             output / REPORT_NAME,
             run_report(run, workbook=workbook, server_url=client.url, when=datetime.now().astimezone()),
         )
+    lists = None
+    if run.verification is not None:
+        # The lists are made from the state the verification read: no request more.
+        lists = write_class_lists(run.verification.state, output)
     _show_run(run, report)
+    if lists is not None:
+        shown = escape(str(lists.pdf or lists.html))
+        console.print(f"Listes de classes à afficher (lisibles par vous seul) : {shown}", highlight=False)
     if not run.outcome.complete:
         step = run.outcome.incomplete_step
         raise ApplyIncomplete(step.title if step else "?", run.outcome.reason)

@@ -41,6 +41,7 @@ class Event:
     GONE = "gone"  # accounts the workbook deletes were found gone from the server
     PROVISIONAL = "provisional"  # a provisional pupil made for the class-folder workaround
     PROVISIONAL_DELETED = "provisional_deleted"
+    FOLDER = "folder"  # a step of the class-folder workaround
     ARCHIVED = "archived"  # a class folder was saved into a zip
     VERIFIED = "verified"  # the server was read again and showed the wanted state
 

@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import time
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -162,3 +163,31 @@ def test_keep_folders_keeps_a_class_whose_folder_holds_files_and_its_teacher(
     assert sandbox.store.user(teacher) is not None
     assert sandbox.store.pupils_of("CE2-CM1") == []  # its pupils moved to CM2 all the same
     assert "Procédure manuelle" in (tmp_path / REPORT_NAME).read_text(encoding="utf-8")
+
+
+def test_a_class_whose_folder_holds_files_is_archived_then_deleted(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    files = {
+        "Sorties/photo.jpg": bytes(range(256)) * 40,
+        "Sorties/2025/compte rendu é.odt": b"PK\x03\x04" + bytes(1000),
+        "affiche.pdf": b"%PDF-1.4\n\x00\xff" * 300,
+    }
+    for path, data in files.items():
+        sandbox.store.add_file("CE2-CM1", path, data)
+    workbook, before = filled_workbook(sandbox, tmp_path)
+    result = reconcile_apply(sandbox, workbook, "--yes")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sandbox.store.class_named("CE2-CM1") is None
+    teacher = before.class_by_name("CE2-CM1").responsible_login  # type: ignore[union-attr]
+    assert sandbox.store.user(teacher) is None  # deleted after her class
+    assert [u for u in sandbox.store.users() if u.first_name == "Provisoire"] == []
+    [archive] = tmp_path.glob("*.zip")
+    assert stat.S_IMODE(archive.stat().st_mode) == 0o600
+    with zipfile.ZipFile(archive) as saved:
+        assert {name: saved.read(name) for name in saved.namelist()} == {
+            f"CE2-CM1/{path}": data for path, data in files.items()
+        }
+    assert str(archive) in (tmp_path / REPORT_NAME).read_text(encoding="utf-8")
+    lists = tmp_path / "listes-classes.html"
+    assert stat.S_IMODE(lists.stat().st_mode) == 0o600
