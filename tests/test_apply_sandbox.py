@@ -145,3 +145,13 @@ def test_faults_and_session_expiry_converge_within_three_runs_without_duplicates
     assert isinstance(runs[-1], ApplyRun)
     assert verified(runs[-1]), runs
     assert_in_wanted_state(read(sandbox), wanted, before)
+
+
+def test_a_provisional_pupil_left_by_a_killed_run_is_removed(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    before = read(sandbox)
+    wanted = rentree(before)
+    sandbox.store.add_user("Provisoire", "Reconcile CE2-CM1", "eleve", "CE2-CM1")
+    run = run_apply(sandbox, wanted, tmp_path)
+    assert verified(run), (run.outcome.reason, run.verification)
+    assert [u for u in sandbox.store.users() if u.first_name == "Provisoire"] == []
+    assert not any("Provisoire" in change for change in run.preparation.resolution.changes)

@@ -119,15 +119,25 @@ def test_a_wrong_password_exits_3_and_changes_nothing(sandbox: RunningSandbox, t
     assert sandbox.store.snapshot() == snapshot
 
 
+def _journal_lines(path: Path) -> int:
+    return len(path.read_bytes().splitlines()) if path.exists() else 0
+
+
 @pytest.mark.slow
-def test_killed_at_random_points_then_run_again_converges_without_duplicates(tmp_path: Path) -> None:
-    rng = random.Random(7)
+@pytest.mark.parametrize("seed", [7, 11, 23])
+def test_killed_at_random_points_then_run_again_converges_without_duplicates(
+    tmp_path: Path, seed: int
+) -> None:
+    rng = random.Random(seed)
     state_file = tmp_path / "ecole.sqlite"
     with start_sandbox(SandboxOptions(demo=True, seed=3, state=state_file, latency=0.005)) as sandbox:
+        for number in range(12):
+            sandbox.store.add_file("CE2-CM1", f"Travaux/eleve-{number}.bin", bytes([number]) * 5000)
         workbook, before = filled_workbook(sandbox, tmp_path)
         kills, interrupted = 0, 0
         journal = tmp_path / JOURNAL_NAME
         for _ in range(4):
+            seen = _journal_lines(journal)
             process = subprocess.Popen(
                 command(sandbox, workbook, "--yes"),
                 env=environment(sandbox),
@@ -135,7 +145,13 @@ def test_killed_at_random_points_then_run_again_converges_without_duplicates(tmp
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-            time.sleep(rng.uniform(0.8, 3.0))
+            # Wait until this run has begun to change the server, then kill it at a random moment.
+            deadline = time.monotonic() + 30
+            while process.poll() is None and _journal_lines(journal) <= seen + 2:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 1.0))
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 kills += 1
@@ -147,6 +163,12 @@ def test_killed_at_random_points_then_run_again_converges_without_duplicates(tmp
         assert final.returncode == 0, final.stdout + final.stderr
         assert interrupted >= 1
         assert_in_wanted_state(read(sandbox), rentree(before), before)
+        assert [u for u in sandbox.store.users() if u.first_name == "Provisoire"] == []
+        archived: dict[str, bytes] = {}
+        for archive in tmp_path.glob("*.zip"):
+            with zipfile.ZipFile(archive) as saved:
+                archived.update({name: saved.read(name) for name in saved.namelist()})
+        assert archived == {f"CE2-CM1/Travaux/eleve-{n}.bin": bytes([n]) * 5000 for n in range(12)}
 
 
 def test_keep_folders_keeps_a_class_whose_folder_holds_files_and_its_teacher(
