@@ -195,9 +195,12 @@ def sandbox(
         "  (le mot de passe ci-dessus vous sera demandé, sans s'afficher)",
         "Arrêt : Ctrl-C.",
     ]
-    for line in lines:
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
-    running.serve_until_interrupted()
+    try:
+        for line in lines:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+        running.serve_until_interrupted()
+    except KeyboardInterrupt:  # Ctrl-C before serving began
+        running.stop()
     console.print("Bac à sable arrêté.")
 
 
