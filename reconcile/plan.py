@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from reconcile.errors import Problem
 from reconcile.model import (
     ClassStatus,
+    ExportedUser,
     Location,
     SchoolClass,
     ServerState,
@@ -177,6 +178,10 @@ class Warning:  # noqa: A001 - a plan warning, not the builtin category
         return f"{self.location} : {self.message}" if self.location else self.message
 
 
+ADULT_ORIGIN = ""
+"""`Plan.origins` value of an adult: adults are in no class, and no class name is empty."""
+
+
 @dataclass(frozen=True)
 class Plan:
     """The operations of each step, in execution order, with problems and warnings."""
@@ -186,8 +191,9 @@ class Plan:
     warnings: tuple[Warning, ...] = ()
     # Display names of every user key the operations mention (login or nouveau:<row>).
     names: dict[str, str] = field(default_factory=dict)
-    # The class each existing user the operations mention is in before the plan
-    # (login -> class name; absent when in no class), to say "de CE2 vers CM1".
+    # Where each existing user the operations mention is before the plan, to say "de CE2
+    # vers CM1": login -> class name; ADULT_ORIGIN ("") for an adult (no class name is
+    # empty); absent for a pupil in no class.
     origins: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -321,11 +327,11 @@ class _Planner:
         self.problems: list[Problem] = []
         self.warnings: list[Warning] = []
         self.users_by_class: dict[int, list[User]] = defaultdict(list)
-        self.users_by_person: dict[tuple[str, str], list[User]] = defaultdict(list)
         for user in current.users:
             if user.class_id is not None:
                 self.users_by_class[user.class_id].append(user)
-            self.users_by_person[person_key(user.last_name, user.first_name)].append(user)
+        self._users_by_person: dict[tuple[str, str], list[User]] | None = None
+        self._class_names: dict[str, str | None] = {}
         # Existing users the workbook speaks about, by login, in workbook order.
         self.rows: dict[str, WantedUser] = {}
         self.new_rows: list[WantedUser] = []
@@ -373,7 +379,10 @@ class _Planner:
                     row.location,
                 )
                 continue
-            if person_key(user.last_name, user.first_name) != person_key(row.last_name, row.first_name):
+            same_spelling = (user.last_name, user.first_name) == (row.last_name, row.first_name)
+            if not same_spelling and person_key(user.last_name, user.first_name) != person_key(
+                row.last_name, row.first_name
+            ):
                 before = exported.get(login)
                 if before and person_key(before.last_name, before.first_name) == person_key(
                     user.last_name, user.first_name
@@ -398,7 +407,7 @@ class _Planner:
         self._report_users_absent_from_workbook(seen, exported)
 
     def _report_users_absent_from_workbook(
-        self, seen: dict[str, WantedUser], exported: dict[str, Any]
+        self, seen: dict[str, WantedUser], exported: dict[str, ExportedUser]
     ) -> None:
         absent = [u for u in self.current.users if u.login not in seen]
         if not absent:
@@ -463,9 +472,26 @@ class _Planner:
             row.location,
         )
 
+    def _users_with_names(self, person: tuple[str, str]) -> list[User]:
+        """Server users whose folded names are `person` (index built on first use)."""
+        if self._users_by_person is None:
+            self._users_by_person = defaultdict(list)
+            for user in self.current.users:
+                self._users_by_person[person_key(user.last_name, user.first_name)].append(user)
+        return self._users_by_person.get(person, [])
+
     def _destination(self, row: WantedUser) -> str | None:
         """The class a row's `Classe cible` names, by its server spelling; None + a problem."""
         name = row.target_class or ""
+        if name in self._class_names:  # most rows name one of a few classes
+            known = self._class_names[name]
+            if known is not None:
+                return known
+        known = self._resolve_destination(row, name)
+        self._class_names[name] = known
+        return known
+
+    def _resolve_destination(self, row: WantedUser, name: str) -> str | None:
         key = class_key(name)
         where = _at(row.location, TARGET_COLUMN)
         who = display_name(row.first_name, row.last_name)
@@ -521,7 +547,7 @@ class _Planner:
             return False
         if key in self.leaving:
             self._problem(
-                f"{user.display_name} ({key}) quitte l'école : il ne peut pas devenir responsable "
+                f"{user.display_name} ({key}) quitte l'école et ne peut donc pas être responsable "
                 f"de la classe {class_name}.",
                 where,
             )
@@ -660,7 +686,7 @@ class _Planner:
             )
         else:
             seen[identity] = row
-        for existing in sorted(self.users_by_person.get(person, ()), key=lambda u: u.login):
+        for existing in sorted(self._users_with_names(person), key=lambda u: u.login):
             where = self.current.class_name_of(existing)
             place = f"classe {where}" if where else "sans classe"
             self._warn(
@@ -757,7 +783,9 @@ class _Planner:
             if user is not None:
                 names[key] = user.display_name
                 where = self.current.class_name_of(user)
-                if where is not None:
+                if user.type is UserType.ADULT:
+                    origins[key] = ADULT_ORIGIN
+                elif where is not None:
                     origins[key] = where
 
         for _, ops in steps:

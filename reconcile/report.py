@@ -1,1 +1,264 @@
-"""Change reports and class lists: HTML and xlsx files."""
+"""Change reports and class lists: HTML and xlsx files.
+
+The words come from `reconcile.render`; this module only lays them out. The HTML
+is one self-contained page (inline CSS, a print stylesheet, no external resource)
+from the Jinja2 templates of `reconcile/templates/` (autoescaped: server text is
+never markup); the xlsx holds the same content, one sheet per part, where server
+text is always a string, never a formula.
+
+Built from parts the outcome report of `apply` reuses: `report_environment()`,
+the template blocks and macros, `ReportContext`, and the `*_sheet` writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from reconcile import __version__
+from reconcile.model import ServerState, WantedState
+from reconcile.plan import Plan
+from reconcile.render import (
+    ClassChange,
+    Remark,
+    StepSection,
+    class_changes,
+    headline,
+    plural,
+    remarks,
+    step_sections,
+)
+
+PLAN_REPORT_NAME = "rapport-plan"
+
+_MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def french_datetime(moment: datetime) -> str:
+    """`30 novembre 2026 à 08 h 05 (UTC)`."""
+    text = f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year} à {moment:%H} h {moment:%M}"
+    zone = moment.tzname()
+    return f"{text} ({zone})" if zone else text
+
+
+def report_environment() -> Environment:
+    """The Jinja2 environment of the reports: our templates, autoescaping always on."""
+    environment = Environment(
+        loader=PackageLoader("reconcile", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals["plural"] = plural
+    return environment
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFiles:
+    """The two files of one report."""
+
+    html: Path
+    xlsx: Path
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """What every report shows at its top: which school, which server, when."""
+
+    title: str
+    school: str
+    server_url: str
+    generated_at: str
+    exported_at: str | None = None
+
+    def template_values(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "school": self.school,
+            "server_url": self.server_url,
+            "generated_at": self.generated_at,
+            "exported_at": self.exported_at,
+            "version": __version__,
+        }
+
+
+def plan_status(plan: Plan) -> str:
+    """The banner's kind: `blocked`, `empty` or `ok`."""
+    if plan.problems:
+        return "blocked"
+    return "empty" if plan.is_empty else "ok"
+
+
+def write_plan_report(
+    plan: Plan,
+    current: ServerState,
+    wanted: WantedState,
+    output_dir: Path,
+    *,
+    server_url: str,
+    school: str,
+    generated_at: datetime,
+) -> ReportFiles:
+    """Write `rapport-plan.html` and `rapport-plan.xlsx` into `output_dir`; returns their paths."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    exported_at = wanted.export.exported_at if wanted.export else None
+    context = ReportContext(
+        title="Rentrée IntraScol : plan des changements",
+        school=school or current.school,
+        server_url=server_url,
+        generated_at=french_datetime(generated_at),
+        exported_at=_export_date(exported_at),
+    )
+    sections = step_sections(plan)
+    problems = remarks(plan.problems)
+    warnings = remarks(plan.warnings)
+    classes = class_changes(plan, current)
+    html = (
+        report_environment()
+        .get_template("rapport_plan.html.j2")
+        .render(
+            **context.template_values(),
+            headline=headline(plan),
+            status=plan_status(plan),
+            problems=problems,
+            warnings=warnings,
+            sections=sections,
+            classes=classes,
+        )
+    )
+    html_path = output_dir / f"{PLAN_REPORT_NAME}.html"
+    html_path.write_text(html, encoding="utf-8")
+
+    book = Workbook()
+    summary_sheet(book.active, context, headline(plan), sections)  # type: ignore[arg-type]
+    remarks_sheet(book.create_sheet("Remarques"), (*problems, *warnings))
+    operations_sheet(book.create_sheet("Opérations"), sections)
+    classes_sheet(book.create_sheet("Classes"), classes)
+    xlsx_path = output_dir / f"{PLAN_REPORT_NAME}.xlsx"
+    book.save(xlsx_path)
+    return ReportFiles(html_path, xlsx_path)
+
+
+def _export_date(text: str | None) -> str | None:
+    if not text:
+        return None
+    try:
+        return french_datetime(datetime.fromisoformat(text))
+    except ValueError:
+        return text
+
+
+# --- xlsx ----------------------------------------------------------------------------------
+
+_HEADER_FONT = Font(bold=True, color="FFFFFF")
+_HEADER_FILL = PatternFill("solid", fgColor="1D4E89")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+def put(sheet: Worksheet, row: int, column: int, value: str | int | None) -> None:
+    """Write one cell; text stays text even when it starts with `=` (never a formula)."""
+    cell = sheet.cell(row=row, column=column)
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+    cell.alignment = _WRAP
+
+
+def write_table(
+    sheet: Worksheet,
+    header: Sequence[str],
+    rows: Iterable[Sequence[str | int | None]],
+    widths: Sequence[int],
+    *,
+    first_row: int = 1,
+) -> int:
+    """A header row then the rows; returns the next free row."""
+    for column, title in enumerate(header, start=1):
+        put(sheet, first_row, column, title)
+        sheet.cell(row=first_row, column=column).font = _HEADER_FONT
+        sheet.cell(row=first_row, column=column).fill = _HEADER_FILL
+    for column, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    row_number = first_row + 1
+    for row in rows:
+        for column, value in enumerate(row, start=1):
+            put(sheet, row_number, column, value)
+        row_number += 1
+    sheet.freeze_panes = f"A{first_row + 1}"
+    return row_number
+
+
+def summary_sheet(
+    sheet: Worksheet, context: ReportContext, status: str, sections: Sequence[StepSection]
+) -> None:
+    sheet.title = "Résumé"
+    facts = [
+        (context.title, None),
+        ("École", context.school or "—"),
+        ("Serveur", context.server_url),
+        ("Établi le", context.generated_at),
+    ]
+    if context.exported_at:
+        facts.append(("Classeur exporté le", context.exported_at))
+    facts.append(("Conclusion", status))
+    for row_number, (label, value) in enumerate(facts, start=1):
+        put(sheet, row_number, 1, label)
+        sheet.cell(row=row_number, column=1).font = Font(bold=True, size=14 if row_number == 1 else 11)
+        if value is not None:
+            put(sheet, row_number, 2, value)
+    write_table(
+        sheet,
+        ("Étape", "Ce qui sera fait", "Opérations"),
+        ((s.heading, s.summary, len(s.operations)) for s in sections),
+        (52, 60, 12),
+        first_row=len(facts) + 2,
+    )
+
+
+def remarks_sheet(sheet: Worksheet, items: Sequence[Remark]) -> None:
+    write_table(
+        sheet,
+        ("Gravité", "Où", "Message"),
+        ((r.severity, r.where, r.message) for r in items),
+        (16, 44, 110),
+    )
+
+
+def operations_sheet(sheet: Worksheet, sections: Sequence[StepSection]) -> None:
+    rows = [
+        (section.heading, op.text, "\n".join(op.details)) for section in sections for op in section.operations
+    ]
+    write_table(sheet, ("Étape", "Opération", "Détail"), rows, (40, 60, 100))
+
+
+def classes_sheet(sheet: Worksheet, classes: Sequence[ClassChange]) -> None:
+    """One row per pupil and class: who stays, arrives (from where), leaves (to where)."""
+    rows: list[tuple[str, str, str, str]] = []
+    for change in classes:
+        rows.extend((change.name, change.status, name, "reste") for name in change.stays)
+        rows.extend((change.name, change.status, m.name, f"arrive ({m.where})") for m in change.arrives)
+        rows.extend((change.name, change.status, m.name, f"part ({m.where})") for m in change.leaves)
+    write_table(sheet, ("Classe", "Statut de la classe", "Élève", "Mouvement"), rows, (18, 20, 40, 36))
+    sheet.auto_filter.ref = f"A1:D{len(rows) + 1}"

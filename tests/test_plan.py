@@ -362,7 +362,7 @@ PROBLEM_CASES = [
             "targets": {"bmartin": LEAVES},
             "classes": {"CE1": (ClassStatus.KEEP, "adurand"), "CM1-B": (ClassStatus.CREATE, "bmartin")},
         },
-        "Bruno MARTIN (bmartin) quitte l'école : il ne peut pas devenir responsable de la classe CM1-B",
+        "Bruno MARTIN (bmartin) quitte l'école et ne peut donc pas être responsable de la classe CM1-B",
         Location("Classes", 7, "Enseignant responsable"),
         id="leaving-teacher-as-new-responsible",
     ),

@@ -41,6 +41,7 @@ from reconcile.plan import (
     TransferPupils,
     plan,
 )
+from reconcile.render import NO_CLASS_TITLE, class_changes
 from tests.plan_builders import export_info
 
 
@@ -435,3 +436,21 @@ def test_no_user_is_created_twice_and_only_leavers_are_deleted(scenario: Scenari
     leavers = {r.login for r in scenario.wanted.users if r.target is Target.LEAVES}
     assert len(deleted) == len(set(deleted))
     assert set(deleted) == leavers
+
+
+@settings(max_examples=80, deadline=None)
+@given(rentrees())
+def test_the_report_class_tables_match_what_the_server_ends_with(scenario: Scenario) -> None:
+    """The before/after table of each class counts what executing the plan really gives."""
+    result = plan(scenario.current, scenario.wanted, allow_mass_delete=True)
+    server = SimulatedIntraScol.from_state(scenario.current)
+    execute(result, server)
+    pupils_after: Counter[str] = Counter()
+    for account in server.users.values():
+        if account.type is UserType.PUPIL:
+            pupils_after[server.classes[account.class_id].name if account.class_id else NO_CLASS_TITLE] += 1
+    changes = class_changes(result, scenario.current)
+    reported = {c.name: c.size_after for c in changes if c.size_after}
+    assert reported == dict(pupils_after)
+    removed = {c.name for c in changes if c.status == "supprimée"}
+    assert removed == {c.name for c in scenario.current.classes} - {c.name for c in server.classes.values()}
