@@ -30,11 +30,12 @@ from rich.table import Table
 
 from reconcile import __version__
 from reconcile.apply import ApplyRun, OpStatus, Preparation, apply_workbook, describe_operation
-from reconcile.apply_report import REPORT_NAME, run_report, write_private
+from reconcile.apply_report import REPORT_NAME, run_report, write_apply_report, write_private
 from reconcile.errors import ApplyIncomplete, NotConfirmed, ReconcileError
 from reconcile.intrascol.client import IntraScolClient
 from reconcile.model import UserType
 from reconcile.plan import Step
+from reconcile.report import ReportFiles
 
 app = typer.Typer(
     name="reconcile",
@@ -351,10 +352,12 @@ def apply_command(
                 allow_mass_delete=allow_mass_delete,
                 progress=_StepBars(bars),
             )
-        report = write_private(
-            output / REPORT_NAME,
-            run_report(run, workbook=workbook, server_url=client.url, when=datetime.now().astimezone()),
+        now = datetime.now().astimezone()
+        write_private(
+            output / REPORT_NAME, run_report(run, workbook=workbook, server_url=client.url, when=now)
         )
+        school = run.verification.state.school if run.verification else run.preparation.current.school
+        report = write_apply_report(run, output, server_url=client.url, school=school, generated_at=now)
     lists = None
     if run.verification is not None:
         # The lists are made from the state the verification read: no request more.
@@ -379,7 +382,7 @@ def _pause(bars: Progress, ask: Callable[[], bool]) -> bool:
         bars.start()
 
 
-def _show_run(run: ApplyRun, report: Path) -> None:
+def _show_run(run: ApplyRun, report: ReportFiles) -> None:
     outcome = run.outcome
     failed = [r for r in outcome.results if r.status not in (OpStatus.DONE, OpStatus.KEPT)]
     done = len(outcome.results) - len(failed)
@@ -405,7 +408,8 @@ def _show_run(run: ApplyRun, report: Path) -> None:
         console.print(
             f"{len(run.accounts)} nouveau(x) compte(s) : identifiants et mots de passe dans le compte rendu."
         )
-    console.print(f"Compte rendu (lisible par vous seul) : {escape(str(report))}", highlight=False)
+    console.print(f"Compte rendu (lisible par vous seul) : {escape(str(report.html))}", highlight=False)
+    console.print(f"  même contenu en tableur : {escape(str(report.xlsx))}", highlight=False)
     console.print(f"Journal : {escape(str(run.journal))}", highlight=False)
 
 

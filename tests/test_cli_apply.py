@@ -70,13 +70,17 @@ def test_apply_then_apply_again(sandbox: RunningSandbox, tmp_path: Path) -> None
     assert_in_wanted_state(after, rentree(before), before)
 
     report = tmp_path / REPORT_NAME
-    assert stat.S_IMODE(report.stat().st_mode) == 0o600
-    assert stat.S_IMODE((tmp_path / JOURNAL_NAME).stat().st_mode) == 0o600
+    for private in (report, tmp_path / JOURNAL_NAME, tmp_path / "rapport-application.html",
+                    tmp_path / "rapport-application.xlsx", tmp_path / "listes-classes.html"):  # fmt: skip
+        assert stat.S_IMODE(private.stat().st_mode) == 0o600, private
+    html = (tmp_path / "rapport-application.html").read_text(encoding="utf-8")
+    assert "Application terminée et vérifiée" in html
     new_pupils = [u for u in after.users if u.login not in {b.login for b in before.users} and u.password]
     assert new_pupils
     text = report.read_text(encoding="utf-8")
     for pupil in new_pupils:
         assert f"identifiant {pupil.login}, mot de passe {pupil.password}" in text
+        assert f"<code>{pupil.password}</code>" in html
         assert pupil.password not in done.stdout + done.stderr  # never on the terminal
 
     snapshot = sandbox.store.snapshot()
