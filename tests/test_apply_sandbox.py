@@ -13,6 +13,7 @@ from reconcile.errors import NotConfirmed
 from reconcile.intrascol.client import IntraScolClient
 from reconcile.model import ServerState, Target, UserType, WantedState, class_key, person_key
 from reconcile.plan import Step
+from reconcile.ports import ClassLister
 from reconcile.sandbox import RunningSandbox
 from tests.rentree import rentree
 
@@ -155,3 +156,13 @@ def test_a_provisional_pupil_left_by_a_killed_run_is_removed(sandbox: RunningSan
     assert verified(run), (run.outcome.reason, run.verification)
     assert [u for u in sandbox.store.users() if u.first_name == "Provisoire"] == []
     assert not any("Provisoire" in change for change in run.preparation.resolution.changes)
+
+
+def test_the_client_lists_classes_alone_in_one_request(sandbox: RunningSandbox) -> None:
+    with client_of(sandbox) as client:
+        client.read_state()
+        before = client.request_count
+        classes = client.read_classes()
+        assert client.request_count == before + 1
+    assert {c.name for c in classes} == {c.name for c in sandbox.store.classes()}
+    assert isinstance(client, ClassLister)
