@@ -107,6 +107,57 @@ def info(url: UrlOption = None, login: LoginOption = None) -> None:
     console.print(table)
 
 
+# --- reconcile export (part "workbook") ------------------------------------------------
+
+
+@app.command()
+def export(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Le classeur à écrire.", dir_okay=False)
+    ] = Path("rentree.xlsx"),
+    force: Annotated[bool, typer.Option("--force", help="Remplace le classeur s'il existe déjà.")] = False,
+    url: UrlOption = None,
+    login: LoginOption = None,
+) -> None:
+    """Lit le serveur et écrit le classeur de la rentrée, à remplir dans Excel ou LibreOffice Calc."""
+    from reconcile.workbook import write_workbook
+
+    if output.exists() and not force:
+        raise ReconcileError(
+            f"Le fichier {output} existe déjà : il contient peut-être vos saisies. "
+            "Choisissez un autre nom avec -o, ou ajoutez --force pour le remplacer."
+        )
+    if not output.resolve().parent.is_dir():
+        raise ReconcileError(f"Le dossier {output.resolve().parent} n'existe pas : créez-le ou changez -o.")
+    with connect_from_cli(url, login) as client:
+        client.info()
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console) as bar:
+            task = bar.add_task("Lecture des comptes…", total=None)
+
+            def on_page(pages: int, users: int) -> None:
+                bar.update(task, completed=pages, description=f"Lecture des comptes : {users} (page {pages})")
+
+            state = client.read_state(progress=on_page)
+            done = bar.tasks[0].completed
+            bar.update(task, total=done, completed=done, description=f"Comptes lus : {len(state.users)}")
+        write_workbook(state, output, server_url=client.url, exported_at=datetime.now().astimezone())
+    name = escape(str(output))
+    console.print(
+        f"[green]Classeur écrit :[/] {escape(str(output.resolve()))} "
+        f"({len(state.users)} comptes, {len(state.classes)} classes ; aucun mot de passe).\n"
+        "Ensuite :\n"
+        f"  1. ouvrez-le dans Excel ou LibreOffice Calc et remplissez la colonne « Classe cible » "
+        "(mode d'emploi : onglet « Lisez-moi ») ;\n"
+        f"  2. vérifiez le résultat sans rien modifier : [bold]reconcile plan {name}[/] ;\n"
+        f"  3. appliquez-le : [bold]reconcile apply {name}[/].",
+        highlight=False,
+    )
+
+
+# --- end of export -------------------------------------------------------------------------------
+
+
 # --- sandbox (part "sandbox") -------------------------------------------------------------------
 
 
@@ -206,52 +257,6 @@ def sandbox(
 
 
 # --- end of sandbox ------------------------------------------------------------------------------
-
-
-# --- reconcile export (part "workbook") ------------------------------------------------
-
-
-@app.command()
-def export(
-    output: Annotated[
-        Path, typer.Option("--output", "-o", help="Le classeur à écrire.", dir_okay=False)
-    ] = Path("rentree.xlsx"),
-    force: Annotated[bool, typer.Option("--force", help="Remplace le classeur s'il existe déjà.")] = False,
-    url: UrlOption = None,
-    login: LoginOption = None,
-) -> None:
-    """Lit le serveur et écrit le classeur de la rentrée, à remplir dans Excel ou LibreOffice Calc."""
-    from reconcile.workbook import write_workbook
-
-    if output.exists() and not force:
-        raise ReconcileError(
-            f"Le fichier {output} existe déjà : il contient peut-être vos saisies. "
-            "Choisissez un autre nom avec -o, ou ajoutez --force pour le remplacer."
-        )
-    if not output.resolve().parent.is_dir():
-        raise ReconcileError(f"Le dossier {output.resolve().parent} n'existe pas : créez-le ou changez -o.")
-    with connect_from_cli(url, login) as client:
-        client.info()
-        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=console) as bar:
-            task = bar.add_task("Lecture des comptes…", total=None)
-
-            def on_page(pages: int, users: int) -> None:
-                bar.update(task, completed=pages, description=f"Lecture des comptes : {users} (page {pages})")
-
-            state = client.read_state(progress=on_page)
-        write_workbook(state, output, server_url=client.url, exported_at=datetime.now().astimezone())
-    name = escape(output.name)
-    console.print(
-        f"[green]Classeur écrit :[/] {escape(str(output.resolve()))} "
-        f"({len(state.users)} comptes, {len(state.classes)} classes ; aucun mot de passe).\n"
-        "Ensuite :\n"
-        f"  1. ouvrez-le dans Excel ou LibreOffice Calc et remplissez la colonne « Classe cible » "
-        "(mode d'emploi : onglet « Lisez-moi ») ;\n"
-        f"  2. vérifiez le résultat sans rien modifier : [bold]reconcile plan {name}[/] ;\n"
-        f"  3. appliquez-le : [bold]reconcile apply {name}[/].",
-        highlight=False,
-    )
 
 
 # --- reconcile apply (part "apply") ------------------------------------------------------

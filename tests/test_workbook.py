@@ -9,6 +9,7 @@ import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -26,6 +27,7 @@ from reconcile.model import (
     WantedClass,
     WantedUser,
 )
+from reconcile.sandbox import RunningSandbox
 from reconcile.workbook import layout, load_wanted, read_workbook, write_workbook
 from reconcile.workbook.layout import build_template
 
@@ -63,7 +65,7 @@ def exported(tmp_path: Path) -> Path:
     return path
 
 
-def edit(path: Path, change: Callable[[Workbook], None]) -> None:
+def edit(path: Path, change: Callable[[Workbook], object]) -> None:
     """Edit the workbook as a script or a person would, with openpyxl, and save it in place."""
     workbook = load_workbook(path)
     change(workbook)
@@ -84,7 +86,7 @@ def first_empty_row(sheet: Worksheet) -> int:
     return row
 
 
-def set_cells(sheet: Worksheet, row: int, values: dict[str, object]) -> None:
+def set_cells(sheet: Worksheet, row: int, values: dict[str, Any]) -> None:
     headers = layout.USERS_HEADERS if sheet.title == layout.USERS_SHEET else layout.CLASSES_HEADERS
     for header, value in values.items():
         sheet.cell(row, headers.index(header) + 1).value = value
@@ -706,3 +708,133 @@ def test_export_refuses_to_overwrite_a_workbook(exported: Path) -> None:
     assert "--force" in result.stderr
     assert "Traceback" not in result.stderr
     assert exported.read_bytes() == before
+
+
+# --- Against the sandbox: export, edit, read back ---------------------------------------
+
+
+def read_sandbox(sandbox: RunningSandbox) -> ServerState:
+    from reconcile.intrascol.client import IntraScolClient
+
+    with IntraScolClient(sandbox.url, sandbox.admin_login, sandbox.admin_password) as client:
+        client.info()
+        return client.read_state()
+
+
+def test_sandbox_export_edit_and_read_back_gives_exactly_the_rentree(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    state = read_sandbox(sandbox)
+    path = tmp_path / "rentree.xlsx"
+    write_workbook(state, path, server_url=sandbox.url, exported_at=WHEN)
+    store = sandbox.store
+    cm2 = {u.login for u in store.pupils_of("CM2")}
+    cm1 = {u.login for u in store.pupils_of("CM1")}
+    director = next(u for u in store.adults() if u.last_name == "Château")
+    rows: dict[str, int] = {}
+
+    def rentree(workbook: Workbook) -> None:
+        users = workbook[layout.USERS_SHEET]
+        for row in range(layout.FIRST_ROW, users.max_row + 1):
+            login = users.cell(row, 1).value
+            if login in cm2:
+                set_cells(users, row, {layout.TARGET_CLASS: "Quitte l'école"})
+            elif login in cm1:
+                set_cells(users, row, {layout.TARGET_CLASS: "cm2"})  # typed in lower case
+        rows["pupil"] = add_row(layout.USERS_SHEET, last="Besson", first="Lou", target="CP")(workbook)
+        rows["teacher"] = add_row(layout.USERS_SHEET, last="Besson", first="Hugo", type="Adulte")(workbook)
+        classes = workbook[layout.CLASSES_SHEET]
+        set_cells(classes, row_of(classes, "ULIS"), {layout.STATUS: "Supprimer"})
+        set_cells(classes, row_of(classes, "GS"), {layout.RESPONSIBLE: "Martine CHATEAU"})
+        rows["class"] = add_row(layout.CLASSES_SHEET, name="CM1-CM2", responsible="Hugo BESSON")(workbook)
+
+    before = store.snapshot()
+    edit(path, rentree)
+    wanted = load_wanted(path)
+
+    assert store.snapshot() == before  # exporting and reading change nothing on the server
+    users = {u.key: u for u in wanted.users}
+    assert {k for k, u in users.items() if u.target is Target.LEAVES} == cm2
+    assert {k for k, u in users.items() if u.target is Target.CLASS and u.login} == cm1
+    assert {users[k].target_class for k in cm1} == {"CM2"}
+    pupil, teacher = f"nouveau:{rows['pupil']}", f"nouveau:{rows['teacher']}"
+    assert users[pupil] == WantedUser(
+        pupil,
+        None,
+        "Besson",
+        "Lou",
+        UserType.PUPIL,
+        Target.CLASS,
+        "CP",
+        Location(layout.USERS_SHEET, rows["pupil"]),
+    )
+    assert (users[teacher].type, users[teacher].target) == (UserType.ADULT, Target.UNCHANGED)
+    assert len(users) == len(state.users) + 2
+    unchanged = set(users) - cm1 - cm2 - {pupil, teacher}
+    assert all(users[k].target is Target.UNCHANGED for k in unchanged)
+    expected_classes = {
+        (c.name, ClassStatus.DELETE if c.name == "ULIS" else ClassStatus.KEEP,
+         None if c.name == "ULIS" else director.login if c.name == "GS" else c.responsible_login)
+        for c in state.classes
+    } | {("CM1-CM2", ClassStatus.CREATE, teacher)}  # fmt: skip
+    assert {(c.name, c.status, c.responsible) for c in wanted.classes} == expected_classes
+    assert wanted.export is not None
+    assert wanted.export.fingerprint == state.fingerprint()
+    assert wanted.export.school == state.school == store.school_name
+
+
+def test_reconcile_export_writes_the_workbook_of_the_sandbox(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    path = tmp_path / "rentree.xlsx"
+    env = {"INTRASCOL_URL": sandbox.url, "INTRASCOL_LOGIN": sandbox.admin_login}
+    env["INTRASCOL_PASSWORD"] = sandbox.admin_password
+    before = sandbox.store.snapshot()
+
+    result = run_cli("export", "-o", str(path), env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert sandbox.store.snapshot() == before
+    assert str(path) in result.stdout.replace("\n", "")
+    assert "reconcile plan" in result.stdout
+    assert sandbox.admin_password not in result.stdout + result.stderr
+    reading = read_workbook(path)
+    assert reading.problems == ()
+    assert len(reading.wanted.users) == len(sandbox.store.users())
+    assert all(u.target is Target.UNCHANGED for u in reading.wanted.users)
+    assert reading.wanted.export is not None
+    assert reading.wanted.export.fingerprint == read_sandbox(sandbox).fingerprint()
+    assert reading.wanted.export.server_url == sandbox.url
+
+    again = run_cli("export", "-o", str(path), env=env)
+    assert again.returncode == 1
+    assert "existe déjà" in again.stderr
+    forced = run_cli("export", "-o", str(path), "--force", env=env)
+    assert forced.returncode == 0, forced.stderr
+    assert read_workbook(path).problems == ()
+
+
+def test_problems_are_listed_sheet_by_sheet_in_row_order(exported: Path) -> None:
+    def many(workbook: Workbook) -> None:
+        add_row(layout.CLASSES_SHEET, name="GS")(workbook)
+        set_user("sans.classe", target="CE3")(workbook)
+        set_user("zoe.abel", type="Chat")(workbook)
+
+    edit(exported, many)
+    locations = [p.location for p in read_workbook(exported).problems]
+    assert [(loc.sheet, loc.column) for loc in locations if loc] == [
+        (layout.USERS_SHEET, layout.TYPE),
+        (layout.USERS_SHEET, layout.TARGET_CLASS),
+        (layout.CLASSES_SHEET, layout.RESPONSIBLE),
+    ]
+
+
+@pytest.mark.libreoffice
+def test_a_formula_is_refused_even_with_the_value_calc_cached(exported: Path, tmp_path: Path) -> None:
+    edit(exported, set_user("lea.martin", target=f"='{layout.CLASSES_SHEET}'!A5"))
+    resaved = resave_with_libreoffice(exported, tmp_path / "calc")
+    users = load_workbook(resaved, data_only=True)[layout.USERS_SHEET]
+    row = row_of(users, "lea.martin")
+    assert users.cell(row, 6).value == "CE1"  # Calc computed and cached the value…
+    assert problems_of(resaved) == [  # …but the cell still holds a formula, which the tool refuses
+        f"Utilisateurs, ligne {row}, colonne « Classe cible » : la cellule contient une formule : "
+        "tapez la valeur elle-même (copier, puis « Collage spécial > valeurs seulement »)."
+    ]

@@ -51,6 +51,8 @@ CLASSES_REQUIRED = (CLASS_NAME, RESPONSIBLE, STATUS)
 README_WIDTH = 72  # fits a portrait A4 page at 100 % (Calc does not scale this sheet down)
 README_CHARS_PER_LINE = 85
 
+MAX_WIDTH = 40  # a column widened to its longest text stops there
+
 HEADER_ROW = 3  # under a title banner (row 1) and an instructions banner (row 2)
 FIRST_ROW = HEADER_ROW + 1
 HEADER_SEARCH_ROWS = 10  # the reader looks for the header row this far down

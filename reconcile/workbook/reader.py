@@ -262,7 +262,7 @@ class _Reader:
         if classes_table is not None:
             classes = self._classes(classes_table.sheet, class_rows, users, export)
         wanted = WantedState(users=tuple(users), classes=tuple(classes), export=export)
-        return WorkbookReading(wanted, tuple(self.problems))
+        return WorkbookReading(wanted, tuple(sorted(self.problems, key=_reading_order)))
 
     def _load(
         self, name: str, headers: tuple[str, ...], required: tuple[str, ...], value_headers: tuple[str, ...]
@@ -571,6 +571,10 @@ class _Teachers:
         self.people = list(people.values())
         self.by_login = {p.login: p for p in self.people if p.login}
         self.by_folded_login = {p.login.casefold(): p for p in self.people if p.login}
+        self.by_name: dict[str, list[_Person]] = {}
+        for person in self.people:
+            for key in _name_keys(person):
+                self.by_name.setdefault(key, []).append(person)
 
     def resolve(self, text: str) -> tuple[str | None, str | None]:
         """(the user key, None) or (None, the French problem)."""
@@ -580,7 +584,7 @@ class _Teachers:
             person = self.by_login.get(in_parentheses.group(1).strip())
         if person is None:
             name = fold(_LOGIN_IN_PARENTHESES.sub("", text))
-            matches = [p for p in self.people if name in _name_keys(p)]
+            matches = self.by_name.get(name, [])
             adults = [p for p in matches if p.type is UserType.ADULT]
             if len(adults) > 1:
                 logins = [p.login or f"ligne {p.row}" for p in adults]
@@ -606,6 +610,16 @@ class _Teachers:
                 )
             return None, f"« {text} » est un élève : l'enseignant responsable doit être un adulte."
         return person.key, None
+
+
+_SHEET_ORDER = {layout.USERS_SHEET: 1, layout.CLASSES_SHEET: 2}
+
+
+def _reading_order(problem: Problem) -> tuple[int, int]:
+    """Whole-workbook problems first, then Utilisateurs then Classes, each by row (stable)."""
+    if problem.location is None:
+        return (0, 0)
+    return (_SHEET_ORDER.get(problem.location.sheet, 3), problem.location.row or 0)
 
 
 def _name_keys(person: _Person) -> set[str]:

@@ -137,6 +137,7 @@ def _write_users(sheet: Worksheet, state: ServerState, users: list[User], classe
             if band is not None and not column.read_only:
                 cell.fill = band
         row += 1
+    _widen(sheet, columns, layout.FIRST_ROW, row - 1)
     last = row + layout.USERS_SPARE_ROWS - 1
     for spare in range(row, last + 1):
         for index, column in enumerate(columns, start=1):
@@ -164,12 +165,23 @@ def _write_classes(sheet: Worksheet, classes: list[SchoolClass], labels: dict[st
                 cell.fill = band
         sheet.cell(row, 4).value = school_class.size
         row += 1
+    _widen(sheet, layout.CLASSES_COLUMNS, layout.FIRST_ROW, row - 1)
     last = row + layout.CLASSES_SPARE_ROWS - 1
     for spare in range(row, last + 1):
         for col, column in enumerate(layout.CLASSES_COLUMNS, start=1):
             if not column.read_only:
                 sheet.cell(spare, col).style = layout.STYLE_SPARE
     return last
+
+
+def _widen(sheet: Worksheet, columns: tuple[layout.Column, ...], first: int, last: int) -> None:
+    """Widen a column to its longest text (a long login or name), within reason."""
+    for index, column in enumerate(columns, start=1):
+        longest = max((len(str(sheet.cell(r, index).value or "")) for r in range(first, last + 1)), default=0)
+        wanted = min(longest * 1.1 + 2, layout.MAX_WIDTH)
+        letter = layout.column_letter(index)
+        if wanted > column.width:
+            sheet.column_dimensions[letter].width = wanted
 
 
 def _write_lists(sheet: Worksheet, classes_last: int, teachers: list[str]) -> None:
