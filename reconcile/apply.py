@@ -39,7 +39,15 @@ from reconcile.folders import (
     find_provisional_pupils,
     remove_provisional_pupils,
 )
-from reconcile.journal import JOURNAL_NAME, Event, Journal, JournalFacts, wanted_digest
+from reconcile.journal import (
+    JOURNAL_NAME,
+    EarlierWork,
+    Event,
+    Journal,
+    JournalFacts,
+    earlier_work,
+    wanted_digest,
+)
 from reconcile.model import SchoolClass, ServerState, User, UserType, WantedState, class_key, person_key
 from reconcile.plan import (
     AssignPupil,
@@ -728,13 +736,18 @@ class Preparation:
 
 
 def prepare(
-    current: ServerState, wanted: WantedState, facts: JournalFacts, *, allow_mass_delete: bool = False
+    current: ServerState,
+    wanted: WantedState,
+    facts: JournalFacts,
+    *,
+    allow_mass_delete: bool = False,
+    earlier: EarlierWork | None = None,
 ) -> Preparation:
     """Resolve the workbook with the journal and the server's drift, and plan what remains (pure).
 
     Raises `DriftAmbiguous` where the workbook's intent became unclear.
     """
-    resolution = resolve(wanted, facts, current)
+    resolution = resolve(wanted, facts, current, earlier)
     remaining = make_plan(current, resolution.wanted, allow_mass_delete=allow_mass_delete)
     return Preparation(current, resolution, remaining)
 
@@ -752,6 +765,8 @@ def record_resolution(journal: Journal, resolution: Resolution) -> None:
         )
     if resolution.gone:
         journal.record("", Event.GONE, logins=sorted(resolution.gone))
+    for name in sorted(resolution.taken_classes):
+        journal.record(f"create_class:{name}", Event.DONE, name=name, taken_over=True)
 
 
 @dataclass(frozen=True)
@@ -854,14 +869,15 @@ def apply_workbook(
     # Provisional pupils left by a run killed during the folder workaround: removed below.
     leftovers = find_provisional_pupils(as_read)
     current = _without(as_read, leftovers)
-    preparation = prepare(current, wanted, facts, allow_mass_delete=allow_mass_delete)
+    earlier = earlier_work(output_dir, digest) if output_dir.is_dir() else None
+    preparation = prepare(current, wanted, facts, allow_mass_delete=allow_mass_delete, earlier=earlier)
     remaining = preparation.plan
     if remaining.problems:
         raise PlanBlocked(remaining.problems)
     resolution = preparation.resolution
     journal_path = output_dir / JOURNAL_NAME
     if remaining.is_empty:
-        if resolution.adoptions or resolution.gone or leftovers:
+        if resolution.adoptions or resolution.gone or resolution.taken_classes or leftovers:
             journal = _open_journal(output_dir, workbook, digest, server)
             record_resolution(journal, resolution)
             _remove_leftovers(server, journal, as_read, leftovers)

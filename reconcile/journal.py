@@ -124,6 +124,65 @@ class Journal:
         self._lines.append(entry)
 
 
+@dataclass(frozen=True, slots=True)
+class EarlierAccount:
+    """An account made by the application of another workbook (or an earlier version of it)."""
+
+    login: str
+    password: str | None
+    last_name: str
+    first_name: str
+    type: UserType
+
+
+@dataclass(frozen=True)
+class EarlierWork:
+    """What the other journals of the output folder created: accounts and classes."""
+
+    accounts: tuple[EarlierAccount, ...] = ()
+    class_names: frozenset[str] = frozenset()
+    # Accounts they deleted: login -> when (ISO, UTC). The login may name a newer account now.
+    deleted: Mapping[str, str] = field(default_factory=dict)
+
+
+def earlier_work(output_dir: Path, digest: str) -> EarlierWork:
+    """Accounts and classes created by the other journals of `output_dir` (set aside or not).
+
+    A workbook corrected and applied again after a finished application still lists
+    its new people as new rows and its new classes as `Créer`: these let the next
+    run take them over instead of creating them a second time.
+    """
+    accounts: list[EarlierAccount] = []
+    class_names: set[str] = set()
+    deleted: dict[str, str] = {}
+    for path in sorted(output_dir.glob(f"{Path(JOURNAL_NAME).stem}*{Path(JOURNAL_NAME).suffix}")):
+        lines = read_lines(path)
+        if not lines or lines[0].get("event") != Event.HEADER or lines[0].get("digest") == digest:
+            continue
+        names: dict[str, Mapping[str, Any]] = {}
+        class_names |= fold_journal(lines).created_classes
+        for line in lines:
+            if line.get("event") in (Event.DONE, Event.GONE):
+                for login in (*line.get("deleted", ()), *line.get("logins", ())):
+                    deleted[str(login)] = str(line.get("at", ""))
+            if line.get("event") == Event.START and str(line.get("op", "")).startswith("create_user:"):
+                names[str(line["user"])] = line
+            elif line.get("event") == Event.CREATED and "user" in line:
+                named = names.get(str(line["user"]), line)
+                if "last_name" not in named:
+                    continue
+                accounts.append(
+                    EarlierAccount(
+                        str(line["login"]),
+                        line.get("password"),
+                        str(named["last_name"]),
+                        str(named["first_name"]),
+                        UserType(named["type"]),
+                    )
+                )
+    return EarlierWork(tuple(accounts), frozenset(class_names), deleted)
+
+
 def _matching_lines(path: Path, digest: str) -> list[dict[str, Any]]:
     """The lines of the journal at `path` if it is this workbook's; [] if none or unused."""
     if not path.exists():

@@ -14,10 +14,12 @@ only where the workbook's intent became unclear.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from reconcile.errors import DriftAmbiguous
-from reconcile.journal import JournalFacts
+from reconcile.journal import EarlierAccount, EarlierWork, JournalFacts
 from reconcile.model import (
     ClassStatus,
     ExportedUser,
@@ -50,23 +52,36 @@ class Resolution:
     # Accounts the workbook deletes that are gone from the server (recorded so that a
     # later account given the same login is never taken for them).
     gone: frozenset[str] = frozenset()
+    # `Créer` classes an earlier application of another workbook created (kept now).
+    taken_classes: frozenset[str] = frozenset()
     # What changed on the server since the export, in French, one line each.
     changes: tuple[str, ...] = ()
     # Rows that can no longer be carried out and are skipped, in French.
     skipped: tuple[str, ...] = ()
 
 
-def _label(user: User | ExportedUser | WantedUser) -> str:
+def _label(user: User | ExportedUser | WantedUser | EarlierAccount) -> str:
     return f"{user.first_name} {user.last_name.upper()}"
 
 
-def _same_person(a: User | ExportedUser | WantedUser, b: User | ExportedUser | WantedUser) -> bool:
+Person = User | ExportedUser | WantedUser | EarlierAccount
+
+
+def _same_person(a: Person, b: Person) -> bool:
     return person_key(a.last_name, a.first_name) == person_key(b.last_name, b.first_name)
 
 
-def resolve(wanted: WantedState, facts: JournalFacts, current: ServerState) -> Resolution:
+def resolve(
+    wanted: WantedState,
+    facts: JournalFacts,
+    current: ServerState,
+    earlier: EarlierWork | None = None,
+) -> Resolution:
     """The wanted state resolved with the journal's facts and the server's drift.
 
+    `earlier`: what the application of another version of the workbook created
+    (`journal.earlier_work`); a new row naming one of its accounts takes it over, a
+    class it created is kept.
     Raises `DriftAmbiguous` when the workbook's intent for some row is unclear now.
     """
     ambiguous: list[str] = []
@@ -78,10 +93,26 @@ def resolve(wanted: WantedState, facts: JournalFacts, current: ServerState) -> R
     journal_logins |= {a.login for a in facts.provisional_pupils.values()}
     exported = {u.login: u for u in wanted.export.users} if wanted.export else {}
 
+    # Logins of rows naming an account deleted by an application: any account with that login
+    # now is a newer one, free to be taken over by a new row.
+    deleted_rows = {
+        u.login
+        for u in wanted.users
+        if u.login
+        and (
+            u.login in facts.deleted_logins
+            or (earlier is not None and _deleted_before_export(earlier.deleted.get(u.login), wanted))
+        )
+    }
+    claimed = {u.login for u in wanted.users if u.login and u.login not in deleted_rows}
+    claimed |= {a.login for a in facts.created_users.values()}
     users: list[WantedUser] = []
     for row in wanted.users:
         if row.is_new:
             resolved = _resolve_new_row(row, facts, current, adoptions, ambiguous)
+            if resolved is None and row.key not in facts.pending_users:
+                accounts = earlier.accounts if earlier else ()
+                resolved = _take_over_earlier(row, accounts, current, claimed, adoptions, skipped)
             if resolved is not None:
                 key_to_login[row.key] = resolved.key
                 users.append(resolved)
@@ -91,6 +122,13 @@ def resolve(wanted: WantedState, facts: JournalFacts, current: ServerState) -> R
         login = row.login or row.key
         if login in facts.deleted_logins:
             # We deleted this account: any account with that login now is someone else's.
+            continue
+        if earlier is not None and _deleted_before_export(earlier.deleted.get(login), wanted):
+            gone.add(login)  # journaled: later runs (and the verification) drop the row too
+            skipped.append(
+                f"Le compte {login} ({_label(row)}) a été supprimé par une application précédente : "
+                "le compte qui porte aujourd'hui cet identifiant n'est pas touché."
+            )
             continue
         on_server = current.user(login)
         reference: User | ExportedUser | WantedUser = exported.get(login, row)
@@ -121,7 +159,14 @@ def resolve(wanted: WantedState, facts: JournalFacts, current: ServerState) -> R
     if ambiguous:
         raise DriftAmbiguous(ambiguous)
 
-    classes = [_resolve_class(c, facts, current, key_to_login, skipped) for c in wanted.classes]
+    ours = {class_key(n) for n in facts.created_classes | facts.pending_classes}
+    theirs = {class_key(n) for n in (earlier.class_names if earlier else ())} - ours
+    classes = [_resolve_class(c, ours | theirs, current, key_to_login) for c in wanted.classes]
+    taken = frozenset(
+        c.name
+        for c in wanted.classes
+        if c.status is ClassStatus.CREATE and class_key(c.name) in theirs and current.class_by_name(c.name)
+    )
     resolved_wanted = WantedState(
         users=tuple(users),
         classes=tuple(c for c in classes if c is not None),
@@ -131,9 +176,28 @@ def resolve(wanted: WantedState, facts: JournalFacts, current: ServerState) -> R
         wanted=resolved_wanted,
         adoptions=tuple(adoptions),
         gone=frozenset(gone),
+        taken_classes=taken,
         changes=tuple(drift_changes(wanted, facts, current)),
         skipped=tuple(skipped),
     )
+
+
+def _deleted_before_export(deleted_at: str | None, wanted: WantedState) -> bool:
+    """Whether an earlier application deleted this login before this workbook was exported.
+
+    When the export came later, the workbook's row names the account that has the
+    login now; in doubt (no export time), the row is taken to name the deleted one.
+    """
+    if deleted_at is None:
+        return False
+    exported_at = wanted.export.exported_at if wanted.export else ""
+    try:
+        deleted, exported = datetime.fromisoformat(deleted_at), datetime.fromisoformat(exported_at)
+        if deleted.tzinfo is None or exported.tzinfo is None:
+            return True
+        return exported < deleted
+    except ValueError:
+        return True
 
 
 def _target_words(row: WantedUser) -> str:
@@ -185,24 +249,48 @@ def _resolve_new_row(
     return _as_existing(row, adopted.login)
 
 
+def _take_over_earlier(
+    row: WantedUser,
+    earlier: Sequence[EarlierAccount],
+    current: ServerState,
+    claimed: set[str],
+    adoptions: list[Adoption],
+    skipped: list[str],
+) -> WantedUser | None:
+    """The account an earlier application made for this person, if it is still there."""
+    for account in earlier:
+        on_server = current.user(account.login)
+        if (
+            account.login in claimed
+            or account.type is not row.type
+            or not _same_person(account, row)
+            or on_server is None
+            or not _same_person(on_server, row)
+        ):
+            continue
+        claimed.add(account.login)
+        adoptions.append(Adoption(row.key, account.login, account.password))
+        skipped.append(
+            f"{_label(row)} a déjà été créé(e) par une application précédente (identifiant "
+            f"{account.login}) : ce compte est repris, pas recréé."
+        )
+        return _as_existing(row, account.login)
+    return None
+
+
 def _as_existing(row: WantedUser, login: str) -> WantedUser:
     return replace(row, key=login, login=login)
 
 
 def _resolve_class(
-    wanted: WantedClass,
-    facts: JournalFacts,
-    current: ServerState,
-    key_to_login: dict[str, str],
-    skipped: list[str],
+    wanted: WantedClass, ours: set[str], current: ServerState, key_to_login: dict[str, str]
 ) -> WantedClass | None:
+    """A class we created (the journal says so) is a kept class now; one already gone is done."""
     responsible = key_to_login.get(wanted.responsible or "", wanted.responsible)
     on_server = current.class_by_name(wanted.name)
     status = wanted.status
-    if status is ClassStatus.CREATE and on_server is not None:
-        ours = {class_key(n) for n in facts.created_classes | facts.pending_classes}
-        if class_key(wanted.name) in ours:
-            status = ClassStatus.KEEP
+    if status is ClassStatus.CREATE and on_server is not None and class_key(wanted.name) in ours:
+        status = ClassStatus.KEEP
     if status is ClassStatus.DELETE and on_server is None:
         return None  # already gone: nothing left to do
     return replace(wanted, status=status, responsible=responsible)

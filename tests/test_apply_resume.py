@@ -8,6 +8,7 @@ runs against the sandbox over HTTP are in `test_apply_sandbox.py`.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -212,3 +213,28 @@ def test_a_pupil_moved_away_since_the_export_is_skipped_not_recreated(tmp_path: 
     assert any("tom.blanc" in s for s in run.preparation.resolution.skipped)
     assert server.named("Tom", "Blanc") == []
     assert verified(run), run.verification
+
+
+def test_a_corrected_workbook_applied_after_a_finished_run_takes_over_the_accounts_made(
+    tmp_path: Path,
+) -> None:
+    server = school()
+    first = apply(server, tmp_path)
+    assert verified(first)
+    # The secretary adds a pupil above the new rows: every new row changes number.
+    renumbered = tuple(
+        replace(u, key=f"nouveau:{int(u.key.split(':')[1]) + 1}") if u.is_new else u for u in WANTED.users
+    )
+    corrected = replace(
+        WANTED,
+        users=(*renumbered, new(20, "Petit", "Nina", PUPIL, "CE1")),
+        classes=tuple(replace(c, responsible="nouveau:21") if c.name == "CE2" else c for c in WANTED.classes),
+    )
+    second = apply(server, tmp_path, corrected)
+    assert verified(second), (second.outcome.reason, second.verification)
+    for first_name, last_name in (("Julie", "Bernard"), ("Zoé", "Nguyễn"), ("Hugo", "Gris")):
+        assert len(server.named(first_name, last_name)) == 1, first_name  # not created again
+    assert [op.kind for op in second.preparation.plan.operations] == ["create_user", "assign_pupil"]
+    assert server.members("CE1") == {"lea.roux", server.named("Nina", "Petit")[0].login}
+    assert sum("ce compte est repris" in s for s in second.preparation.resolution.skipped) == 3
+    assert len(list(tmp_path.glob("journal-application*.jsonl"))) == 2

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from reconcile.errors import DriftAmbiguous, JournalError
-from reconcile.journal import JOURNAL_NAME, Event, Journal, fold_journal, read_lines
+from reconcile.journal import JOURNAL_NAME, EarlierWork, Event, Journal, fold_journal, read_lines
 from reconcile.model import (
     ClassStatus,
     ExportedUser,
@@ -233,3 +234,19 @@ def test_no_drift_is_reported_when_the_fingerprint_matches() -> None:
         ).changes
         == ()
     )
+
+
+def test_an_earlier_deletion_matters_only_for_a_workbook_exported_before_it() -> None:
+    # An earlier application deleted hugo.gris; the server gave the login to a new Hugo Gris.
+    current = state(User("hugo.gris", "Gris", "Hugo", PUPIL, 1, "new1"))
+    earlier = EarlierWork(deleted={"hugo.gris": "2026-09-01T08:00:00+00:00"})
+    leaves = row("hugo.gris", "Gris", "Hugo", Target.LEAVES)
+
+    def exported(at: str) -> ExportInfo:
+        return replace(export_of(), exported_at=at)
+
+    old = resolve(wanted(leaves, export=exported("2026-06-30T18:00:00+02:00")), facts(), current, earlier)
+    assert old.wanted.users == ()  # the workbook's hugo.gris is the deleted one: nobody is deleted
+    assert old.gone == {"hugo.gris"}
+    new = resolve(wanted(leaves, export=exported("2026-09-02T10:00:00+02:00")), facts(), current, earlier)
+    assert [u.key for u in new.wanted.users] == ["hugo.gris"]  # exported later: it names the new account
