@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -217,3 +218,23 @@ def test_a_class_whose_folder_holds_files_is_archived_then_deleted(
     assert str(archive) in (tmp_path / REPORT_NAME).read_text(encoding="utf-8")
     lists = tmp_path / "listes-classes.html"
     assert stat.S_IMODE(lists.stat().st_mode) == 0o600
+
+
+def test_a_plan_with_problems_is_refused_with_exit_1_and_nothing_changes(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    state = read(sandbox)
+    wanted = rentree(state)
+    pupil = next(u for u in wanted.users if u.target_class == "CE1")
+    wrong = replace(
+        wanted, users=tuple(replace(u, target_class="CM3") if u == pupil else u for u in wanted.users)
+    )
+    path = tmp_path / "rentree.xlsx"
+    write_workbook(state, path, server_url=sandbox.url, exported_at=datetime(2026, 6, 30, 18, 0))
+    fill_workbook(path, wrong, state)
+    snapshot = sandbox.store.snapshot()
+    refused = reconcile_apply(sandbox, path, "--yes")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "CM3" in refused.stderr
+    assert sandbox.store.snapshot() == snapshot
+    assert not (tmp_path / JOURNAL_NAME).exists()
