@@ -29,13 +29,15 @@ from rich.progress import (
 from rich.table import Table
 
 from reconcile import __version__
-from reconcile.apply import ApplyRun, OpStatus, Preparation, apply_workbook, describe_operation
+from reconcile import plan as planning
+from reconcile.apply import ApplyRun, OpStatus, Preparation, apply_workbook
 from reconcile.apply_report import REPORT_NAME, run_report, write_apply_report, write_private
 from reconcile.errors import ApplyIncomplete, NotConfirmed, ReconcileError
 from reconcile.intrascol.client import IntraScolClient
 from reconcile.model import UserType
-from reconcile.plan import Step
-from reconcile.report import ReportFiles
+from reconcile.plan import Plan, Step
+from reconcile.render import headline, remarks, step_sections
+from reconcile.report import ReportFiles, write_plan_report
 
 app = typer.Typer(
     name="reconcile",
@@ -282,26 +284,13 @@ class _StepBars:
 
 
 def _show_preparation(preparation: Preparation) -> None:
-    """What the run is about to do: drift, steps with their operations, problems, warnings."""
+    """What the run is about to do: drift since the export, then the plan as `reconcile plan` shows it."""
     resolution = preparation.resolution
     if resolution.changes or resolution.skipped:
         console.print("[bold yellow]Le serveur a changé depuis l'export :[/]")
         for line in (*resolution.changes, *resolution.skipped):
             console.print(f"  - {escape(line)}", highlight=False)
-    remaining = preparation.plan
-    table = Table(title="Ce qui va être fait", title_justify="left")
-    table.add_column("Étape")
-    table.add_column("Opérations", justify="right")
-    table.add_column("Détail")
-    for step, operations in remaining.steps:
-        details = [describe_operation(op, remaining.names) for op in operations]
-        shown = "\n".join(escape(d if len(d) < 160 else d[:157] + "…") for d in details[:6])
-        if len(details) > 6:
-            shown += f"\n… et {len(details) - 6} autre(s)"
-        table.add_row(f"{int(step)}. {step.title}", str(len(operations)), shown or "—")
-    console.print(table)
-    for warning in remaining.warnings:
-        console.print(f"[yellow]Attention :[/] {escape(str(warning))}", highlight=False)
+    print_plan_summary(preparation.plan)
 
 
 def _confirm(preparation: Preparation, yes: bool) -> bool:
@@ -461,6 +450,87 @@ def listes(
 
 
 # --- end of listes -------------------------------------------------------------------------------
+
+
+# --- plan (part "plan") ----------------------------------------------------------------------
+
+
+def print_plan_summary(result: Plan) -> None:
+    """The plan in the terminal: counts per step, then problems and warnings, then the verdict."""
+    table = Table(title="Plan de la rentrée", title_justify="left", show_lines=False)
+    table.add_column("Étape")
+    table.add_column("Ce qui sera fait")
+    table.add_column("Opérations", justify="right")
+    for section in step_sections(result):
+        table.add_row(escape(section.heading), escape(section.summary), str(len(section.operations)))
+    console.print(table)
+    for title, items, colour in (
+        ("Problèmes à corriger", remarks(result.problems), "red"),
+        ("À vérifier", remarks(result.warnings), "yellow"),
+    ):
+        if items:
+            console.print(f"\n[bold {colour}]{title} ({len(items)}) :[/]")
+            for item in items:
+                where = f"[bold]{escape(item.where)}[/] : " if item.where != "—" else ""
+                console.print(f"  [{colour}]•[/] {where}{escape(item.message)}", highlight=False)
+    colour = "red" if result.problems else "green"
+    console.print(f"\n[bold {colour}]{escape(headline(result))}[/]", highlight=False)
+
+
+@app.command("plan")
+def plan_command(
+    workbook: Annotated[
+        Path, typer.Argument(help="Le classeur de la rentrée, rempli (ex. rentree.xlsx).", dir_okay=False)
+    ],
+    output_dir: Annotated[
+        Path | None,
+        typer.Option("--output-dir", help="Dossier où écrire le rapport (par défaut : celui du classeur)."),
+    ] = None,
+    allow_mass_delete: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mass-delete",
+            help="Accepte un plan qui supprime plus de 40 % des élèves (sinon c'est un problème).",
+        ),
+    ] = False,
+    url: UrlOption = None,
+    login: LoginOption = None,
+) -> None:
+    """Montre ce que le classeur changerait sur le serveur, sans rien modifier, et écrit le rapport."""
+    from reconcile.workbook import load_wanted
+
+    if not workbook.is_file():
+        raise ReconcileError(f"Le classeur {workbook} n'existe pas.")
+    wanted = load_wanted(workbook)
+    with connect_from_cli(url, login) as client:
+        server = client.info()
+        with console.status("Lecture des comptes…") as status:
+
+            def on_page(pages: int, users: int) -> None:
+                status.update(f"Lecture des comptes : {users} (page {pages})")
+
+            current = client.read_state(progress=on_page)
+    result = planning.plan(current, wanted, allow_mass_delete=allow_mass_delete)
+    print_plan_summary(result)
+    files = write_plan_report(
+        result,
+        current,
+        wanted,
+        output_dir or workbook.resolve().parent,
+        server_url=client.url,
+        school=server.school,
+        generated_at=datetime.now().astimezone(),
+    )
+    console.print(
+        f"\nRapport : {escape(str(files.html))}\n          {escape(str(files.xlsx))}\n"
+        "Rien n'a été modifié sur le serveur.",
+        highlight=False,
+    )
+    if not result.can_apply:
+        raise typer.Exit(1)
+
+
+# --- end of plan ---------------------------------------------------------------------------------
 
 
 @app.callback()

@@ -314,6 +314,10 @@ def _name_list(users: list[User]) -> str:
     return ", ".join(f"{u.display_name} ({u.login})" for u in ordered)
 
 
+def _accounts(count: int) -> str:
+    return "1 compte" if count == 1 else f"{count} comptes"
+
+
 def _pupils(count: int) -> str:
     return f"{count} élève" if count == 1 else f"{count} élèves"
 
@@ -416,14 +420,14 @@ class _Planner:
         added = [u for u in absent if u.login not in exported]
         if rows_removed:
             self._warn(
-                f"{len(rows_removed)} utilisateur(s) du serveur n'ont plus de ligne dans le classeur : "
-                f"ils ne seront pas modifiés ({_name_list(rows_removed)}). Pour supprimer un compte, "
+                f"{_accounts(len(rows_removed))} du serveur sans ligne dans le classeur, "
+                f"laissé(s) tel(s) quel(s) : {_name_list(rows_removed)}. Pour supprimer un compte, "
                 "gardez sa ligne et écrivez « Quitte l'école » dans la colonne « Classe cible ».",
             )
         if added:
-            when = "ajoutés sur le serveur depuis l'export" if exported else "absents du classeur"
+            when = "ajouté(s) sur le serveur depuis l'export" if exported else "absent(s) du classeur"
             self._warn(
-                f"{len(added)} utilisateur(s) {when} : ils ne seront pas modifiés ({_name_list(added)}).",
+                f"{_accounts(len(added))} {when}, laissé(s) tel(s) quel(s) : {_name_list(added)}.",
             )
 
     def _read_class_rows(self) -> None:
@@ -739,11 +743,15 @@ class _Planner:
             ]
             if left_behind:
                 row = self.class_rows[class_key(school_class.name)]
+                consequence = (
+                    "Cet élève ne sera pas supprimé, mais se retrouvera sans classe"
+                    if len(left_behind) == 1
+                    else "Ces élèves ne seront pas supprimés, mais se retrouveront sans classe"
+                )
                 self._warn(
                     f"La classe {school_class.name} sera supprimée alors qu'il y reste "
                     f"{_pupils(len(left_behind))} sans classe cible : {_name_list(left_behind)}. "
-                    "Ils ne seront pas "
-                    "supprimés, mais se retrouveront sans classe (« classe : aucune »).",
+                    f"{consequence} (« classe : aucune »).",
                     row.location,
                 )
         ops: list[Operation] = [DeleteClasses(tuple(c.name for c in ordered))]

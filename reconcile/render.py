@@ -96,7 +96,7 @@ def describe_operation(op: Operation, names: Mapping[str, str], origins: Mapping
     if isinstance(op, ChangeResponsible):
         text = f"Confier la classe {op.class_name} à {_who(op.responsible, names)}"
         if op.previous:
-            text += f" (à la place de {_who(op.previous, names)})"
+            text += f", à la place de {_who(op.previous, names)}"
         return OperationText(op.id, op.kind, text)
     if isinstance(op, AssignPupil):
         return OperationText(op.id, op.kind, f"Affecter {_who(op.user, names)} à la classe {op.class_name}")

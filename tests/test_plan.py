@@ -295,6 +295,7 @@ def test_a_removed_class_with_pupils_left_in_it_is_a_warning_naming_them() -> No
     assert "Lucas LEFEBVRE (llefebvre)" in cm2.message  # absent from the workbook: stays there
     assert "Inès MICHEL" not in cm2.message
     assert "classe : aucune" in cm1.message
+    assert "Cet élève ne sera pas supprimé, mais se retrouvera sans classe" in cm1.message
     assert result.can_apply
     assert ops_of(result, Step.CLASS_REMOVALS)[0] == DeleteClasses(("CM2", "CM1"))
 
@@ -497,10 +498,10 @@ def test_users_on_the_server_but_not_in_the_workbook_are_listed_and_untouched() 
     assert result.is_empty
     assert result.can_apply
     removed_row, added = result.warnings
-    assert "1 utilisateur(s) du serveur n'ont plus de ligne" in removed_row.message
+    assert "1 compte du serveur sans ligne dans le classeur, laissé(s) tel(s) quel(s)" in removed_row.message
     assert "Tom THOMAS (tthomas)" in removed_row.message
     assert "Quitte l'école" in removed_row.message
-    assert "ajoutés sur le serveur depuis l'export" in added.message
+    assert "1 compte ajouté(s) sur le serveur depuis l'export" in added.message
     assert "Arrivé NOUVEL (nouvel)" in added.message
 
 

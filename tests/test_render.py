@@ -60,7 +60,7 @@ def test_class_operations_name_the_responsible_teacher() -> None:
     )
     assert (
         describe_operation(ChangeResponsible("CE2", "nouveau:40", "jmartin"), NAMES, {}).text
-        == "Confier la classe CE2 à Julie FONTAINE (à la place de Jean MARTIN (jmartin))"
+        == "Confier la classe CE2 à Julie FONTAINE, à la place de Jean MARTIN (jmartin)"
     )
 
 
