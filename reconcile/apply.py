@@ -706,7 +706,9 @@ def execute(
             except _StepFailed as failed:
                 result = OpResult(op, OpStatus.FAILED, str(failed))
             except ServerError as error:
-                journal.record(op.id, Event.FAILED, reason=str(error))
+                # Whether its last POST happened is unknown: the next run decides from the server
+                # (an interrupted creation stays pending, to be adopted rather than made again).
+                journal.record(op.id, Event.UNKNOWN, reason=str(error))
                 outcome.results.append(OpResult(op, OpStatus.FAILED, str(error)))
                 outcome.incomplete_step, outcome.reason = step, str(error)
                 return outcome

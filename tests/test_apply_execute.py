@@ -206,7 +206,7 @@ def test_a_server_gone_mid_run_leaves_an_incomplete_outcome(tmp_path: Path) -> N
     assert not outcome.complete
     assert outcome.incomplete_step is Step.CLASSES
     assert "ne répond pas" in outcome.reason
-    assert journal.lines[-1]["event"] == "failed"
+    assert journal.lines[-1]["event"] == "unknown"
     assert "ines.noir" in server.users  # step 2 never began
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from reconcile.apply import ApplyRun, apply_workbook
-from reconcile.errors import DriftAmbiguous, NotConfirmed, PlanBlocked
+from reconcile.errors import DriftAmbiguous, NotConfirmed, PageNotRecognised, PlanBlocked
 from reconcile.journal import JOURNAL_NAME
 from reconcile.model import (
     ClassStatus,
@@ -26,6 +26,7 @@ from reconcile.model import (
     WantedState,
     WantedUser,
 )
+from reconcile.ports import CreatedUser
 from tests.memory_server import KILL_AFTER, KILL_BEFORE, Killed, MemoryServer
 
 ADULT, PUPIL = UserType.ADULT, UserType.PUPIL
@@ -238,3 +239,25 @@ def test_a_corrected_workbook_applied_after_a_finished_run_takes_over_the_accoun
     assert server.members("CE1") == {"lea.roux", server.named("Nina", "Petit")[0].login}
     assert sum("ce compte est repris" in s for s in second.preparation.resolution.skipped) == 3
     assert len(list(tmp_path.glob("journal-application*.jsonl"))) == 2
+
+
+def test_a_creation_whose_answer_page_is_not_understood_is_adopted_by_the_next_run(tmp_path: Path) -> None:
+    class GarbledCreation(MemoryServer):
+        """Creates Zoé's account, then answers a page without the login (a truncated page), once."""
+
+        garbled = False
+
+        def create_user(self, first_name: str, last_name: str, user_type: UserType) -> CreatedUser:
+            created = super().create_user(first_name, last_name, user_type)
+            if first_name == "Zoé" and not self.garbled:
+                self.garbled = True
+                raise PageNotRecognised(self.url, 'un identifiant dans <span id="login">')
+            return created
+
+    plain = school()
+    server = GarbledCreation(list(plain.classes.values()), list(plain.users.values()))
+    first = apply(server, tmp_path)
+    assert not first.outcome.complete
+    resumed = apply(server, tmp_path)
+    assert verified(resumed), resumed.outcome.reason
+    assert len(server.named("Zoé", "Nguyễn")) == 1
