@@ -329,6 +329,8 @@ def apply_command(
     from reconcile.lists import write_class_lists
     from reconcile.workbook import load_wanted
 
+    if not workbook.is_file():
+        raise ReconcileError(f"Le classeur {workbook} n'existe pas.")
     wanted = load_wanted(workbook)
     output = output_dir or workbook.resolve().parent
     with connect_from_cli(url, login) as client:
