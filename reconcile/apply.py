@@ -306,7 +306,8 @@ class _Executor:
             self.outcome.new_accounts.append(
                 NewAccount(op.user, login, password, op.last_name, op.first_name, op.type, adopted)
             )
-            return OpResult(op, OpStatus.DONE, f"{label} : compte {login} créé", attempt)
+            how = " (retrouvé après une réponse perdue)" if adopted else ""
+            return OpResult(op, OpStatus.DONE, f"{label} : compte {login} créé{how}", attempt)
         return OpResult(op, OpStatus.FAILED, f"{label} : non créé après {self.max_attempts} essais")
 
     def create_class(self, op: CreateClass) -> OpResult:

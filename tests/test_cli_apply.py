@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import pty
 import random
+import select
 import signal
 import stat
 import subprocess
@@ -238,3 +240,35 @@ def test_a_plan_with_problems_is_refused_with_exit_1_and_nothing_changes(
     assert "CM3" in refused.stderr
     assert sandbox.store.snapshot() == snapshot
     assert not (tmp_path / JOURNAL_NAME).exists()
+
+
+def _read_until(descriptor: int, marker: bytes, timeout: float) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while marker not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([descriptor], [], [], 0.2)
+        if ready:
+            try:
+                seen += os.read(descriptor, 65536)
+            except OSError:
+                break
+    return seen
+
+
+def test_answering_no_at_the_terminal_prompt_changes_nothing(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    workbook, _ = filled_workbook(sandbox, tmp_path)
+    snapshot = sandbox.store.snapshot()
+    terminal, process_side = pty.openpty()
+    process = subprocess.Popen(
+        command(sandbox, workbook), env=environment(sandbox), stdin=process_side, stdout=process_side,
+        stderr=process_side,
+    )  # fmt: skip
+    shown = _read_until(terminal, b"[y/N]", 60)
+    assert b"Appliquer ces modifications au serveur ?" in shown
+    os.write(terminal, b"n\n")
+    shown += _read_until(terminal, "rien n'a été modifié".encode(), 30)
+    assert process.wait(timeout=30) == 1
+    os.close(terminal)
+    os.close(process_side)
+    assert "Opération annulée" in shown.decode("utf-8", "replace")
+    assert sandbox.store.snapshot() == snapshot
