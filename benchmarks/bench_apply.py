@@ -90,7 +90,9 @@ def populate(store: Store, pupils: int, seed: int = 5) -> None:
         )
 
 
-def bench(label: str, options: SandboxOptions, pupils: int | None = None, files: int = 0) -> None:
+def bench(
+    label: str, options: SandboxOptions, pupils: int | None = None, files: int = 0, arrivals: int = 0
+) -> None:
     with start_sandbox(options) as sandbox, tempfile.TemporaryDirectory() as folder:
         if pupils is not None:
             populate(sandbox.store, pupils)
@@ -98,7 +100,7 @@ def bench(label: str, options: SandboxOptions, pupils: int | None = None, files:
             sandbox.store.add_file("CE2-CM1", f"Travaux/fichier-{number}.bin", bytes([number % 256]) * 20_000)
         with client_of(sandbox) as reader:
             before = reader.read_state()
-        wanted = rentree(before)
+        wanted = rentree(before, extra_new_pupils=arrivals)
         run, requests, seconds = apply_once(sandbox, Path(folder), wanted)
         if run.verification is None or not run.verification.ok:
             raise SystemExit(f"{label} : l'application n'a pas abouti ({run.outcome.reason}).")
@@ -119,7 +121,8 @@ def main() -> None:
     bench("École de démonstration", SandboxOptions(demo=True, seed=1))
     bench("École de démonstration, dossier de 5 fichiers", SandboxOptions(demo=True, seed=1), files=5)
     bench("École de démonstration, latence 20 ms", SandboxOptions(demo=True, seed=1, latency=0.02), files=5)
-    bench("École de 2 000 élèves", SandboxOptions(demo=False, seed=1), pupils=2000, files=5)
+    bench("École de 2 000 élèves, 305 arrivées", SandboxOptions(demo=False, seed=1), pupils=2000, files=5,
+          arrivals=300)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -185,6 +185,12 @@ class _Executor:
         self.users: dict[str, User] = {u.login: u for u in state.users}
         self.classes: dict[str, SchoolClass] = {class_key(c.name): c for c in state.classes}
         self._classes_stale = False
+        # Logins by (names, type): who a new account could be mistaken for after a lost answer.
+        self._people: dict[tuple[tuple[str, str], UserType], set[str]] = {}
+        for user in state.users:
+            self._people.setdefault((person_key(user.last_name, user.first_name), user.type), set()).add(
+                user.login
+            )
 
     def _reread(self) -> ServerState:
         state = self.server.read_state()
@@ -252,11 +258,7 @@ class _Executor:
         names = person_key(op.last_name, op.first_name)
         label = f"{op.first_name} {op.last_name.upper()}"
         for attempt in range(1, self.max_attempts + 1):
-            before = sorted(
-                u.login
-                for u in self.users.values()
-                if u.type is op.type and person_key(u.last_name, u.first_name) == names
-            )
+            before = sorted(login for login in self._people.get((names, op.type), ()) if login in self.users)
             try:
                 created = self._send(
                     op,
@@ -303,6 +305,7 @@ class _Executor:
             )
             self.keys[op.user] = login
             self.users[login] = User(login, op.last_name, op.first_name, op.type, None, password)
+            self._people.setdefault((names, op.type), set()).add(login)
             self.outcome.new_accounts.append(
                 NewAccount(op.user, login, password, op.last_name, op.first_name, op.type, adopted)
             )
