@@ -1,4 +1,5 @@
-"""Time the plan engine on synthetic schools of 2,000 and 50,000 users (best of 3).
+"""Time the plan engine on synthetic schools of 2,000 and 50,000 users (best of 3),
+its rendering (best of 3) and the writing of its report (HTML + xlsx, once).
 
 Each school has classes of 25 pupils on the eight levels and one teacher per class;
 the workbook is a realistic rentrée: the CM2s leave, everybody else moves up a level,
@@ -7,7 +8,10 @@ new PS and CP pupils arrive, one class per level is removed and one created.
 
 from __future__ import annotations
 
+import tempfile
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 from reconcile.model import (
     LEVELS,
@@ -24,6 +28,7 @@ from reconcile.model import (
 )
 from reconcile.plan import plan
 from reconcile.render import class_changes, step_sections
+from reconcile.report import write_plan_report
 
 PUPILS_PER_CLASS = 25
 
@@ -104,15 +109,28 @@ def best_of(runs: int, action: object) -> float:
 
 
 def main() -> None:
-    print(f"{'utilisateurs':>12} {'opérations':>10} {'plan (s)':>9} {'rendu (s)':>9}")
+    print(f"{'utilisateurs':>12} {'opérations':>10} {'plan (s)':>9} {'rendu (s)':>9} {'rapport (s)':>11}")
     for size in (2_000, 50_000):
         current, wanted = synthetic_rentree(size)
         result = plan(current, wanted, allow_mass_delete=True)
         assert result.can_apply, result.problems[:3]
         plan_time = best_of(3, lambda c=current, w=wanted: plan(c, w, allow_mass_delete=True))
         render_time = best_of(3, lambda r=result, c=current: (step_sections(r), class_changes(r, c)))
+        with tempfile.TemporaryDirectory() as folder:
+            started = time.perf_counter()
+            write_plan_report(
+                result,
+                current,
+                wanted,
+                Path(folder),
+                server_url="http://serveur/intrascol/",
+                school="École de mesure",
+                generated_at=datetime.now(UTC),
+            )
+            report_time = time.perf_counter() - started  # once: HTML + xlsx of every pupil
         print(
-            f"{len(current.users):>12,} {len(result.operations):>10,} {plan_time:>9.3f} {render_time:>9.3f}"
+            f"{len(current.users):>12,} {len(result.operations):>10,} {plan_time:>9.3f} "
+            f"{render_time:>9.3f} {report_time:>11.2f}"
         )
 
 

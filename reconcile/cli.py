@@ -482,7 +482,10 @@ def print_plan_summary(result: Plan) -> None:
 @app.command("plan")
 def plan_command(
     workbook: Annotated[
-        Path, typer.Argument(help="Le classeur de la rentrée, rempli (ex. rentree.xlsx).", dir_okay=False)
+        Path,
+        typer.Argument(
+            help="Le classeur de la rentrée, rempli (ex. rentree.xlsx).", dir_okay=False, metavar="CLASSEUR"
+        ),
     ],
     output_dir: Annotated[
         Path | None,

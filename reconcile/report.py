@@ -177,13 +177,14 @@ _HEADER_FILL = PatternFill("solid", fgColor="1D4E89")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 
 
-def put(sheet: Worksheet, row: int, column: int, value: str | int | None) -> None:
+def put(sheet: Worksheet, row: int, column: int, value: str | int | None, *, wrap: bool = False) -> None:
     """Write one cell; text stays text even when it starts with `=` (never a formula)."""
     cell = sheet.cell(row=row, column=column)
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"
-    cell.alignment = _WRAP
+    if wrap:  # a style per cell is costly: only where long text needs it
+        cell.alignment = _WRAP
 
 
 def write_table(
@@ -193,8 +194,9 @@ def write_table(
     widths: Sequence[int],
     *,
     first_row: int = 1,
+    wrap: Sequence[int] = (),
 ) -> int:
-    """A header row then the rows; returns the next free row."""
+    """A header row then the rows (text wrapped in the `wrap` columns, 1-based); returns the next row."""
     for column, title in enumerate(header, start=1):
         put(sheet, first_row, column, title)
         sheet.cell(row=first_row, column=column).font = _HEADER_FONT
@@ -204,7 +206,7 @@ def write_table(
     row_number = first_row + 1
     for row in rows:
         for column, value in enumerate(row, start=1):
-            put(sheet, row_number, column, value)
+            put(sheet, row_number, column, value, wrap=column in wrap)
         row_number += 1
     sheet.freeze_panes = f"A{first_row + 1}"
     return row_number
@@ -234,6 +236,7 @@ def summary_sheet(
         ((s.heading, s.summary, len(s.operations)) for s in sections),
         (52, 60, 12),
         first_row=len(facts) + 2,
+        wrap=(2,),
     )
 
 
@@ -243,6 +246,7 @@ def remarks_sheet(sheet: Worksheet, items: Sequence[Remark]) -> None:
         ("Gravité", "Où", "Message"),
         ((r.severity, r.where, r.message) for r in items),
         (16, 44, 110),
+        wrap=(2, 3),
     )
 
 
@@ -250,7 +254,7 @@ def operations_sheet(sheet: Worksheet, sections: Sequence[StepSection]) -> None:
     rows = [
         (section.heading, op.text, "\n".join(op.details)) for section in sections for op in section.operations
     ]
-    write_table(sheet, ("Étape", "Opération", "Détail"), rows, (40, 60, 100))
+    write_table(sheet, ("Étape", "Opération", "Détail"), rows, (40, 60, 100), wrap=(1, 2, 3))
 
 
 def classes_sheet(sheet: Worksheet, classes: Sequence[ClassChange]) -> None:

@@ -17,8 +17,9 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from typer.testing import CliRunner
 
+from reconcile import cli
 from reconcile.cli import app
-from reconcile.errors import WorkbookError
+from reconcile.errors import ReconcileError, WorkbookError
 from reconcile.intrascol.client import IntraScolClient
 from reconcile.workbook import layout, write_workbook
 
@@ -32,6 +33,12 @@ def environment(sandbox) -> dict[str, str]:
         "INTRASCOL_PASSWORD": sandbox.admin_password,
         "COLUMNS": "200",
     }
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The summary as a 200-column terminal shows it (Rich sizes its console once, at import)."""
+    monkeypatch.setattr(cli.console, "width", 200)
 
 
 @pytest.fixture
@@ -194,3 +201,9 @@ def test_a_broken_workbook_is_refused_before_connecting(sandbox, exported: Path)
     assert "Utilisateurs" in str(result.exception)
     assert not (exported.parent / "rapport-plan.html").exists()
     assert sandbox.store.snapshot() == before
+
+
+def test_a_missing_workbook_is_named_in_the_error(sandbox, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["plan", str(tmp_path / "absent.xlsx")], env=environment(sandbox))
+    assert isinstance(result.exception, ReconcileError)
+    assert f"Le classeur {tmp_path / 'absent.xlsx'} n'existe pas." == str(result.exception)

@@ -353,6 +353,21 @@ PROBLEM_CASES = [
         id="pupil-as-responsible",
     ),
     pytest.param(
+        {
+            "new": [("Blanc", "Noé", UserType.PUPIL, "CP")],
+            "classes": {"CM1-B": (ClassStatus.CREATE, "nouveau:100")},
+        },
+        "Noé BLANC est un élève : seul un adulte peut être responsable de la classe CM1-B",
+        Location("Classes", 7, "Enseignant responsable"),
+        id="new-pupil-as-responsible",
+    ),
+    pytest.param(
+        {"classes": {"cm1": (ClassStatus.KEEP, None)}},
+        "La classe « cm1 » figure sur deux lignes de la feuille « Classes »",
+        Location("Classes", 7),
+        id="class-on-two-rows",
+    ),
+    pytest.param(
         {"classes": {"CM1-B": (ClassStatus.CREATE, "zzinconnu")}},
         "L'enseignant responsable choisi pour la classe CM1-B (zzinconnu) n'existe pas",
         Location("Classes", 7, "Enseignant responsable"),
