@@ -25,6 +25,7 @@ from reconcile.errors import (
     AnswerLost,
     DriftAmbiguous,
     FolderArchiveError,
+    JournalError,
     NotConfirmed,
     PlanBlocked,
     ServerError,
@@ -709,6 +710,11 @@ def execute(
                 result = executor.run(op)
             except _StepFailed as failed:
                 result = OpResult(op, OpStatus.FAILED, str(failed))
+            except JournalError as error:
+                # Nothing more is sent once a POST can no longer be journaled.
+                outcome.results.append(OpResult(op, OpStatus.FAILED, str(error)))
+                outcome.incomplete_step, outcome.reason = step, str(error)
+                return outcome
             except ServerError as error:
                 # Whether its last POST happened is unknown: the next run decides from the server
                 # (an interrupted creation stays pending, to be adopted rather than made again).

@@ -349,15 +349,18 @@ def apply_command(
                 progress=_StepBars(bars),
             )
         now = datetime.now().astimezone()
-        write_private(
-            output / REPORT_NAME, run_report(run, workbook=workbook, server_url=client.url, when=now)
-        )
         school = run.verification.state.school if run.verification else run.preparation.current.school
-        report = write_apply_report(run, output, server_url=client.url, school=school, generated_at=now)
-    lists = None
-    if run.verification is not None:
-        # The lists are made from the state the verification read: no request more.
-        lists = write_class_lists(run.verification.state, output)
+        report = lists = None
+        try:
+            text = run_report(run, workbook=workbook, server_url=client.url, when=now)
+            write_private(output / REPORT_NAME, text)
+            report = write_apply_report(run, output, server_url=client.url, school=school, generated_at=now)
+            if run.verification is not None:
+                # The lists are made from the state the verification read: no request more.
+                lists = write_class_lists(run.verification.state, output)
+        except OSError as error:
+            errors.print(f"[bold red]Le compte rendu n'a pas pu être écrit dans {escape(str(output))} :[/] "
+                         f"{escape(str(error))}", highlight=False)  # fmt: skip
     _show_run(run, report)
     if lists is not None:
         shown = escape(str(lists.pdf or lists.html))
@@ -378,7 +381,7 @@ def _pause(bars: Progress, ask: Callable[[], bool]) -> bool:
         bars.start()
 
 
-def _show_run(run: ApplyRun, report: ReportFiles) -> None:
+def _show_run(run: ApplyRun, report: ReportFiles | None) -> None:
     outcome = run.outcome
     failed = [r for r in outcome.results if r.status not in (OpStatus.DONE, OpStatus.KEPT)]
     done = len(outcome.results) - len(failed)
@@ -404,8 +407,9 @@ def _show_run(run: ApplyRun, report: ReportFiles) -> None:
         console.print(
             f"{len(run.accounts)} nouveau(x) compte(s) : identifiants et mots de passe dans le compte rendu."
         )
-    console.print(f"Compte rendu (lisible par vous seul) : {escape(str(report.html))}", highlight=False)
-    console.print(f"  même contenu en tableur : {escape(str(report.xlsx))}", highlight=False)
+    if report is not None:
+        console.print(f"Compte rendu (lisible par vous seul) : {escape(str(report.html))}", highlight=False)
+        console.print(f"  même contenu en tableur : {escape(str(report.xlsx))}", highlight=False)
     console.print(f"Journal : {escape(str(run.journal))}", highlight=False)
 
 

@@ -75,7 +75,10 @@ class Journal:
         Raises `JournalError` when the folder holds the journal of another workbook
         that did change something; a journal that never sent a POST is replaced.
         """
-        output_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise JournalError(f"Impossible de créer le dossier de sortie {output_dir} : {error}.") from error
         path = output_dir / JOURNAL_NAME
         lines = _matching_lines(path, digest)
         if lines:
@@ -115,12 +118,19 @@ class Journal:
     def _append(self, line: dict[str, Any]) -> None:
         entry = {"at": _now(), **line}
         text = json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(fd, text.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, text.encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as error:
+            raise JournalError(
+                f"Impossible d'écrire le journal {self.path} ({error.strerror or error}) : l'application "
+                "s'arrête, car elle ne fait rien qu'elle ne puisse noter. Libérez de la place ou "
+                "choisissez un autre dossier de sortie, puis relancez la même commande."
+            ) from error
         self._lines.append(entry)
 
 

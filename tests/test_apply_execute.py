@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from reconcile.apply import Archive, OpStatus, execute
+from reconcile.errors import JournalError
 from reconcile.journal import JOURNAL_NAME, Journal, fold_journal
 from reconcile.model import SchoolClass, User, UserType
 from reconcile.plan import (
@@ -246,3 +247,21 @@ def test_a_server_listing_its_classes_alone_spares_a_full_read_after_creating_a_
     assert outcome.complete, outcome.reason
     assert_rentree_done(listing)
     assert (listing.reads, listing.class_reads) == (1, 1)  # the first read, then the class list alone
+
+
+def test_a_journal_that_can_no_longer_be_written_stops_the_run_before_the_next_post(tmp_path: Path) -> None:
+    server = school()
+    journal = open_journal(tmp_path)
+    posts_before_failure = 3
+
+    class FullDisk(Journal):
+        def record(self, op: str, event: str, **data: Any) -> None:
+            if len(server.posts) >= posts_before_failure and event == "start":
+                raise JournalError("Impossible d'écrire le journal (disque plein)")
+            super().record(op, event, **data)
+
+    full = FullDisk(journal.path, list(journal.lines))
+    outcome = execute(rentree_plan(), server, full, server.read_state(), retry_delay=0)
+    assert not outcome.complete
+    assert "disque plein" in outcome.reason
+    assert len(server.posts) == posts_before_failure
