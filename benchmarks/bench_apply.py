@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from reconcile.apply import ApplyRun, apply_workbook
+from reconcile.demo import rentree
 from reconcile.intrascol.client import IntraScolClient
 from reconcile.plan import (
     AssignPupil,
@@ -34,7 +35,6 @@ from reconcile.plan import (
 )
 from reconcile.sandbox import RunningSandbox, SandboxOptions, start_sandbox
 from reconcile.sandbox.store import Store
-from tests.rentree import rentree
 
 LEVELS = ("GS", "CP", "CE1", "CE2", "CM1", "CM2")
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from reconcile.apply import ApplyRun, apply_workbook
+from reconcile.demo import rentree
 from reconcile.errors import NotConfirmed
 from reconcile.intrascol.client import IntraScolClient
 from reconcile.model import ServerState, Target, UserType, WantedState, class_key, person_key
 from reconcile.plan import Step
 from reconcile.ports import ClassLister
 from reconcile.sandbox import RunningSandbox
-from tests.rentree import rentree
 
 
 def client_of(sandbox: RunningSandbox) -> IntraScolClient:

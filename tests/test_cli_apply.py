@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 
 from reconcile.apply_report import REPORT_NAME
+from reconcile.demo import fill_workbook, rentree
 from reconcile.intrascol.client import IntraScolClient
 from reconcile.journal import JOURNAL_NAME
 from reconcile.model import ServerState
 from reconcile.sandbox import RunningSandbox, SandboxOptions, start_sandbox
 from reconcile.workbook import write_workbook
-from tests.rentree import fill_workbook, rentree
 from tests.test_apply_sandbox import assert_in_wanted_state
 
 

@@ -1,4 +1,7 @@
-"""A realistic rentrée of a school, as the secretary would fill the workbook in (for tests and benchmarks).
+"""`reconcile demo`'s rentrée: a realistic edit of a school, as the secretary would fill the workbook in.
+
+Also what the tests and benchmarks apply. No HTTP and no sandbox here: the command
+starts the sandbox and hands this module its state and the exported workbook.
 
 The CM2 leave; every other pupil moves up one level (GS→CP, CP→CE1, CE1→CE2,
 CE2→CM1, CM1→CM2); the pupils of the double-level class go to CM2 and that class is
@@ -160,3 +163,17 @@ def _columns(sheet: Any) -> dict[str, int]:
         for c in range(1, sheet.max_column + 1)
         if sheet.cell(layout.HEADER_ROW, c).value
     }
+
+
+DEMO_FILES = {
+    "Dessins/chateau-fort.png": bytes(range(256)) * 24,
+    "Dessins/Sortie au musée/affiche.pdf": b"%PDF-1.4\n% affiche\n" + bytes(2000),
+    "Exposés/les volcans.odt": b"PK\x03\x04" + b"les volcans " * 300,
+}
+"""Pupils' work put in the folder of the class the demo removes (to show the archive)."""
+
+
+def removed_class(state: ServerState) -> str | None:
+    """The class the demo's rentrée removes (the double-level one), if the school has one."""
+    double = [c.name for c in state.classes if len(class_levels(c.name)) > 1]
+    return double[0] if double else None
