@@ -76,7 +76,7 @@ def test_the_html_report_says_what_will_happen_in_french(tmp_path: Path) -> None
     assert "Le plan peut être appliqué" in html
     assert "Créer la classe CM1-B (responsable : Julie FONTAINE)" in html
     assert "Transférer 2 élèves de CP vers CE1" in html
-    assert "de CP : Léa BERNARD (lbernard), Tom THOMAS (tthomas)" in html
+    assert "<strong>de CP</strong> : Léa BERNARD (lbernard), Tom THOMAS (tthomas)" in html
     assert "Supprimer 1 classe : CM2" in html
     assert "Les classes avant et après" in html
     assert "Problèmes à corriger" not in html
