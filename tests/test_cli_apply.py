@@ -137,7 +137,7 @@ def test_killed_at_random_points_then_run_again_converges_without_duplicates(
 ) -> None:
     rng = random.Random(seed)
     state_file = tmp_path / "ecole.sqlite"
-    with start_sandbox(SandboxOptions(demo=True, seed=3, state=state_file, latency=0.005)) as sandbox:
+    with start_sandbox(SandboxOptions(demo=True, seed=3, state=state_file, latency=0.02)) as sandbox:
         for number in range(12):
             sandbox.store.add_file("CE2-CM1", f"Travaux/eleve-{number}.bin", bytes([number]) * 5000)
         workbook, before = filled_workbook(sandbox, tmp_path)
@@ -158,7 +158,7 @@ def test_killed_at_random_points_then_run_again_converges_without_duplicates(
                 if time.monotonic() > deadline:
                     break
                 time.sleep(0.01)
-            time.sleep(rng.uniform(0.0, 1.0))
+            time.sleep(rng.uniform(0.0, 0.5))
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 kills += 1
