@@ -47,6 +47,7 @@ from reconcile.journal import (
     Journal,
     JournalFacts,
     earlier_work,
+    exclusive_run,
     wanted_digest,
 )
 from reconcile.model import SchoolClass, ServerState, User, UserType, WantedState, class_key, person_key
@@ -875,6 +876,34 @@ def apply_workbook(
     changes began, returns the run; `outcome.complete` and `verification.ok` say
     whether it is finished (else running it again resumes).
     """
+    with exclusive_run(output_dir):
+        return _apply_workbook(
+            server,
+            wanted,
+            workbook=workbook,
+            output_dir=output_dir,
+            confirm=confirm,
+            keep_folders=keep_folders,
+            allow_mass_delete=allow_mass_delete,
+            folder_workaround=folder_workaround,
+            progress=progress,
+            retry_delay=retry_delay,
+        )
+
+
+def _apply_workbook(
+    server: IntraScolServer,
+    wanted: WantedState,
+    *,
+    workbook: Path,
+    output_dir: Path,
+    confirm: Callable[[Preparation], bool],
+    keep_folders: bool,
+    allow_mass_delete: bool,
+    folder_workaround: FolderWorkaround | None,
+    progress: Progress | None,
+    retry_delay: float,
+) -> ApplyRun:
     digest = wanted_digest(wanted)
     facts = Journal.existing_facts(output_dir, digest)
     as_read = server.read_state()

@@ -12,10 +12,12 @@ wanted state with them and re-plans, which is how a run resumes.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +46,34 @@ class Event:
     FOLDER = "folder"  # a step of the class-folder workaround
     ARCHIVED = "archived"  # a class folder was saved into a zip
     VERIFIED = "verified"  # the server was read again and showed the wanted state
+
+
+LOCK_NAME = ".application-en-cours.lock"
+
+
+@contextmanager
+def exclusive_run(output_dir: Path) -> Iterator[None]:
+    """Refuse a second `reconcile apply` on the same output folder while one runs.
+
+    An advisory lock (`flock`) on a file of the folder: the system releases it when
+    the process ends, even killed, so a stale lock never blocks the next run.
+    """
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(output_dir / LOCK_NAME, os.O_WRONLY | os.O_CREAT, 0o600)
+    except OSError as error:
+        raise JournalError(f"Impossible d'utiliser le dossier de sortie {output_dir} : {error}.") from error
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise JournalError(
+                f"Une autre application est en cours avec le dossier de sortie {output_dir} : "
+                "attendez qu'elle se termine (deux applications à la fois se gêneraient)."
+            ) from error
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def wanted_digest(wanted: WantedState) -> str:

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from reconcile.errors import DriftAmbiguous, JournalError
-from reconcile.journal import JOURNAL_NAME, EarlierWork, Event, Journal, fold_journal, read_lines
+from reconcile.journal import (
+    JOURNAL_NAME,
+    EarlierWork,
+    Event,
+    Journal,
+    exclusive_run,
+    fold_journal,
+    read_lines,
+)
 from reconcile.model import (
     ClassStatus,
     ExportedUser,
@@ -250,3 +258,11 @@ def test_an_earlier_deletion_matters_only_for_a_workbook_exported_before_it() ->
     assert old.gone == {"hugo.gris"}
     new = resolve(wanted(leaves, export=exported("2026-09-02T10:00:00+02:00")), facts(), current, earlier)
     assert [u.key for u in new.wanted.users] == ["hugo.gris"]  # exported later: it names the new account
+
+
+def test_a_second_application_on_the_same_output_folder_is_refused_while_one_runs(tmp_path: Path) -> None:
+    busy = pytest.raises(JournalError, match="Une autre application est en cours")
+    with exclusive_run(tmp_path), busy, exclusive_run(tmp_path):
+        pass
+    with exclusive_run(tmp_path):  # free again once the first one ended
+        pass
