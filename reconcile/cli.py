@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -16,17 +17,27 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from reconcile import __version__
 from reconcile import plan as planning
-from reconcile.errors import ReconcileError
+from reconcile.apply import ApplyRun, OpStatus, Preparation, apply_workbook
+from reconcile.apply_report import REPORT_NAME, run_report, write_apply_report, write_private
+from reconcile.errors import ApplyIncomplete, NotConfirmed, ReconcileError
 from reconcile.intrascol.client import IntraScolClient
 from reconcile.model import UserType
-from reconcile.plan import Plan
+from reconcile.plan import Plan, Step
 from reconcile.render import headline, remarks, step_sections
-from reconcile.report import write_plan_report
+from reconcile.report import ReportFiles, write_plan_report
 
 app = typer.Typer(
     name="reconcile",
@@ -248,6 +259,251 @@ def sandbox(
 
 
 # --- end of sandbox ------------------------------------------------------------------------------
+
+
+# --- reconcile apply (part "apply") ------------------------------------------------------
+
+
+class _StepBars:
+    """A rich progress bar per step of the plan, for `execute`."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task: TaskID | None = None
+
+    def start_step(self, step: Step, total: int) -> None:
+        self.task = self.progress.add_task(f"Étape {int(step)} : {step.title}", total=max(total, 1))
+
+    def advance(self, amount: int = 1) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, amount)
+
+    def end_step(self) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=self.progress.tasks[-1].total)
+
+
+def _show_preparation(preparation: Preparation) -> None:
+    """What the run is about to do: drift since the export, then the plan as `reconcile plan` shows it."""
+    resolution = preparation.resolution
+    if resolution.changes or resolution.skipped:
+        console.print("[bold yellow]Le serveur a changé depuis l'export :[/]")
+        for line in (*resolution.changes, *resolution.skipped):
+            console.print(f"  - {escape(line)}", highlight=False)
+    print_plan_summary(preparation.plan)
+
+
+def _confirm(preparation: Preparation, yes: bool) -> bool:
+    _show_preparation(preparation)
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise NotConfirmed(
+            "Pas de terminal pour demander confirmation : relancez avec --yes pour appliquer sans "
+            "confirmation. Rien n'a été modifié."
+        )
+    return typer.confirm("Appliquer ces modifications au serveur ?", default=False)
+
+
+@app.command("apply")
+def apply_command(
+    workbook: Annotated[Path, typer.Argument(help="Le classeur rempli (ex. rentree.xlsx).", dir_okay=False)],
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir", help="Dossier du journal et du compte rendu (défaut : celui du classeur)."
+        ),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Applique sans demander de confirmation.")] = False,
+    keep_folders: Annotated[
+        bool,
+        typer.Option("--keep-folders", help="Ne vide pas les dossiers de travail : ces classes restent."),
+    ] = False,
+    allow_mass_delete: Annotated[
+        bool, typer.Option("--allow-mass-delete", help="Autorise la suppression de beaucoup d'élèves.")
+    ] = False,
+    url: UrlOption = None,
+    login: LoginOption = None,
+) -> None:
+    """Applique le classeur au serveur dans l'ordre de la procédure ; relancée, reprend où elle en était."""
+    from reconcile.lists import write_class_lists
+    from reconcile.workbook import load_wanted
+
+    if not workbook.is_file():
+        raise ReconcileError(f"Le classeur {workbook} n'existe pas.")
+    wanted = load_wanted(workbook)
+    output = output_dir or workbook.resolve().parent
+    with connect_from_cli(url, login) as client:
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with console.status("Lecture des comptes du serveur…"):
+            client.info()
+        with Progress(*columns, console=console, transient=False) as bars:
+            run = apply_workbook(
+                client,
+                wanted,
+                workbook=workbook,
+                output_dir=output,
+                confirm=lambda preparation: _pause(bars, lambda: _confirm(preparation, yes)),
+                keep_folders=keep_folders,
+                allow_mass_delete=allow_mass_delete,
+                progress=_StepBars(bars),
+            )
+        now = datetime.now().astimezone()
+        school = run.verification.state.school if run.verification else run.preparation.current.school
+        report = lists = None
+        try:
+            text = run_report(run, workbook=workbook, server_url=client.url, when=now)
+            write_private(output / REPORT_NAME, text)
+            report = write_apply_report(run, output, server_url=client.url, school=school, generated_at=now)
+            if run.verification is not None:
+                # The lists are made from the state the verification read: no request more.
+                lists = write_class_lists(run.verification.state, output)
+        except OSError as error:
+            errors.print(f"[bold red]Le compte rendu n'a pas pu être écrit dans {escape(str(output))} :[/] "
+                         f"{escape(str(error))}", highlight=False)  # fmt: skip
+    _show_run(run, report)
+    if lists is not None:
+        shown = escape(str(lists.pdf or lists.html))
+        console.print(f"Listes de classes à afficher (lisibles par vous seul) : {shown}", highlight=False)
+    if not run.outcome.complete:
+        step = run.outcome.incomplete_step
+        raise ApplyIncomplete(step.title if step else "?", run.outcome.reason)
+    if run.verification is None or not run.verification.ok:
+        raise ApplyIncomplete("Vérification", "le serveur relu diffère du classeur (voir le compte rendu).")
+
+
+def _pause(bars: Progress, ask: Callable[[], bool]) -> bool:
+    """Stop redrawing the progress bars while the terminal shows the plan and asks."""
+    bars.stop()
+    try:
+        return ask()
+    finally:
+        bars.start()
+
+
+def _show_run(run: ApplyRun, report: ReportFiles | None) -> None:
+    outcome = run.outcome
+    failed = [r for r in outcome.results if r.status not in (OpStatus.DONE, OpStatus.KEPT)]
+    done = len(outcome.results) - len(failed)
+    if run.preparation.plan.is_empty:
+        console.print("[green]Rien à faire :[/] le serveur est déjà dans l'état que demande le classeur.")
+    else:
+        console.print(f"{done} opération(s) faite(s) sur {len(outcome.results)}.")
+    for result in failed:
+        console.print(f"[red]{escape(result.status.value)} :[/] {escape(result.message)}", highlight=False)
+    for archive in outcome.archives:
+        console.print(f"Dossier de {escape(archive.class_name)} archivé : {escape(str(archive.path))}")
+    for name in outcome.kept_classes:
+        console.print(f"[yellow]Classe {escape(name)} conservée :[/] son dossier de travail n'est pas vide.")
+    verification = run.verification
+    if verification is not None:
+        if verification.ok:
+            console.print("[green]Vérification :[/] le serveur relu est dans l'état demandé.")
+        else:
+            console.print(f"[red]Vérification : {len(verification.differences)} différence(s).[/]")
+        if verification.unassigned:
+            console.print(f"{len(verification.unassigned)} élève(s) sans classe (classe : aucune).")
+    if run.accounts:
+        console.print(
+            f"{len(run.accounts)} nouveau(x) compte(s) : identifiants et mots de passe dans le compte rendu."
+        )
+    if report is not None:
+        console.print(f"Compte rendu (lisible par vous seul) : {escape(str(report.html))}", highlight=False)
+        console.print(f"  même contenu en tableur : {escape(str(report.xlsx))}", highlight=False)
+    console.print(f"Journal : {escape(str(run.journal))}", highlight=False)
+
+
+# --- end of apply ------------------------------------------------------------------------
+
+
+# --- reconcile demo (part "apply") -------------------------------------------------------
+
+
+@app.command()
+def demo(
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", help="Dossier où écrire le classeur, les rapports et les listes.")
+    ] = Path("demo-rentree"),
+) -> None:
+    """Une rentrée complète sur un serveur d'essai intégré : export, saisie, plan, application, listes."""
+    from reconcile.demo import DEMO_FILES, fill_workbook, removed_class, rentree
+    from reconcile.lists import write_class_lists
+    from reconcile.sandbox import SandboxOptions, start_sandbox
+    from reconcile.workbook import load_wanted, write_workbook
+
+    output = output_dir.resolve()
+    if (output / "rentree.xlsx").exists():
+        raise ReconcileError(
+            f"Le dossier {output} contient déjà une démonstration : effacez-le ou choisissez "
+            "un autre dossier avec --output-dir."
+        )
+    output.mkdir(parents=True, exist_ok=True)
+    with start_sandbox(SandboxOptions(demo=True, seed=1)) as sandbox:
+        console.print(f"1. Serveur d'essai démarré : {escape(sandbox.url)} (l'école de démonstration).")
+        with IntraScolClient(sandbox.url, sandbox.admin_login, sandbox.admin_password) as client:
+            client.info()
+            state = client.read_state()
+            removed = removed_class(state)
+            for path, data in DEMO_FILES.items() if removed else ():
+                sandbox.store.add_file(str(removed), path, data)
+            workbook = output / "rentree.xlsx"
+            write_workbook(state, workbook, server_url=client.url, exported_at=datetime.now().astimezone())
+            console.print(f"2. Classeur exporté : {escape(str(workbook))}")
+            fill_workbook(workbook, rentree(state), state)
+            console.print(
+                "3. Classeur rempli comme le ferait la secrétaire : les CM2 partent, les autres montent "
+                f"d'un niveau, la classe {escape(str(removed))} est supprimée (son dossier contient des "
+                "travaux d'élèves), une nouvelle enseignante ouvre une classe PS-MS, cinq élèves arrivent."
+            )
+            wanted = load_wanted(workbook)
+            console.print("4. Plan puis application (comme « reconcile apply rentree.xlsx --yes ») :")
+
+            def show_and_write_plan(preparation: Preparation) -> bool:
+                plan_files = write_plan_report(
+                    preparation.plan,
+                    preparation.current,
+                    preparation.resolution.wanted,
+                    output,
+                    server_url=client.url,
+                    school=state.school,
+                    generated_at=datetime.now().astimezone(),
+                )
+                console.print(f"Rapport du plan : {escape(str(plan_files.html))}", highlight=False)
+                return _confirm(preparation, True)
+
+            columns = (
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+            )
+            with Progress(*columns, console=console) as bars:
+                run = apply_workbook(
+                    client,
+                    wanted,
+                    workbook=workbook,
+                    output_dir=output,
+                    confirm=lambda preparation: _pause(bars, lambda: show_and_write_plan(preparation)),
+                    progress=_StepBars(bars),
+                )
+            now = datetime.now().astimezone()
+            text = run_report(run, workbook=workbook, server_url=client.url, when=now)
+            write_private(output / REPORT_NAME, text)
+            report = write_apply_report(
+                run, output, server_url=client.url, school=state.school, generated_at=now
+            )
+            lists = write_class_lists(run.verification.state, output) if run.verification else None
+    _show_run(run, report)
+    if lists is not None:
+        console.print(f"Listes de classes : {escape(str(lists.pdf or lists.html))}", highlight=False)
+    console.print("Le serveur d'essai est arrêté ; ouvrez les fichiers ci-dessus pour voir le résultat.")
+    if not run.outcome.complete or run.verification is None or not run.verification.ok:
+        raise ApplyIncomplete(
+            "Démonstration", run.outcome.reason or "la vérification a trouvé des différences"
+        )
+
+
+# --- end of demo -------------------------------------------------------------------------
 
 
 # --- listes (part "lists") -----------------------------------------------------------------------

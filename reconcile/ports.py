@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from reconcile.model import ServerState, UserType
+from reconcile.model import SchoolClass, ServerState, UserType
 
 
 class Refusal(StrEnum):
@@ -132,3 +132,14 @@ class IntraScolServer(Protocol):
     def delete_classes(self, class_ids: Sequence[int]) -> BatchOutcome: ...
 
     def user_session(self, login: str, password: str) -> UserSession: ...
+
+
+@runtime_checkable
+class ClassLister(Protocol):
+    """Optional: a server that can list its classes alone (one request, `admin/classes.php`).
+
+    `apply` uses it, when the server offers it, to learn the id of a class it has just
+    created without reading every page of users again.
+    """
+
+    def read_classes(self) -> Sequence[SchoolClass]: ...

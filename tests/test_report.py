@@ -16,7 +16,8 @@ from openpyxl import load_workbook
 
 from reconcile.model import LEAVES_SCHOOL, ClassStatus, ServerState, UserType, WantedState
 from reconcile.plan import Plan, plan
-from reconcile.report import french_datetime, write_plan_report
+from reconcile.render import step_sections
+from reconcile.report import french_datetime, report_environment, write_plan_report
 from tests.plan_builders import school, workbook
 
 GENERATED_AT = datetime(2026, 8, 28, 9, 5, tzinfo=UTC)
@@ -75,7 +76,7 @@ def test_the_html_report_says_what_will_happen_in_french(tmp_path: Path) -> None
     assert "Le plan peut être appliqué" in html
     assert "Créer la classe CM1-B (responsable : Julie FONTAINE)" in html
     assert "Transférer 2 élèves de CP vers CE1" in html
-    assert "de CP : Léa BERNARD (lbernard), Tom THOMAS (tthomas)" in html
+    assert "<strong>de CP</strong> : Léa BERNARD (lbernard), Tom THOMAS (tthomas)" in html
     assert "Supprimer 1 classe : CM2" in html
     assert "Les classes avant et après" in html
     assert "Problèmes à corriger" not in html
@@ -208,3 +209,16 @@ def test_the_html_report_renders_in_chromium(tmp_path: Path) -> None:
     # A blank page is one colour: its scanlines hold a handful of byte values.
     assert len(set(pixels)) > 64
     assert pixels.count(pixels[1]) < 0.9 * len(pixels)
+
+
+def test_the_step_macro_lets_a_later_report_attach_an_outcome_to_each_operation() -> None:
+    """The extension point `apply` uses: `{% call(op) r.step_block(section) %}`, escaped."""
+    state = school()
+    result = plan(state, workbook(state, targets={"jlaurent": "CM2"}))
+    template = report_environment().from_string(
+        '{% import "_rapport_macros.html.j2" as r %}'
+        "{% for s in sections %}{% call(op) r.step_block(s) %}"
+        "<em>{{ outcomes[op.op_id] }}</em>{% endcall %}{% endfor %}"
+    )
+    html = template.render(sections=step_sections(result), outcomes={"transfer_pupils:CM2": "<fait>"})
+    assert "Transférer 1 élève de CM1 vers CM2</span><em>&lt;fait&gt;</em>" in html

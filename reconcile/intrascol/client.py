@@ -33,7 +33,7 @@ from reconcile.errors import (
     ServerUnreachable,
 )
 from reconcile.intrascol.pages import Page, ServerInfo, decode
-from reconcile.model import ServerState, User, UserType
+from reconcile.model import SchoolClass, ServerState, User, UserType
 from reconcile.ports import (
     BatchOutcome,
     CreatedUser,
@@ -417,6 +417,10 @@ class IntraScolClient:
             next_url = page.next_url
         info = self._info or ServerInfo("", "")
         return ServerState(tuple(classes), tuple(users.values()), version=info.version, school=info.school)
+
+    def read_classes(self) -> tuple[SchoolClass, ...]:
+        """The classes alone, in one request (`ports.ClassLister`): ids of classes just created."""
+        return tuple(self._admin.get_page("admin/classes.php").classes())
 
     # --- users -------------------------------------------------------------------------
 

@@ -1,0 +1,179 @@
+"""`reconcile demo`'s rentrée: a realistic edit of a school, as the secretary would fill the workbook in.
+
+Also what the tests and benchmarks apply. No HTTP and no sandbox here: the command
+starts the sandbox and hands this module its state and the exported workbook.
+
+The CM2 leave; every other pupil moves up one level (GS→CP, CP→CE1, CE1→CE2,
+CE2→CM1, CM1→CM2); the pupils of the double-level class go to CM2 and that class is
+removed, its teacher leaving with it (deleted after the removal); a new teacher
+arrives with a new class `PS-MS`; new pupils arrive in PS-MS and CP. Classes whose
+name has no level (ULIS) are left as they are.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from reconcile.model import (
+    LEAVES_SCHOOL,
+    ClassStatus,
+    ExportedUser,
+    ExportInfo,
+    ServerState,
+    Target,
+    UserType,
+    WantedClass,
+    WantedState,
+    WantedUser,
+    class_levels,
+)
+from reconcile.workbook import layout
+
+NEXT_LEVEL = {"GS": "CP", "CP": "CE1", "CE1": "CE2", "CE2": "CM1", "CM1": "CM2"}
+NEW_CLASS = "PS-MS"
+NEW_PUPILS = (
+    ("Nguyễn", "Zoé", NEW_CLASS),
+    ("N'Diaye", "Awa", NEW_CLASS),
+    ("Łukasiewicz", "Łukasz", NEW_CLASS),
+    ("De La Fontaine", "Jean-Baptiste", "CP"),
+    ("Lebœuf", "Chloé", "CP"),
+)
+NEW_TEACHER = ("Girard", "Camille")
+
+
+def export_of(state: ServerState, url: str = "http://serveur/intrascol/") -> ExportInfo:
+    """The hidden metadata the export would have written for `state`."""
+    return ExportInfo(
+        server_url=url,
+        school=state.school,
+        exported_at="2026-06-30T18:00:00",
+        tool_version="test",
+        template_version="1",
+        fingerprint=state.fingerprint(),
+        users=tuple(
+            ExportedUser(u.login, u.last_name, u.first_name, u.type, state.class_name_of(u))
+            for u in state.users
+        ),
+        class_names=tuple(c.name for c in state.classes),
+    )
+
+
+def rentree(state: ServerState, *, extra_new_pupils: int = 0) -> WantedState:
+    """The wanted state of a typical rentrée of `state` (see the module's docstring)."""
+    by_level = {c.name: c for c in state.classes if len(class_levels(c.name)) == 1}
+    double = [c for c in state.classes if len(class_levels(c.name)) > 1]
+    removed = {c.id for c in double}
+    leaving_teachers = {c.responsible_login for c in double}
+    rows: list[WantedUser] = []
+    for user in state.users:
+        school_class = state.class_by_id(user.class_id)
+        target, target_class = Target.UNCHANGED, None
+        if user.type is UserType.ADULT:
+            if user.login in leaving_teachers:
+                target = Target.LEAVES
+        elif school_class is not None:
+            levels = class_levels(school_class.name)
+            if school_class.id in removed:
+                target, target_class = Target.CLASS, "CM2"
+            elif levels == ("CM2",):
+                target = Target.LEAVES
+            elif len(levels) == 1 and NEXT_LEVEL.get(levels[0]) in by_level:
+                target, target_class = Target.CLASS, by_level[NEXT_LEVEL[levels[0]]].name
+        rows.append(
+            WantedUser(
+                user.login, user.login, user.last_name, user.first_name, user.type, target, target_class
+            )
+        )
+    row_number = len(rows) + 2
+    teacher_key = f"nouveau:{row_number}"
+    rows.append(WantedUser(teacher_key, None, *NEW_TEACHER, UserType.ADULT, Target.UNCHANGED))
+    new_pupils = list(NEW_PUPILS) + [
+        (f"Nouveau{n:04d}", "Élève", "CP" if n % 2 else NEW_CLASS) for n in range(extra_new_pupils)
+    ]
+    for offset, (last_name, first_name, class_name) in enumerate(new_pupils, start=1):
+        rows.append(
+            WantedUser(
+                f"nouveau:{row_number + offset}",
+                None,
+                last_name,
+                first_name,
+                UserType.PUPIL,
+                Target.CLASS,
+                class_name,
+            )
+        )
+    classes = [
+        WantedClass(c.name, ClassStatus.DELETE if c.id in removed else ClassStatus.KEEP, c.responsible_login)
+        for c in state.classes
+    ]
+    classes.append(WantedClass(NEW_CLASS, ClassStatus.CREATE, teacher_key))
+    return WantedState(users=tuple(rows), classes=tuple(classes), export=export_of(state))
+
+
+def fill_workbook(path: Path, wanted: WantedState, state: ServerState) -> None:
+    """Type `wanted` into the exported workbook at `path`, as the secretary would."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path)
+    users, classes = workbook[layout.USERS_SHEET], workbook[layout.CLASSES_SHEET]
+    user_columns = _columns(users)
+    rows_by_login = {
+        users.cell(r, user_columns[layout.LOGIN]).value: r
+        for r in range(layout.FIRST_ROW, users.max_row + 1)
+        if users.cell(r, user_columns[layout.LOGIN]).value
+    }
+    free_row = max(rows_by_login.values(), default=layout.FIRST_ROW - 1) + 1
+    labels = {u.login: u.display_name for u in state.users}
+    for row in wanted.users:
+        target = LEAVES_SCHOOL if row.target is Target.LEAVES else (row.target_class or None)
+        if row.login is not None:
+            users.cell(rows_by_login[row.login], user_columns[layout.TARGET_CLASS], target)
+            continue
+        for header, value in (
+            (layout.LAST_NAME, row.last_name),
+            (layout.FIRST_NAME, row.first_name),
+            (layout.TYPE, row.type.label),
+            (layout.TARGET_CLASS, target),
+        ):
+            users.cell(free_row, user_columns[header], value)
+        labels[row.key] = f"{row.first_name} {row.last_name.upper()}"
+        free_row += 1
+    class_columns = _columns(classes)
+    rows_by_class = {
+        classes.cell(r, class_columns[layout.CLASS_NAME]).value: r
+        for r in range(layout.FIRST_ROW, classes.max_row + 1)
+        if classes.cell(r, class_columns[layout.CLASS_NAME]).value
+    }
+    free_row = max(rows_by_class.values(), default=layout.FIRST_ROW - 1) + 1
+    for wanted_class in wanted.classes:
+        row_number = rows_by_class.get(wanted_class.name)
+        if row_number is None:
+            row_number, free_row = free_row, free_row + 1
+            classes.cell(row_number, class_columns[layout.CLASS_NAME], wanted_class.name)
+        classes.cell(row_number, class_columns[layout.STATUS], wanted_class.status.value)
+        if wanted_class.responsible:
+            classes.cell(row_number, class_columns[layout.RESPONSIBLE], labels[wanted_class.responsible])
+    workbook.save(path)
+
+
+def _columns(sheet: Any) -> dict[str, int]:
+    return {
+        str(sheet.cell(layout.HEADER_ROW, c).value): c
+        for c in range(1, sheet.max_column + 1)
+        if sheet.cell(layout.HEADER_ROW, c).value
+    }
+
+
+DEMO_FILES = {
+    "Dessins/chateau-fort.png": bytes(range(256)) * 24,
+    "Dessins/Sortie au musée/affiche.pdf": b"%PDF-1.4\n% affiche\n" + bytes(2000),
+    "Exposés/les volcans.odt": b"PK\x03\x04" + b"les volcans " * 300,
+}
+"""Pupils' work put in the folder of the class the demo removes (to show the archive)."""
+
+
+def removed_class(state: ServerState) -> str | None:
+    """The class the demo's rentrée removes (the double-level one), if the school has one."""
+    double = [c.name for c in state.classes if len(class_levels(c.name)) > 1]
+    return double[0] if double else None

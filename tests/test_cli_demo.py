@@ -1,0 +1,40 @@
+"""`reconcile demo` (what `make demo` runs): the whole cycle on the embedded sandbox."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from reconcile.demo import DEMO_FILES
+
+
+def test_the_demo_runs_the_whole_cycle_and_says_where_everything_is(tmp_path: Path) -> None:
+    output = tmp_path / "demo"
+    result = subprocess.run(
+        [sys.executable, "-m", "reconcile", "demo", "--output-dir", str(output)],
+        env={**os.environ, "COLUMNS": "200"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Vérification : le serveur relu est dans l'état demandé." in result.stdout
+    for name in ("rentree.xlsx", "rapport-plan.html", "rapport-application.html", "listes-classes.html"):
+        assert (output / name).is_file(), name
+    assert str(output / "rapport-application.html") in result.stdout
+    assert stat.S_IMODE((output / "rapport-application.html").stat().st_mode) == 0o600
+    [archive] = output.glob("*.zip")
+    with zipfile.ZipFile(archive) as saved:
+        assert {name.split("/", 1)[1]: saved.read(name) for name in saved.namelist()} == DEMO_FILES
+    again = subprocess.run(
+        [sys.executable, "-m", "reconcile", "demo", "--output-dir", str(output)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert again.returncode == 1
+    assert "contient déjà une démonstration" in again.stderr
