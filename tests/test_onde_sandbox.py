@@ -1,5 +1,5 @@
-"""End to end on the sandbox's demo school: export, then `reconcile onde` with an ONDE extraction
-of its next year, then the workbook as the plan will read it.
+"""End to end on the sandbox's demo school: `reconcile export`, `reconcile onde` with an ONDE
+extraction of its next year, then `reconcile plan` and `reconcile apply --yes`.
 
 The extraction is generated from the sandbox's own pupils, as ONDE lists them after the
 passage decisions: CM2 pupils gone to collège, everybody else one level up, three new CP,
@@ -156,3 +156,25 @@ def test_the_plan_of_the_onde_workbook_is_the_expected_rentree(
     assert moved == {
         login: label for login, label in next_year.label.items() if label != sb.store.user(login).class_name
     }
+
+
+def test_apply_of_the_onde_workbook_ends_verified(connected: RunningSandbox, tmp_path: Path) -> None:
+    sb = connected
+    workbook, next_year = fill_from_next_year(sb, tmp_path)
+    cm2 = {u.login for u in sb.store.pupils_of("CM2")}
+    applied = run("apply", str(workbook), "--yes", "--output-dir", str(tmp_path / "rentree"))
+    assert "le serveur relu est dans l'état demandé" in applied
+    for login, label in next_year.label.items():
+        user = sb.store.user(login)
+        assert user is not None, login
+        assert user.class_name == label, (login, label, user.class_name)
+    assert all(sb.store.user(login) is None for login in cm2)
+    arrived = {(u.last_name, u.first_name) for u in sb.store.pupils_of("CP")} & set(NEW_CP)
+    assert arrived == set(NEW_CP)
+    lemaitre = next(a for a in sb.store.adults() if a.last_name == "Lemaître")
+    new_class = sb.store.class_named("CE2 Lemaître")
+    assert new_class is not None
+    assert new_class.responsible == lemaitre.login
+    # A second apply finds nothing left to do.
+    again = run("apply", str(workbook), "--yes", "--output-dir", str(tmp_path / "rentree"))
+    assert "Rien à faire" in again
