@@ -31,6 +31,7 @@ from reconcile.onde import (
 )
 from reconcile.onde_workbook import fill_from_onde
 from reconcile.workbook import load_wanted, write_workbook
+from tests.test_workbook import resave_with_libreoffice
 
 DATA = Path(__file__).parent / "data" / "onde"
 CURRENT_ISO = DATA / "onde-actuel-iso8859-1.csv"
@@ -561,3 +562,22 @@ def test_onde_text_never_becomes_a_formula(tmp_path: Path) -> None:
     ]
     assert {c.value for c in cells} == {'=HYPERLINK("http://x")', "=1+2"}
     assert all(c.data_type == "s" for c in cells)
+
+
+@pytest.mark.libreoffice
+def test_a_rerun_on_its_output_resaved_by_calc_changes_nothing(tmp_path: Path) -> None:
+    workbook = write_test_workbook(tilleuls(), tmp_path / "rentree.xlsx")
+    first = fill_from_onde(workbook, CURRENT_ISO, today=TODAY).output
+    resaved = resave_with_libreoffice(first, tmp_path / "calc")
+    second = fill_from_onde(resaved, CURRENT_ISO, tmp_path / "encore.xlsx", today=TODAY).output
+    for title in ("Utilisateurs", "Classes", "ONDE"):
+        assert sheet_rows(second, title) == sheet_rows(first, title), title
+    # The review colours survive Calc: conditional formats on the Origine column.
+    formulas = {
+        f
+        for cf in load_workbook(second)["Utilisateurs"].conditional_formatting
+        for r in cf.rules
+        for f in r.formula
+    }
+    assert any("ambigu" in f for f in formulas)
+    assert any("absent d'ONDE" in f for f in formulas)
