@@ -33,7 +33,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reconcile.model import LEAVES_SCHOOL, ClassStatus, UserType, fold
+from reconcile.model import LEAVES_SCHOOL, ClassStatus, User, UserType, fold
 from reconcile.onde import (
     MEMORY_FILE_NAME,
     Arrival,
@@ -73,6 +73,7 @@ from reconcile.workbook.layout import (
     USERS_SHEET,
 )
 from reconcile.workbook.reader import cell_text
+from reconcile.workbook.writer import teacher_labels
 
 ONDE_SHEET = "ONDE"
 
@@ -322,13 +323,13 @@ class _UsersSheet:
             if not v[fold(LOGIN)] and self._type(v) is UserType.PUPIL and v[fold(LAST_NAME)]
         ]
 
-    def adults(self) -> dict[str, str]:
-        """Logins of the adults -> their last names (to guess a new class's teacher)."""
-        return {
-            v[fold(LOGIN)]: v[fold(LAST_NAME)]
+    def adults(self) -> list[User]:
+        """The adults' accounts (to guess a new class's teacher)."""
+        return [
+            User(v[fold(LOGIN)], v[fold(LAST_NAME)], v[fold(FIRST_NAME)], UserType.ADULT)
             for v in self.rows
             if v[fold(LOGIN)] and self._type(v) is UserType.ADULT
-        }
+        ]
 
     def target_classes(self) -> list[str]:
         column = self._col(TARGET_CLASS)
@@ -501,7 +502,7 @@ class _ClassesSheet:
     def all_classes(self) -> list[str]:
         return [name for name, _ in self.rows if name]
 
-    def add_new_classes(self, mappings: Sequence[ClassMapping], adults: dict[str, str]) -> None:
+    def add_new_classes(self, mappings: Sequence[ClassMapping], adults: Sequence[User]) -> None:
         added: set[str] = set()
         for mapping in mappings:
             if not mapping.is_new or fold(mapping.target) in added:
@@ -515,8 +516,10 @@ class _ClassesSheet:
                 self.sheet.cell(row, column).fill = NEW_CLASS_FILL
             _set(self.sheet.cell(row, self.columns[fold(CLASS_NAME)]), mapping.target)
             _set(self.sheet.cell(row, self.columns[fold(STATUS)]), ClassStatus.CREATE.value)
-            responsible = guess_responsible(mapping.label, adults)
-            _set(self.sheet.cell(row, self.columns[fold(RESPONSIBLE)]), responsible)
+            responsible = guess_responsible(mapping.label, {a.login: a.last_name for a in adults})
+            # Written as the export writes teachers (`Prénom NOM`), the way the dropdown offers them.
+            label = teacher_labels(adults).get(responsible, responsible) if responsible else None
+            _set(self.sheet.cell(row, self.columns[fold(RESPONSIBLE)]), label)
         if added:
             self._extend_validations(self.data_end - len(added), self.data_end)
 

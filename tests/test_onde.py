@@ -398,7 +398,7 @@ def test_onde_fills_a_new_workbook_and_leaves_the_input_alone(tmp_path: Path) ->
     ]
     classes = {r["Classe"]: r for r in sheet_rows(report.output, "Classes")}
     assert classes["CM2 Bernard"]["Statut"] == "Créer"
-    assert classes["CM2 Bernard"]["Enseignant responsable"] == "cbernard"  # guessed from the label
+    assert classes["CM2 Bernard"]["Enseignant responsable"] == "Claire BERNARD"  # guessed from the label
     onde = {r["Libellé ONDE"]: r for r in sheet_rows(report.output, "ONDE")}
     assert onde["CM2 Bernard"]["Classe IntraScol"] == "CM2 Bernard"
     assert onde["CM2 Bernard"]["Correspondance"] == "nouvelle classe proposée"
@@ -471,9 +471,9 @@ def test_old_be1d_extraction_proposes_classes_named_from_levels_and_teachers(tmp
     report = fill_from_onde(workbook, OLD_BE1D, today=TODAY)
     classes = {r["Classe"]: r for r in sheet_rows(report.output, "Classes")}
     assert classes["CE2-CM1 M. MARTIN"]["Statut"] == "Créer"
-    assert classes["CE1 Mme LEVEQUE"]["Enseignant responsable"] == "sleveque"
+    assert classes["CE1 Mme LEVEQUE"]["Enseignant responsable"] == "Sophie LEVEQUE"
     # "M. MARTIN": the teacher Thomas Martin is the only adult named Martin.
-    assert classes["CE2-CM1 M. MARTIN"]["Enseignant responsable"] == "tmartin"
+    assert classes["CE2-CM1 M. MARTIN"]["Enseignant responsable"] == "Thomas MARTIN"
     assert by_login(report.output)["nrousseau"]["Classe cible"] == "CE2-CM1 M. MARTIN"
 
 
