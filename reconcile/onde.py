@@ -545,8 +545,11 @@ def _arrivals(newcomers: Sequence[OndePupil], new_rows: Sequence[NewPupilRow]) -
     arrivals = []
     for onde in newcomers:
         rows = [r for key in onde.name_keys() for r in rows_by_key.get(key, []) if r.row not in used]
-        # A reference written by a previous run picks the row; else the first row of those names.
-        chosen = [r for r in rows if onde.matches_reference(r.reference)] or rows
+        # A reference written by a previous run picks the row; else the first row of those names
+        # that no other newcomer's reference claims (homonym newcomers keep their own rows).
+        chosen = [r for r in rows if onde.matches_reference(r.reference)] or [
+            r for r in rows if not any(o.matches_reference(r.reference) for o in newcomers)
+        ]
         if chosen:
             used.add(chosen[0].row)
             arrivals.append(Arrival(onde, chosen[0].row))

@@ -20,6 +20,7 @@ from reconcile.cli import app
 from reconcile.model import LEAVES_SCHOOL, SchoolClass, ServerState, Target, User, UserType
 from reconcile.onde import (
     Layout,
+    NewPupilRow,
     OndeError,
     OndePupil,
     Origin,
@@ -581,3 +582,15 @@ def test_a_rerun_on_its_output_resaved_by_calc_changes_nothing(tmp_path: Path) -
     }
     assert any("ambigu" in f for f in formulas)
     assert any("absent d'ONDE" in f for f in formulas)
+
+
+def test_homonym_newcomers_keep_their_own_rows_on_a_rerun() -> None:
+    text = "Nom élève;Prénom élève;INE;Libellé classe\nROUX;Lina;111;CP\nROUX;Lina;222;CE1\n"
+    # The row of the first Lina was deleted; the second Lina's row (INE 222) must stay hers.
+    rows = [NewPupilRow(30, "Roux", "Lina", "222")]
+    matching = match_extraction(read_extraction(text.encode()), [], rows)
+    assert [(a.onde.ine, a.row) for a in matching.arrivals] == [("111", None), ("222", 30)]
+    # Without references (an old BE1D file), rows are taken in order, the same way every run.
+    rows = [NewPupilRow(30, "Roux", "Lina"), NewPupilRow(31, "Roux", "Lina")]
+    matching = match_extraction(read_extraction(text.encode()), [], rows)
+    assert [(a.onde.ine, a.row) for a in matching.arrivals] == [("111", 30), ("222", 31)]
