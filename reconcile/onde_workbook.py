@@ -27,7 +27,7 @@ from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.formatting.rule import Rule
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.styles.differential import DifferentialStyle
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
@@ -159,7 +159,7 @@ def fill_from_onde(
         ) from None
     extraction = read_extraction(data, source=f"L'extraction {extraction_path.name}")
     book = _open_workbook(workbook_path)
-    users = _UsersSheet(book, workbook_path.name)
+    users = _UsersSheet(book)
     classes_sheet = _ClassesSheet(book)
     memory_path = memory_path or workbook_path.parent / MEMORY_FILE_NAME
     memory = _load_memory(memory_path)
@@ -254,7 +254,7 @@ def _set(cell: Cell | MergedCell, value: str | None) -> None:
 class _UsersSheet:
     REQUIRED = (LOGIN, LAST_NAME, FIRST_NAME, TYPE, CURRENT_CLASS, TARGET_CLASS)
 
-    def __init__(self, book: Workbook, source: str) -> None:
+    def __init__(self, book: Workbook) -> None:
         self.sheet = _sheet(book, USERS_SHEET)
         self.header_row, columns = _find_header(self.sheet, self.REQUIRED)
         self.columns = columns
@@ -281,6 +281,12 @@ class _UsersSheet:
             for row in range(self.header_row + 1, max(self.data_end, self.header_row + 1) + 200):
                 self.sheet.cell(row, column).protection = Protection(locked=False)
         self.columns[fold(header)] = column
+        if self.sheet.auto_filter.ref:
+            # The header's filter buttons cover the added column too.
+            min_col, min_row, _, max_row = range_boundaries(str(self.sheet.auto_filter.ref))
+            self.sheet.auto_filter.ref = (
+                f"{get_column_letter(min_col or 1)}{min_row}:{get_column_letter(column)}{max_row}"
+            )
 
     def _row_values(self, row: int) -> dict[str, str]:
         values = {name: _text(self.sheet.cell(row, column).value) for name, column in self.columns.items()}
