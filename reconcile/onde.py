@@ -23,7 +23,7 @@ from datetime import date
 from enum import StrEnum
 
 from reconcile.errors import ReconcileError
-from reconcile.model import LEVELS, class_levels, clean_text, fold, person_key
+from reconcile.model import LEAVES_SCHOOL, LEVELS, class_levels, clean_text, fold, person_key
 from reconcile.plan import DEFAULT_MASS_DELETE_THRESHOLD
 
 
@@ -681,7 +681,9 @@ def map_classes(
         proposal = known.get(fold(label)) or proposed_class_name(label, levels)
         proposal = known.get(fold(proposal), proposal)
         chosen = previous_by_key.get(fold(label))
-        if chosen and fold(chosen) != fold(proposal):
+        if chosen and fold(chosen) == fold(LEAVES_SCHOOL):
+            target, origin = LEAVES_SCHOOL, ClassOrigin.EDITED  # the whole class leaves: no class to make
+        elif chosen and fold(chosen) != fold(proposal):
             target, origin = known.get(fold(chosen), chosen), ClassOrigin.EDITED
         else:
             target = proposal
@@ -694,7 +696,7 @@ def map_classes(
                 levels=levels,
                 onde_id=onde_id,
                 pupils=len(pupils),
-                is_new=fold(target) not in known,
+                is_new=fold(target) not in known and target != LEAVES_SCHOOL,
             )
         )
     return tuple(mappings)

@@ -366,6 +366,10 @@ def test_class_labels_map_to_existing_classes_or_to_named_new_ones() -> None:
     mappings = {m.label: m for m in map_classes(old, ["CP", "CE2-CM1"], previous={"M. MARTIN": "ce2-cm1"})}
     assert mappings["M. MARTIN"].target == "CE2-CM1"
     assert mappings["M. MARTIN"].origin.value == ("choisie dans le classeur")
+    # A whole ONDE class sent to « Quitte l'école » (it moves to another school): no class to create.
+    mappings = {m.label: m for m in map_classes(old, ["CP"], previous={"Mme BERNARD": "quitte l'ecole"})}
+    assert mappings["Mme BERNARD"].target == LEAVES_SCHOOL
+    assert not mappings["Mme BERNARD"].is_new
 
 
 # --- The workbook -----------------------------------------------------------------------
