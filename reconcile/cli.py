@@ -652,8 +652,18 @@ def _root() -> None:
 
 @app.command()
 def onde(
-    workbook: Annotated[Path, typer.Argument(help="Le classeur de la rentrée (écrit par reconcile export).")],
-    extraction: Annotated[Path, typer.Argument(help="L'extraction ONDE « Élèves de l'école » (CSV).")],
+    workbook: Annotated[
+        Path,
+        typer.Argument(
+            help="Le classeur de la rentrée (écrit par reconcile export).", dir_okay=False, metavar="CLASSEUR"
+        ),
+    ],
+    extraction: Annotated[
+        Path,
+        typer.Argument(
+            help="L'extraction ONDE « Élèves de l'école » (CSV).", dir_okay=False, metavar="EXTRACTION"
+        ),
+    ],
     output: Annotated[
         Path | None,
         typer.Option("-o", "--output", help="Classeur à écrire (par défaut : <classeur>-onde.xlsx)."),
