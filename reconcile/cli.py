@@ -27,6 +27,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from typer import rich_utils
 
 from reconcile import __version__
 from reconcile import plan as planning
@@ -38,6 +39,15 @@ from reconcile.model import UserType
 from reconcile.plan import Plan, Step
 from reconcile.render import headline, remarks, step_sections
 from reconcile.report import ReportFiles, write_plan_report
+
+# Typer's help chrome, in the users' language (module-level settings of typer.rich_utils).
+rich_utils.COMMANDS_PANEL_TITLE = "Commandes"
+rich_utils.ERRORS_PANEL_TITLE = "Erreur"
+rich_utils.ABORTED_TEXT = "Abandon."
+rich_utils.DEFAULT_STRING = "[par défaut : {}]"
+rich_utils.ENVVAR_STRING = "[variable d'environnement : {}]"
+rich_utils.REQUIRED_LONG_STRING = "[obligatoire]"
+rich_utils.RICH_HELP = "Aide : [blue]{command_path} {help_option}[/]"
 
 app = typer.Typer(
     name="reconcile",
