@@ -49,13 +49,14 @@ def export_of(state: ServerState, url: str = "http://serveur/intrascol/") -> Exp
         school=state.school,
         exported_at="2026-06-30T18:00:00",
         tool_version="test",
-        template_version="1",
+        template_version="2",
         fingerprint=state.fingerprint(),
         users=tuple(
             ExportedUser(u.login, u.last_name, u.first_name, u.type, state.class_name_of(u))
             for u in state.users
         ),
         class_names=tuple(c.name for c in state.classes),
+        class_responsibles=tuple((c.name, c.responsible_login) for c in state.classes),
     )
 
 

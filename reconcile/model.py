@@ -208,6 +208,14 @@ class ExportInfo:
     fingerprint: str
     users: tuple[ExportedUser, ...] = ()
     class_names: tuple[str, ...] = ()
+    # (class name, responsible login) of each exported class. Empty in a workbook exported
+    # before template version 2, which did not store them.
+    class_responsibles: tuple[tuple[str, str], ...] = ()
+
+    def responsible_at_export(self, class_name: str) -> str | None:
+        """The login responsible of `class_name` at export time; None when not stored."""
+        key = class_key(class_name)
+        return next((login for name, login in self.class_responsibles if class_key(name) == key), None)
 
 
 @dataclass(frozen=True)

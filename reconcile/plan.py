@@ -602,6 +602,8 @@ class _Planner:
             if row is not None and row.status is not ClassStatus.KEEP:
                 row = None  # `Créer` on an existing name: already a problem
             chosen = row.responsible if row is not None and row.responsible else None
+            if chosen is not None:
+                chosen = self._responsible_asked(school_class, chosen, row)
             if chosen is not None and chosen != school_class.responsible_login:
                 location = row.location if row is not None else None
                 if self._responsible_ok(chosen, school_class.name, location):
@@ -616,6 +618,49 @@ class _Planner:
             if r.key in self.step1_adults
         ]
         return (*new_adults, *create_classes, *changes)
+
+    def _responsible_asked(
+        self, school_class: SchoolClass, chosen: str, row: WantedClass | None
+    ) -> str | None:
+        """The responsible the workbook asks for a kept class, or None when it asks no change.
+
+        The cell shows the responsible at export time: left as it was while the server's
+        teacher changed since, it asks nothing, and the server's teacher stays — unless
+        that teacher leaves the school, when the workbook's teacher is the only one named.
+        """
+        export = self.wanted.export
+        before = export.responsible_at_export(school_class.name) if export is not None else None
+        now = school_class.responsible_login
+        if before is None or chosen != before or now == before:
+            return chosen  # not stored (older workbook), edited by the secretary, or no drift
+        where = _at(row.location if row is not None else None, RESPONSIBLE_COLUMN)
+        changed = (
+            f"L'enseignant responsable de la classe {school_class.name} a changé sur le serveur depuis "
+            f"l'export ({self._teacher_label(before)} à l'export, {self._teacher_label(now)} maintenant)"
+        )
+        if now in self.leaving:
+            self._warn(
+                f"{changed}, et {self._teacher_label(now)} quitte l'école : "
+                f"{self._teacher_label(before)}, responsable indiqué dans le classeur, le redevient.",
+                where,
+            )
+            return chosen
+        self._warn(
+            f"{changed} ; le classeur ne demande pas de changement : {self._teacher_label(now)} reste "
+            "responsable. Pour en nommer un autre, écrivez-le dans la feuille « Classes » ; pour revenir "
+            "à l'enseignant de l'export, refaites un export.",
+            where,
+        )
+        return None
+
+    def _teacher_label(self, login: str) -> str:
+        """`Prénom NOM (login)` of a teacher on the server or in the export, else the login."""
+        user = self.current.user(login)
+        if user is not None:
+            return f"{user.display_name} ({login})"
+        exported = {u.login: u for u in self.wanted.export.users} if self.wanted.export else {}
+        before = exported.get(login)
+        return f"{display_name(before.first_name, before.last_name)} ({login})" if before else login
 
     def _report_unreplaced_teacher(self, school_class: SchoolClass, row: WantedClass | None) -> None:
         teacher = self.rows[school_class.responsible_login]

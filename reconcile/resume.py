@@ -23,6 +23,7 @@ from reconcile.journal import EarlierAccount, EarlierWork, JournalFacts
 from reconcile.model import (
     ClassStatus,
     ExportedUser,
+    ExportInfo,
     ServerState,
     Target,
     User,
@@ -346,4 +347,34 @@ def drift_changes(wanted: WantedState, facts: JournalFacts, current: ServerState
         asked = wanted_classes.get(key)
         if key not in exported_classes and (asked is None or asked.status is not ClassStatus.CREATE):
             changes.append(f"La classe {school_class.name} a été créée sur le serveur depuis l'export.")
+    changes.extend(_responsible_changes(export, wanted_classes, facts, current))
+    return changes
+
+
+def _responsible_changes(
+    export: ExportInfo, wanted_classes: dict[str, WantedClass], facts: JournalFacts, current: ServerState
+) -> list[str]:
+    """Responsible teachers changed since the export, but where the workbook asked for that teacher."""
+    exported = {u.login: u for u in export.users}
+
+    def label(login: str) -> str:
+        person = current.user(login) or exported.get(login)
+        return f"{_label(person)} ({login})" if person is not None else login
+
+    changes: list[str] = []
+    for name, before in sorted(export.class_responsibles, key=lambda pair: class_key(pair[0])):
+        school_class = current.class_by_name(name)
+        if school_class is None or school_class.responsible_login == before:
+            continue
+        now = school_class.responsible_login
+        asked = wanted_classes.get(class_key(name))
+        chosen = asked.responsible if asked is not None else None
+        if chosen is not None and chosen in facts.created_users:
+            chosen = facts.created_users[chosen].login  # a new teacher an earlier run created
+        if chosen is not None and chosen != before and chosen == now:
+            continue  # what the workbook asks: done by an earlier run, or by someone else
+        changes.append(
+            f"L'enseignant responsable de la classe {school_class.name} a changé depuis l'export : "
+            f"{label(before)} → {label(now)}."
+        )
     return changes

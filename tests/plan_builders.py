@@ -95,13 +95,14 @@ def export_info(state: ServerState) -> ExportInfo:
         school=state.school,
         exported_at="2026-07-01T10:00:00+00:00",
         tool_version="0.1.0",
-        template_version="1",
+        template_version="2",
         fingerprint=state.fingerprint(),
         users=tuple(
             ExportedUser(u.login, u.last_name, u.first_name, u.type, state.class_name_of(u))
             for u in state.users
         ),
         class_names=tuple(c.name for c in state.classes),
+        class_responsibles=tuple((c.name, c.responsible_login) for c in state.classes),
     )
 
 
@@ -114,13 +115,16 @@ def workbook(
     omit: Iterable[str] = (),
     exported_from: ServerState | None = None,
     rows: Iterable[WantedUser] = (),
+    responsibles_filled: bool = False,
 ) -> WantedState:
     """The workbook of `state`, edited.
 
     targets: login -> `Classe cible` text (`Quitte l'école`, a class name, "" unchanged);
     new: rows (last, first, type, Classe cible) keyed `nouveau:100`, `nouveau:101`…;
     classes: class name -> (status, responsible key) for edited or created classes;
-    omit: logins whose row the secretary removed; rows: extra existing-user rows.
+    omit: logins whose row the secretary removed; rows: extra existing-user rows;
+    responsibles_filled: an unedited class carries its responsible as exported (the cell
+    the export wrote, as the reader gives it back) rather than an emptied cell.
     """
     targets = dict(targets or {})
     users: list[WantedUser] = []
@@ -161,7 +165,8 @@ def workbook(
     wanted_classes: list[WantedClass] = []
     row_number = 2
     for school_class in state.classes:
-        status, responsible = edits.pop(school_class.name, (ClassStatus.KEEP, None))
+        as_exported = school_class.responsible_login if responsibles_filled else None
+        status, responsible = edits.pop(school_class.name, (ClassStatus.KEEP, as_exported))
         wanted_classes.append(
             WantedClass(school_class.name, status, responsible, Location("Classes", row_number))
         )

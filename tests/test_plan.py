@@ -607,3 +607,85 @@ def test_a_login_on_two_rows_is_a_problem() -> None:
     result = plan(state, workbook(state, rows=[duplicate]))
     assert "L'identifiant nsimon figure sur deux lignes" in result.problems[0].message
     assert result.problems[0].location == Location("Utilisateurs", 50)
+
+
+# --- A responsible teacher changed on the server since the export ------------------------
+
+
+def with_responsible(state: ServerState, class_name: str, login: str) -> ServerState:
+    """`state` after someone made `login` responsible of `class_name` on the server."""
+    classes = tuple(replace(c, responsible_login=login) if c.name == class_name else c for c in state.classes)
+    return ServerState(classes=classes, users=state.users, school=state.school)
+
+
+def school_with_a_spare_teacher() -> ServerState:
+    """The school, plus Gaëlle FAURE, an adult responsible of no class."""
+    state = school()
+    spare = replace(state.users[0], login="gfaure", last_name="Faure", first_name="Gaëlle")
+    return ServerState(classes=state.classes, users=(*state.users, spare), school=state.school)
+
+
+def test_a_responsible_changed_on_the_server_and_left_as_exported_is_kept_with_a_warning() -> None:
+    exported = school()
+    current = with_responsible(exported, "CE1", "adurand")
+    result = plan(current, workbook(exported, responsibles_filled=True))
+    assert result.is_empty
+    assert result.can_apply
+    (warning,) = result.warnings
+    assert (
+        "L'enseignant responsable de la classe CE1 a changé sur le serveur depuis l'export" in warning.message
+    )
+    assert "Bruno MARTIN (bmartin) à l'export, Anne DURAND (adurand) maintenant" in warning.message
+    assert "Anne DURAND (adurand) reste responsable" in warning.message
+    assert warning.location == Location("Classes", 3, "Enseignant responsable")
+
+
+def test_a_responsible_the_secretary_changed_wins_over_a_change_on_the_server() -> None:
+    exported = school()
+    current = with_responsible(exported, "CE1", "adurand")
+    wanted = workbook(exported, responsibles_filled=True, classes={"CE1": (ClassStatus.KEEP, "cpetit")})
+    result = plan(current, wanted)
+    assert result.operations == (ChangeResponsible("CE1", "cpetit", "adurand"),)
+    assert result.warnings == ()
+
+
+def test_a_workbook_without_stored_responsibles_still_asks_for_the_teacher_it_shows() -> None:
+    exported = school()
+    current = with_responsible(exported, "CE1", "adurand")
+    wanted = workbook(exported, responsibles_filled=True)
+    older = replace(wanted, export=replace(wanted.export, class_responsibles=()))
+    result = plan(current, older)
+    assert result.operations == (ChangeResponsible("CE1", "bmartin", "adurand"),)
+    assert result.warnings == ()
+
+
+def test_the_exported_teacher_can_leave_when_the_server_gave_the_class_to_another() -> None:
+    # Since the export, Gaëlle FAURE took the CE1 over from Bruno MARTIN, who leaves.
+    exported = school_with_a_spare_teacher()
+    current = with_responsible(exported, "CE1", "gfaure")
+    result = plan(current, workbook(exported, targets={"bmartin": LEAVES}, responsibles_filled=True))
+    assert result.can_apply, messages(result.problems)
+    assert ops_of(result, Step.CLASSES) == ()
+    assert ops_of(result, Step.DEPARTURES) == (DeleteUsers(("bmartin",), Step.DEPARTURES),)
+    assert "Gaëlle FAURE (gfaure) reste responsable" in messages(result.warnings)
+
+
+def test_the_exported_teacher_returns_when_the_one_the_server_named_leaves() -> None:
+    # Since the export, Gaëlle FAURE was made responsible of the CE1; the workbook says she leaves.
+    exported = school_with_a_spare_teacher()
+    current = with_responsible(exported, "CE1", "gfaure")
+    result = plan(current, workbook(exported, targets={"gfaure": LEAVES}, responsibles_filled=True))
+    assert result.can_apply, messages(result.problems)
+    assert ops_of(result, Step.CLASSES) == (ChangeResponsible("CE1", "bmartin", "gfaure"),)
+    assert ops_of(result, Step.DEPARTURES) == (DeleteUsers(("gfaure",), Step.DEPARTURES),)
+    (warning,) = result.warnings
+    assert "Gaëlle FAURE (gfaure) quitte l'école" in warning.message
+    assert "Bruno MARTIN (bmartin), responsable indiqué dans le classeur, le redevient" in warning.message
+
+
+def test_an_emptied_responsible_cell_keeps_the_server_teacher_without_a_drift_warning() -> None:
+    exported = school()
+    current = with_responsible(exported, "CE1", "adurand")
+    result = plan(current, workbook(exported))
+    assert result.is_empty
+    assert result.warnings == ()

@@ -266,3 +266,44 @@ def test_a_second_application_on_the_same_output_folder_is_refused_while_one_run
         pass
     with exclusive_run(tmp_path):  # free again once the first one ended
         pass
+
+
+ANNE = ExportedUser("anne.martin", "Martin", "Anne", ADULT, None)
+PAUL = User("paul.noir", "Noir", "Paul", ADULT)
+# At the export, Anne MARTIN led both classes; since, Paul NOIR leads the CE1.
+RESPONSIBLES_AT_EXPORT = (("CP", "anne.martin"), ("CE1", "anne.martin"))
+CE1_GIVEN_TO_PAUL = (SchoolClass(1, "CP", "anne.martin"), SchoolClass(2, "CE1", "paul.noir"))
+
+
+def test_drift_says_a_responsible_changed_since_the_export() -> None:
+    current = state(PAUL, classes=CE1_GIVEN_TO_PAUL)
+    export = replace(export_of(ANNE), class_responsibles=RESPONSIBLES_AT_EXPORT)
+    as_exported = tuple(WantedClass(n, ClassStatus.KEEP, "anne.martin") for n in ("CP", "CE1"))
+    changes = resolve(wanted(classes=as_exported, export=export), facts(), current).changes
+    assert (
+        "L'enseignant responsable de la classe CE1 a changé depuis l'export : "
+        "Anne MARTIN (anne.martin) → Paul NOIR (paul.noir)."
+    ) in changes
+    assert not any("classe CP a changé" in c for c in changes)
+
+
+def test_a_responsible_the_workbook_asked_for_and_an_earlier_run_made_is_no_drift() -> None:
+    current = state(PAUL, classes=CE1_GIVEN_TO_PAUL)
+    export = replace(export_of(ANNE), class_responsibles=RESPONSIBLES_AT_EXPORT)
+    classes = (
+        WantedClass("CP", ClassStatus.KEEP, "anne.martin"),
+        WantedClass("CE1", ClassStatus.KEEP, "nouveau:9"),  # Paul NOIR, a new row of the workbook
+    )
+    paul = new_row(9, "Noir", "Paul", None, ADULT)
+    resolution = resolve(
+        wanted(paul, classes=classes, export=export), facts(created("nouveau:9", "paul.noir")), current
+    )
+    assert not any("enseignant responsable" in c for c in resolution.changes)
+    assert resolution.wanted.classes[1].responsible == "paul.noir"
+
+
+def test_without_stored_responsibles_no_responsible_drift_is_claimed() -> None:
+    current = state(PAUL, classes=CE1_GIVEN_TO_PAUL)
+    as_exported = tuple(WantedClass(n, ClassStatus.KEEP, "anne.martin") for n in ("CP", "CE1"))
+    changes = resolve(wanted(classes=as_exported, export=export_of(ANNE)), facts(), current).changes
+    assert not any("enseignant responsable" in c for c in changes)

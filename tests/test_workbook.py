@@ -148,6 +148,38 @@ def test_unedited_export_reads_back_as_no_change(exported: Path) -> None:
         (u.login, u.type, state.class_name_of(u)) for u in state.users
     }
     assert set(export.class_names) == {c.name for c in state.classes}
+    assert set(export.class_responsibles) == {(c.name, c.responsible_login) for c in state.classes}
+    assert export.template_version == layout.TEMPLATE_VERSION == "2"
+
+
+def test_the_responsible_at_export_is_found_by_class_name_whatever_its_case(exported: Path) -> None:
+    export = load_wanted(exported).export
+    assert export is not None
+    assert export.responsible_at_export("ce2-cm1") == "jleroy"
+    assert export.responsible_at_export("CP") == "mdupont"
+    assert export.responsible_at_export("CM1") is None
+
+
+def test_a_workbook_exported_before_the_responsibles_were_stored_still_reads(exported: Path) -> None:
+    """Template version 1 had no responsibles column in its hidden sheet."""
+
+    def as_version_1(workbook: Workbook) -> None:
+        sheet = workbook[layout.EXPORT_SHEET]
+        for row in range(1, sheet.max_row + 1):
+            sheet.cell(row, layout.META_RESPONSIBLES_COLUMN).value = None
+        sheet.cell(layout.META_KEYS.index("template_version") + 1, 2).value = "1"
+
+    edit(exported, as_version_1)
+    reading = read_workbook(exported)
+    assert reading.problems == ()
+    export = reading.wanted.export
+    assert export is not None
+    assert export.class_responsibles == ()
+    assert export.responsible_at_export("CE1") is None
+    assert set(export.class_names) == {c.name for c in school().classes}
+    assert {(c.name, c.responsible) for c in reading.wanted.classes} == {
+        (c.name, c.responsible_login) for c in school().classes
+    }
 
 
 def test_rows_are_sorted_by_class_then_name_with_one_band_per_class(exported: Path) -> None:

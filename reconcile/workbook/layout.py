@@ -20,7 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.model import LEAVES_SCHOOL
 
-TEMPLATE_VERSION = "1"
+TEMPLATE_VERSION = "2"  # 2: the hidden sheet stores each class's responsible
 TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "templates" / "rentree_template.xlsx"
 
 USERS_SHEET = "Utilisateurs"
@@ -62,6 +62,7 @@ META_KEYS = ("server_url", "school", "exported_at", "tool_version", "template_ve
 META_USERS_COLUMN = 4  # D..H: login, last name, first name, type, class
 META_USERS_HEADERS = ("login", "last_name", "first_name", "type", "class_name")
 META_CLASSES_COLUMN = 10  # J: class names
+META_RESPONSIBLES_COLUMN = 11  # K: each class's responsible login, beside its name (since version 2)
 
 # Named ranges feeding the dropdowns (a class typed into `Classes` joins the list).
 TARGET_CHOICES = "ChoixClasseCible"
@@ -468,6 +469,7 @@ def build_template() -> Workbook:
     for offset, header in enumerate(META_USERS_HEADERS):
         export.cell(1, META_USERS_COLUMN + offset, header)
     export.cell(1, META_CLASSES_COLUMN, "class_names")
+    export.cell(1, META_RESPONSIBLES_COLUMN, "class_responsibles")
     export.protection.sheet = True
 
     # Fixed document dates: regenerating the template changes nothing but zip timestamps.

@@ -322,6 +322,13 @@ class _Reader:
                 )
             )
         class_names = tuple(n for r in range(1, len(rows)) if (n := cell(r, layout.META_CLASSES_COLUMN)))
+        # Absent from a workbook of template version 1: then the responsibles are not known.
+        class_responsibles = tuple(
+            (name, login)
+            for r in range(1, len(rows))
+            if (name := cell(r, layout.META_CLASSES_COLUMN))
+            and (login := cell(r, layout.META_RESPONSIBLES_COLUMN))
+        )
         return ExportInfo(
             server_url=meta.get("server_url", ""),
             school=meta.get("school", ""),
@@ -331,6 +338,7 @@ class _Reader:
             fingerprint=meta.get("fingerprint", ""),
             users=tuple(exported),
             class_names=class_names,
+            class_responsibles=class_responsibles,
         )
 
     # --- Classes: names first (the users' targets refer to them) ---

@@ -215,6 +215,7 @@ def _write_export_info(sheet: Worksheet, state: ServerState, server_url: str, ex
             put_text(sheet.cell(row, layout.META_USERS_COLUMN + offset), text)
     for row, school_class in enumerate(sorted(state.classes, key=lambda c: class_order(c.name)), start=2):
         put_text(sheet.cell(row, layout.META_CLASSES_COLUMN), school_class.name)
+        put_text(sheet.cell(row, layout.META_RESPONSIBLES_COLUMN), school_class.responsible_login)
 
 
 def _save_atomically(workbook: Workbook, path: Path) -> None:
