@@ -18,7 +18,8 @@ from reconcile.apply import ApplyRun, OpStatus
 from reconcile.files import write_private_bytes, write_private_text
 from reconcile.model import UserType
 from reconcile.plan import Operation, Step
-from reconcile.report import ReportContext, ReportFiles, french_datetime, report_environment, write_table
+from reconcile.render import french_datetime
+from reconcile.report import ReportContext, ReportFiles, report_environment, write_table
 
 REPORT_NAME = "compte-rendu-application.txt"
 APPLY_REPORT_NAME = "rapport-application"
