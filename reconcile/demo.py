@@ -27,6 +27,7 @@ from reconcile.model import (
     WantedState,
     WantedUser,
     class_levels,
+    display_name,
 )
 from reconcile.workbook import layout
 
@@ -133,7 +134,7 @@ def fill_workbook(path: Path, wanted: WantedState, state: ServerState) -> None:
             (layout.TARGET_CLASS, target),
         ):
             users.cell(free_row, user_columns[header], value)
-        labels[row.key] = f"{row.first_name} {row.last_name.upper()}"
+        labels[row.key] = display_name(row.first_name, row.last_name)
         free_row += 1
     class_columns = _columns(classes)
     rows_by_class = _rows_by(classes, class_columns[layout.CLASS_NAME])
