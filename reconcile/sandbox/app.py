@@ -224,7 +224,7 @@ def create_app(store: Store, faults: Faults) -> Flask:
         return redirect(f"{BASE}/login.php", 302)  # type: ignore[return-value]
 
     def login_form(
-        template: str, kind: SessionKind, check: Callable[[str, str], bool], landing: str
+        title: str, kind: SessionKind, check: Callable[[str, str], bool], landing: str
     ) -> Response:
         """A login page: the form, or on POST the session started and `landing`, or the error."""
         if request.method == "POST":
@@ -234,12 +234,13 @@ def create_app(store: Store, faults: Faults) -> Flask:
                 log_in(kind, login)
                 return redirect(landing, 302)  # type: ignore[return-value]
             return page(
-                template,
+                "login.html",
                 any_session(),
+                title=title,
                 login=login,
                 messages=[Message.error("Identifiant ou mot de passe incorrect.")],
             )
-        return page(template, any_session(), login="")
+        return page("login.html", any_session(), title=title, login="")
 
     def admin_page(view: Callable[[Session], Response]) -> Callable[[], Response]:
         """An admin page, given the admin session; the login page for anyone else."""
@@ -287,7 +288,7 @@ def create_app(store: Store, faults: Faults) -> Flask:
 
     @app.route(f"{BASE}/admin/login.php", methods=["GET", "POST"])
     def admin_login() -> Response:
-        return login_form("admin_login.html", "admin", store.check_admin, f"{BASE}/admin/index.php")
+        return login_form("Administration : connexion", "admin", store.check_admin, f"{BASE}/admin/index.php")
 
     @app.get(f"{BASE}/admin/logout.php")
     def admin_logout() -> Response:
@@ -435,7 +436,7 @@ def create_app(store: Store, faults: Faults) -> Flask:
         def check(login: str, password: str) -> bool:
             return store.check_user(login, password) is not None
 
-        return login_form("user_login.html", "utilisateur", check, f"{BASE}/partages.php")
+        return login_form("Connexion à mes partages", "utilisateur", check, f"{BASE}/partages.php")
 
     @app.get(f"{BASE}/logout.php")
     def user_logout() -> Response:
