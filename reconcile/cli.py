@@ -27,6 +27,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from typer import rich_utils
 
 from reconcile import __version__
 from reconcile import plan as planning
@@ -38,6 +39,15 @@ from reconcile.model import UserType
 from reconcile.plan import Plan, Step
 from reconcile.render import headline, remarks, step_sections
 from reconcile.report import ReportFiles, write_plan_report
+
+# Typer's help chrome, in the users' language (module-level settings of typer.rich_utils).
+rich_utils.COMMANDS_PANEL_TITLE = "Commandes"
+rich_utils.ERRORS_PANEL_TITLE = "Erreur"
+rich_utils.ABORTED_TEXT = "Abandon."
+rich_utils.DEFAULT_STRING = "[par défaut : {}]"
+rich_utils.ENVVAR_STRING = "[variable d'environnement : {}]"
+rich_utils.REQUIRED_LONG_STRING = "[obligatoire]"
+rich_utils.RICH_HELP = "Aide : [blue]{command_path} {help_option}[/]"
 
 app = typer.Typer(
     name="reconcile",
@@ -635,6 +645,99 @@ def plan_command(
 @app.callback()
 def _root() -> None:
     """La rentrée des comptes d'un serveur IntraScol : export, plan, application, listes."""
+
+
+# --- reconcile onde (part "onde") -----------------------------------------------------
+
+
+@app.command()
+def onde(
+    workbook: Annotated[
+        Path,
+        typer.Argument(
+            help="Le classeur de la rentrée (écrit par reconcile export).", dir_okay=False, metavar="CLASSEUR"
+        ),
+    ],
+    extraction: Annotated[
+        Path,
+        typer.Argument(
+            help="L'extraction ONDE « Élèves de l'école » (CSV).", dir_okay=False, metavar="EXTRACTION"
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Classeur à écrire (par défaut : <classeur>-onde.xlsx)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Remplacer le classeur de sortie s'il existe.")
+    ] = False,
+    leaving_classes: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--classe-partante",
+            help="Classe dont tous les élèves quittent vraiment l'école (répétable).",
+        ),
+    ] = None,
+    memory: Annotated[
+        Path | None,
+        typer.Option("--memoire", help="Fichier mémoire des homonymes (par défaut : à côté du classeur)."),
+    ] = None,
+) -> None:
+    """Remplit les classes cibles du classeur à partir de l'extraction ONDE."""
+    from datetime import date
+
+    from rich.table import Table
+
+    from reconcile.onde_workbook import fill_from_onde
+
+    report = fill_from_onde(
+        workbook,
+        extraction,
+        output,
+        force=force,
+        memory_path=memory,
+        leaving_classes=leaving_classes or (),
+        today=date.today().isoformat(),
+    )
+    read = report.extraction
+    console.print(
+        f"Extraction lue : {len(read.pupils)} élèves, format {read.layout.value}, "
+        f"encodage {read.encoding}, séparateur : {read.separator_name}."
+    )
+    table = Table(title="Décisions", show_header=True)
+    table.add_column("Origine")
+    table.add_column("Lignes", justify="right")
+    for origin, count in report.counts.items():
+        table.add_row(origin.value, str(count))
+    console.print(table)
+    if report.new_classes:
+        console.print("Classes à créer (onglet Classes, statut Créer) :")
+        for mapping in report.new_classes:
+            console.print(
+                f"  « {escape(mapping.label)} » → [bold]{escape(mapping.target)}[/]", highlight=False
+            )
+    if report.matching.undecided:
+        console.print(
+            f"[yellow]{len(report.matching.undecided)} élève(s) d'ONDE homonymes restent à départager "
+            "(lignes « ambigu » du classeur).[/]"
+        )
+    for name in report.unused_new_classes:
+        console.print(
+            f"[yellow]La classe « {escape(name)} » (statut Créer) n'a aucun élève : supprimez sa ligne de "
+            "l'onglet Classes si elle n'est plus voulue.[/]",
+            highlight=False,
+        )
+    if report.remembered:
+        console.print(f"{report.remembered} homonyme(s) mémorisé(s) dans {escape(str(report.memory_path))}.")
+    written = escape(str(report.output))
+    console.print(
+        f"[green]Classeur écrit :[/] {written} ({escape(str(workbook))} n'a pas changé).\n"
+        "Ensuite :\n"
+        "  1. relisez les lignes colorées de l'onglet Utilisateurs (orange : homonymes à départager ; "
+        "jaune : élèves absents d'ONDE, proposés « Quitte l'école ») et l'onglet ONDE ;\n"
+        f"  2. vérifiez le résultat sans rien modifier : [bold]reconcile plan {written}[/].",
+        highlight=False,
+    )
 
 
 def main() -> None:
