@@ -50,7 +50,16 @@ from reconcile.journal import (
     exclusive_run,
     wanted_digest,
 )
-from reconcile.model import SchoolClass, ServerState, User, UserType, WantedState, class_key, person_key
+from reconcile.model import (
+    SchoolClass,
+    ServerState,
+    User,
+    UserType,
+    WantedState,
+    class_key,
+    display_name,
+    person_key,
+)
 from reconcile.plan import (
     AssignPupil,
     ChangeResponsible,
@@ -258,7 +267,7 @@ class _Executor:
         if op.user in self.keys:
             raise _StepFailed(f"{op.user} a déjà été créé ({self.keys[op.user]}) : rien n'est recréé")
         names = person_key(op.last_name, op.first_name)
-        label = f"{op.first_name} {op.last_name.upper()}"
+        label = display_name(op.first_name, op.last_name)
         for attempt in range(1, self.max_attempts + 1):
             before = sorted(login for login in self._people.get((names, op.type), ()) if login in self.users)
             try:
@@ -831,7 +840,7 @@ def describe_operation(op: Operation, names: dict[str, str]) -> str:
 
     if isinstance(op, CreateUser):
         kind = "l'élève" if op.type is UserType.PUPIL else "l'adulte"
-        return f"Créer {kind} {op.first_name} {op.last_name.upper()}"
+        return f"Créer {kind} {display_name(op.first_name, op.last_name)}"
     if isinstance(op, CreateClass):
         return f"Créer la classe {op.name} (responsable : {who([op.responsible])})"
     if isinstance(op, ChangeResponsible):

@@ -16,9 +16,10 @@ from openpyxl import Workbook
 
 from reconcile.apply import ApplyRun, OpStatus
 from reconcile.files import write_private_bytes, write_private_text
-from reconcile.model import UserType
+from reconcile.model import UserType, display_name
 from reconcile.plan import Operation, Step
-from reconcile.report import ReportContext, ReportFiles, french_datetime, report_environment, write_table
+from reconcile.render import french_datetime
+from reconcile.report import ReportContext, ReportFiles, report_environment, write_table
 
 REPORT_NAME = "compte-rendu-application.txt"
 APPLY_REPORT_NAME = "rapport-application"
@@ -66,7 +67,7 @@ def run_report(run: ApplyRun, *, workbook: Path, server_url: str, when: datetime
             kind = "Élève" if account.type is UserType.PUPIL else "Adulte"
             password = account.password or "inconnu (réponse du serveur perdue : à redéfinir)"
             lines.append(
-                f"{kind:6}  {account.first_name} {account.last_name.upper()} : "
+                f"{kind:6}  {display_name(account.first_name, account.last_name)} : "
                 f"identifiant {account.login}, mot de passe {password}"
             )
         lines.append("")
@@ -97,7 +98,7 @@ def run_report(run: ApplyRun, *, workbook: Path, server_url: str, when: datetime
             lines += [f"- {d}" for d in verification.differences]
         if verification.unassigned:
             lines.append(f"Élèves sans classe (classe : aucune) : {len(verification.unassigned)}")
-            lines += [f"- {u.first_name} {u.last_name.upper()} ({u.login})" for u in verification.unassigned]
+            lines += [f"- {u.display_name} ({u.login})" for u in verification.unassigned]
         else:
             lines.append("Aucun élève sans classe.")
     lines.append("")

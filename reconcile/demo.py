@@ -27,6 +27,7 @@ from reconcile.model import (
     WantedState,
     WantedUser,
     class_levels,
+    display_name,
 )
 from reconcile.workbook import layout
 
@@ -119,11 +120,7 @@ def fill_workbook(path: Path, wanted: WantedState, state: ServerState) -> None:
     workbook = load_workbook(path)
     users, classes = workbook[layout.USERS_SHEET], workbook[layout.CLASSES_SHEET]
     user_columns = _columns(users)
-    rows_by_login = {
-        users.cell(r, user_columns[layout.LOGIN]).value: r
-        for r in range(layout.FIRST_ROW, users.max_row + 1)
-        if users.cell(r, user_columns[layout.LOGIN]).value
-    }
+    rows_by_login = _rows_by(users, user_columns[layout.LOGIN])
     free_row = max(rows_by_login.values(), default=layout.FIRST_ROW - 1) + 1
     labels = {u.login: u.display_name for u in state.users}
     for row in wanted.users:
@@ -138,14 +135,10 @@ def fill_workbook(path: Path, wanted: WantedState, state: ServerState) -> None:
             (layout.TARGET_CLASS, target),
         ):
             users.cell(free_row, user_columns[header], value)
-        labels[row.key] = f"{row.first_name} {row.last_name.upper()}"
+        labels[row.key] = display_name(row.first_name, row.last_name)
         free_row += 1
     class_columns = _columns(classes)
-    rows_by_class = {
-        classes.cell(r, class_columns[layout.CLASS_NAME]).value: r
-        for r in range(layout.FIRST_ROW, classes.max_row + 1)
-        if classes.cell(r, class_columns[layout.CLASS_NAME]).value
-    }
+    rows_by_class = _rows_by(classes, class_columns[layout.CLASS_NAME])
     free_row = max(rows_by_class.values(), default=layout.FIRST_ROW - 1) + 1
     for wanted_class in wanted.classes:
         row_number = rows_by_class.get(wanted_class.name)
@@ -163,6 +156,15 @@ def _columns(sheet: Any) -> dict[str, int]:
         str(sheet.cell(layout.HEADER_ROW, c).value): c
         for c in range(1, sheet.max_column + 1)
         if sheet.cell(layout.HEADER_ROW, c).value
+    }
+
+
+def _rows_by(sheet: Any, column: int) -> dict[Any, int]:
+    """Row numbers by the value of `column`, for the rows where it is filled."""
+    return {
+        sheet.cell(r, column).value: r
+        for r in range(layout.FIRST_ROW, sheet.max_row + 1)
+        if sheet.cell(r, column).value
     }
 
 

@@ -20,6 +20,7 @@ import jinja2
 from reconcile.errors import UnknownClass
 from reconcile.files import write_private_bytes, write_private_text
 from reconcile.model import LEVELS, SchoolClass, ServerState, User, UserType, fold, level_rank
+from reconcile.render import french_date
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -40,21 +41,6 @@ FONT_FILES = {
     "mono": "DejaVuSansMono.ttf",
     "mono-bold": "DejaVuSansMono-Bold.ttf",
 }
-
-_MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,12 +137,6 @@ def build_class_lists(
         classes=lists,
         without_class=without_class,
     )
-
-
-def french_date(moment: datetime) -> str:
-    """`30 novembre 2026`."""
-    day = "1er" if moment.day == 1 else str(moment.day)
-    return f"{day} {_MONTHS[moment.month - 1]} {moment.year}"
 
 
 def render_html(lists: ClassLists) -> str:

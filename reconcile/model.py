@@ -40,6 +40,11 @@ class UserType(StrEnum):
         return None
 
 
+def display_name(first_name: str, last_name: str) -> str:
+    """`Prénom NOM`, as IntraScol shows a person."""
+    return f"{first_name} {last_name.upper()}"
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     """One account as the server shows it."""
@@ -55,7 +60,7 @@ class User:
     @property
     def display_name(self) -> str:
         """`Prénom NOM`, as IntraScol shows a teacher."""
-        return f"{self.first_name} {self.last_name.upper()}"
+        return display_name(self.first_name, self.last_name)
 
 
 @dataclass(frozen=True, slots=True)

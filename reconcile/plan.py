@@ -27,6 +27,7 @@ from reconcile.model import (
     WantedUser,
     class_key,
     clean_text,
+    display_name,
     fold,
     level_rank,
     person_key,
@@ -272,11 +273,6 @@ CLASSES_SHEET = "Classes"
 TARGET_COLUMN = "Classe cible"
 RESPONSIBLE_COLUMN = "Enseignant responsable"
 NAME_COLUMN = "Nom"
-
-
-def display_name(first_name: str, last_name: str) -> str:
-    """`Prénom NOM`, as IntraScol shows a person."""
-    return f"{first_name} {last_name.upper()}"
 
 
 def class_order_key(name: str) -> tuple[int, int, str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from reconcile.errors import Problem
 from reconcile.model import ServerState, UserType, class_key, fold, level_rank
@@ -45,6 +46,35 @@ def plural(count: int, singular: str, several: str | None = None) -> str:
     """`1 élève`, `2 élèves`, `0 élève` (French: zero is singular)."""
     word = singular if count <= 1 else (several or singular + "s")
     return f"{count} {word}"
+
+
+FRENCH_MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def french_date(moment: datetime) -> str:
+    """`30 novembre 2026`, `1er décembre 2026` (the class lists)."""
+    day = "1er" if moment.day == 1 else str(moment.day)
+    return f"{day} {FRENCH_MONTHS[moment.month - 1]} {moment.year}"
+
+
+def french_datetime(moment: datetime) -> str:
+    """`30 novembre 2026 à 08 h 05 (UTC)`, `1 février 2026 à 14 h 30` (the reports)."""
+    text = f"{moment.day} {FRENCH_MONTHS[moment.month - 1]} {moment.year} à {moment:%H} h {moment:%M}"
+    zone = moment.tzname()
+    return f"{text} ({zone})" if zone else text
 
 
 # --- One operation ---------------------------------------------------------------------------

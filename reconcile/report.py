@@ -32,6 +32,7 @@ from reconcile.render import (
     Remark,
     StepSection,
     class_changes,
+    french_datetime,
     headline,
     plural,
     remarks,
@@ -39,28 +40,6 @@ from reconcile.render import (
 )
 
 PLAN_REPORT_NAME = "rapport-plan"
-
-_MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-
-
-def french_datetime(moment: datetime) -> str:
-    """`30 novembre 2026 à 08 h 05 (UTC)`."""
-    text = f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year} à {moment:%H} h {moment:%M}"
-    zone = moment.tzname()
-    return f"{text} ({zone})" if zone else text
 
 
 def report_environment() -> Environment:

@@ -210,6 +210,26 @@ class MemoryServer:
         raise AssertionError("the users' side is exercised against the sandbox")
 
 
+def small_school() -> MemoryServer:
+    """Three classes (CP, CE1, CM2), their teachers and four pupils, with passwords."""
+    return MemoryServer(
+        classes=[
+            SchoolClass(1, "CP", "anne.martin"),
+            SchoolClass(2, "CE1", "paul.durand"),
+            SchoolClass(3, "CM2", "marc.petit"),
+        ],
+        users=[
+            User("anne.martin", "Martin", "Anne", UserType.ADULT),
+            User("paul.durand", "Durand", "Paul", UserType.ADULT),
+            User("marc.petit", "Petit", "Marc", UserType.ADULT),
+            User("lea.roux", "Roux", "Léa", UserType.PUPIL, 1, "chat12"),
+            User("tom.blanc", "Blanc", "Tom", UserType.PUPIL, 2, "loup34"),
+            User("ines.noir", "Noir", "Inès", UserType.PUPIL, 3, "lune56"),
+            User("hugo.gris", "Gris", "Hugo", UserType.PUPIL, 3, "pomme78"),
+        ],
+    )
+
+
 class ClassListingMemoryServer(MemoryServer):
     """The same, offering the optional `read_classes` (one request)."""
 

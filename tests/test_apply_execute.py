@@ -24,28 +24,9 @@ from reconcile.plan import (
     Step,
     TransferPupils,
 )
-from tests.memory_server import AFTER, BEFORE, DOWN, ClassListingMemoryServer, MemoryServer
+from tests.memory_server import AFTER, BEFORE, DOWN, ClassListingMemoryServer, MemoryServer, small_school
 
 ADULT, PUPIL = UserType.ADULT, UserType.PUPIL
-
-
-def school() -> MemoryServer:
-    return MemoryServer(
-        classes=[
-            SchoolClass(1, "CP", "anne.martin"),
-            SchoolClass(2, "CE1", "paul.durand"),
-            SchoolClass(3, "CM2", "marc.petit"),
-        ],
-        users=[
-            User("anne.martin", "Martin", "Anne", ADULT),
-            User("paul.durand", "Durand", "Paul", ADULT),
-            User("marc.petit", "Petit", "Marc", ADULT),
-            User("lea.roux", "Roux", "Léa", PUPIL, 1, "chat12"),
-            User("tom.blanc", "Blanc", "Tom", PUPIL, 2, "loup34"),
-            User("ines.noir", "Noir", "Inès", PUPIL, 3, "lune56"),
-            User("hugo.gris", "Gris", "Hugo", PUPIL, 3, "pomme78"),
-        ],
-    )
 
 
 def rentree_plan() -> Plan:
@@ -103,7 +84,7 @@ def assert_rentree_done(server: MemoryServer) -> None:
 
 
 def test_a_plan_is_carried_out_in_order_with_one_post_per_operation(tmp_path: Path) -> None:
-    server = school()
+    server = small_school()
     outcome, _ = run(server, tmp_path)
     assert outcome.complete, outcome.reason
     assert_rentree_done(server)
@@ -118,7 +99,7 @@ def test_a_plan_is_carried_out_in_order_with_one_post_per_operation(tmp_path: Pa
 
 
 def test_the_journal_is_private_and_records_every_post_before_and_after(tmp_path: Path) -> None:
-    server = school()
+    server = small_school()
     run(server, tmp_path)
     path = tmp_path / JOURNAL_NAME
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -137,7 +118,7 @@ def test_the_journal_is_private_and_records_every_post_before_and_after(tmp_path
 
 
 def test_a_lost_answer_to_a_creation_adopts_the_account_and_never_creates_it_twice(tmp_path: Path) -> None:
-    server = school()
+    server = small_school()
     server.faults = {1: AFTER, 5: AFTER}  # Julie's creation and Zoé's
     outcome, _ = run(server, tmp_path)
     assert outcome.complete, outcome.reason
@@ -151,7 +132,7 @@ def test_a_lost_answer_to_a_creation_adopts_the_account_and_never_creates_it_twi
 
 
 def test_a_homonym_already_on_the_server_is_not_adopted(tmp_path: Path) -> None:
-    server = school()
+    server = small_school()
     server.users["zoe.nguyen"] = User("zoe.nguyen", "Nguyễn", "Zoé", PUPIL, 2, "velo11")
     server.faults = {5: AFTER}
     outcome, _ = run(server, tmp_path)
@@ -162,7 +143,7 @@ def test_a_homonym_already_on_the_server_is_not_adopted(tmp_path: Path) -> None:
 
 
 def test_a_500_before_a_post_is_retried_after_checking_it_did_not_happen(tmp_path: Path) -> None:
-    server = school()
+    server = small_school()
     server.faults = {1: BEFORE, 8: BEFORE}  # Julie's creation; the first transfer (one POST later)
     outcome, _ = run(server, tmp_path)
     assert outcome.complete, outcome.reason
@@ -175,7 +156,7 @@ def test_a_500_before_a_post_is_retried_after_checking_it_did_not_happen(tmp_pat
 
 @pytest.mark.parametrize("post", [2, 3, 4, 6, 7, 8, 9, 10])
 def test_a_lost_answer_to_an_applied_post_is_not_sent_again(tmp_path: Path, post: int) -> None:
-    server = school()
+    server = small_school()
     server.faults = {post: AFTER}
     outcome, _ = run(server, tmp_path)
     assert outcome.complete, outcome.reason
@@ -184,7 +165,7 @@ def test_a_lost_answer_to_an_applied_post_is_not_sent_again(tmp_path: Path, post
 
 
 def test_a_refused_deletion_stops_before_the_next_step(tmp_path: Path) -> None:
-    server = school()
+    server = small_school()
     plan = Plan(
         steps=(
             (Step.DEPARTURES, (DeleteUsers(("ines.noir", "anne.martin")),)),
@@ -201,7 +182,7 @@ def test_a_refused_deletion_stops_before_the_next_step(tmp_path: Path) -> None:
 
 
 def test_a_server_gone_mid_run_leaves_an_incomplete_outcome(tmp_path: Path) -> None:
-    server = school()
+    server = small_school()
     server.faults = {3: DOWN}
     outcome, journal = run(server, tmp_path)
     assert not outcome.complete
@@ -212,7 +193,7 @@ def test_a_server_gone_mid_run_leaves_an_incomplete_outcome(tmp_path: Path) -> N
 
 
 def test_a_class_whose_folder_holds_files_is_kept_with_keep_folders(tmp_path: Path) -> None:
-    server = school()
+    server = small_school()
     server.files[3] = ["affiche.pdf"]
     outcome, _ = run(server, tmp_path, keep_folders=True)
     assert server.class_named("CM2") is not None
@@ -223,7 +204,7 @@ def test_a_class_whose_folder_holds_files_is_kept_with_keep_folders(tmp_path: Pa
 
 
 def test_a_full_folder_is_archived_then_its_class_deleted(tmp_path: Path) -> None:
-    server = school()
+    server = small_school()
     server.files[3] = ["affiche.pdf", "photos/sortie.jpg"]
     archived: list[str] = []
 
@@ -241,7 +222,7 @@ def test_a_full_folder_is_archived_then_its_class_deleted(tmp_path: Path) -> Non
 
 
 def test_a_server_listing_its_classes_alone_spares_a_full_read_after_creating_a_class(tmp_path: Path) -> None:
-    plain = school()
+    plain = small_school()
     listing = ClassListingMemoryServer(list(plain.classes.values()), list(plain.users.values()))
     outcome, _ = run(listing, tmp_path)
     assert outcome.complete, outcome.reason
@@ -250,7 +231,7 @@ def test_a_server_listing_its_classes_alone_spares_a_full_read_after_creating_a_
 
 
 def test_a_journal_that_can_no_longer_be_written_stops_the_run_before_the_next_post(tmp_path: Path) -> None:
-    server = school()
+    server = small_school()
     journal = open_journal(tmp_path)
     posts_before_failure = 3
 

@@ -18,7 +18,6 @@ from reconcile.errors import DriftAmbiguous, NotConfirmed, PageNotRecognised, Pl
 from reconcile.journal import JOURNAL_NAME
 from reconcile.model import (
     ClassStatus,
-    SchoolClass,
     Target,
     User,
     UserType,
@@ -27,28 +26,9 @@ from reconcile.model import (
     WantedUser,
 )
 from reconcile.ports import CreatedUser
-from tests.memory_server import KILL_AFTER, KILL_BEFORE, Killed, MemoryServer
+from tests.memory_server import KILL_AFTER, KILL_BEFORE, Killed, MemoryServer, small_school
 
 ADULT, PUPIL = UserType.ADULT, UserType.PUPIL
-
-
-def school() -> MemoryServer:
-    return MemoryServer(
-        classes=[
-            SchoolClass(1, "CP", "anne.martin"),
-            SchoolClass(2, "CE1", "paul.durand"),
-            SchoolClass(3, "CM2", "marc.petit"),
-        ],
-        users=[
-            User("anne.martin", "Martin", "Anne", ADULT),
-            User("paul.durand", "Durand", "Paul", ADULT),
-            User("marc.petit", "Petit", "Marc", ADULT),
-            User("lea.roux", "Roux", "Léa", PUPIL, 1, "chat12"),
-            User("tom.blanc", "Blanc", "Tom", PUPIL, 2, "loup34"),
-            User("ines.noir", "Noir", "Inès", PUPIL, 3, "lune56"),
-            User("hugo.gris", "Gris", "Hugo", PUPIL, 3, "pomme78"),
-        ],
-    )
 
 
 def existing(login: str, last: str, first: str, kind: UserType, target: str | None = None) -> WantedUser:
@@ -123,7 +103,7 @@ def assert_wanted_state(server: MemoryServer) -> None:
 
 
 def test_a_full_rentree_reaches_the_wanted_state_and_a_second_run_changes_nothing(tmp_path: Path) -> None:
-    server = school()
+    server = small_school()
     first = apply(server, tmp_path)
     assert verified(first), (first.outcome.reason, first.verification)
     assert_wanted_state(server)
@@ -143,11 +123,11 @@ def test_a_full_rentree_reaches_the_wanted_state_and_a_second_run_changes_nothin
 def test_a_run_killed_at_any_post_resumes_to_the_same_state_without_duplicates(
     tmp_path: Path, kill: str
 ) -> None:
-    reference = school()
+    reference = small_school()
     apply(reference, tmp_path / "reference")
     total = len(reference.posts)
     for position in range(1, total + 1):
-        server = school()
+        server = small_school()
         server.faults = {position: kill}
         with pytest.raises(Killed):
             apply(server, tmp_path / f"{kill}-{position}")
@@ -161,7 +141,7 @@ def test_a_run_killed_at_any_post_resumes_to_the_same_state_without_duplicates(
 
 @pytest.mark.parametrize("seed", range(8))
 def test_random_500s_and_lost_answers_converge_within_three_runs(tmp_path: Path, seed: int) -> None:
-    server = school()
+    server = small_school()
     server.random_faults = (random.Random(seed), 0.10, 0.05)
     runs = 0
     while runs < 3:
@@ -174,7 +154,7 @@ def test_random_500s_and_lost_answers_converge_within_three_runs(tmp_path: Path,
 
 
 def test_declining_the_confirmation_changes_nothing_and_writes_no_journal(tmp_path: Path) -> None:
-    server = school()
+    server = small_school()
     before = server.read_state()
 
     def decline(_preparation: object) -> bool:
@@ -189,7 +169,7 @@ def test_declining_the_confirmation_changes_nothing_and_writes_no_journal(tmp_pa
 
 
 def test_a_plan_with_problems_is_refused_before_anything_changes(tmp_path: Path) -> None:
-    server = school()
+    server = small_school()
     with pytest.raises(PlanBlocked, match="40"):
         apply_workbook(server, WANTED, workbook=tmp_path / "r.xlsx", output_dir=tmp_path,
                        confirm=lambda _p: True)  # fmt: skip
@@ -197,7 +177,7 @@ def test_a_plan_with_problems_is_refused_before_anything_changes(tmp_path: Path)
 
 
 def test_a_departing_login_now_naming_someone_else_is_refused_before_anything_changes(tmp_path: Path) -> None:
-    server = school()
+    server = small_school()
     # Since the export, Inès's account was deleted and her login given to another pupil.
     del server.users["ines.noir"]
     server.users["ines.noir"] = User("ines.noir", "Noir", "Inès-Marie", PUPIL, 1, "x")
@@ -207,7 +187,7 @@ def test_a_departing_login_now_naming_someone_else_is_refused_before_anything_ch
 
 
 def test_a_pupil_moved_away_since_the_export_is_skipped_not_recreated(tmp_path: Path) -> None:
-    server = school()
+    server = small_school()
     del server.users["tom.blanc"]  # deleted on the server since the export
     run = apply(server, tmp_path)
     assert run.outcome.complete
@@ -219,7 +199,7 @@ def test_a_pupil_moved_away_since_the_export_is_skipped_not_recreated(tmp_path: 
 def test_a_corrected_workbook_applied_after_a_finished_run_takes_over_the_accounts_made(
     tmp_path: Path,
 ) -> None:
-    server = school()
+    server = small_school()
     first = apply(server, tmp_path)
     assert verified(first)
     # The secretary adds a pupil above the new rows: every new row changes number.
@@ -254,7 +234,7 @@ def test_a_creation_whose_answer_page_is_not_understood_is_adopted_by_the_next_r
                 raise PageNotRecognised(self.url, 'un identifiant dans <span id="login">')
             return created
 
-    plain = school()
+    plain = small_school()
     server = GarbledCreation(list(plain.classes.values()), list(plain.users.values()))
     first = apply(server, tmp_path)
     assert not first.outcome.complete

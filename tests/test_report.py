@@ -16,8 +16,8 @@ from openpyxl import load_workbook
 
 from reconcile.model import LEAVES_SCHOOL, ClassStatus, ServerState, UserType, WantedState
 from reconcile.plan import Plan, plan
-from reconcile.render import step_sections
-from reconcile.report import french_datetime, report_environment, write_plan_report
+from reconcile.render import french_datetime, step_sections
+from reconcile.report import report_environment, write_plan_report
 from tests.plan_builders import school, workbook
 
 GENERATED_AT = datetime(2026, 8, 28, 9, 5, tzinfo=UTC)

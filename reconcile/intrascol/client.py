@@ -401,7 +401,7 @@ class IntraScolClient:
 
         `version` and `school` are filled when `info()` was read on this connection.
         """
-        classes = self._admin.get_page("admin/classes.php").classes()
+        classes = self.read_classes()
         users: dict[str, User] = {}
         next_url: str | None = self._admin.absolute("admin/utilisateurs.php")
         visited: set[str] = set()
@@ -416,7 +416,7 @@ class IntraScolClient:
                 progress(len(visited), len(users))
             next_url = page.next_url
         info = self._info or ServerInfo("", "")
-        return ServerState(tuple(classes), tuple(users.values()), version=info.version, school=info.school)
+        return ServerState(classes, tuple(users.values()), version=info.version, school=info.school)
 
     def read_classes(self) -> tuple[SchoolClass, ...]:
         """The classes alone, in one request (`ports.ClassLister`): ids of classes just created."""

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial, wraps
 from typing import Literal
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -222,6 +223,52 @@ def create_app(store: Store, faults: Faults) -> Flask:
     def to_user_login() -> Response:
         return redirect(f"{BASE}/login.php", 302)  # type: ignore[return-value]
 
+    def login_form(
+        title: str, kind: SessionKind, check: Callable[[str, str], bool], landing: str
+    ) -> Response:
+        """A login page: the form, or on POST the session started and `landing`, or the error."""
+        if request.method == "POST":
+            form = fields()
+            login = form.get("login", "")
+            if check(login, form.get("motdepasse", "")):
+                log_in(kind, login)
+                return redirect(landing, 302)  # type: ignore[return-value]
+            return page(
+                "login.html",
+                any_session(),
+                title=title,
+                login=login,
+                messages=[Message.error("Identifiant ou mot de passe incorrect.")],
+            )
+        return page("login.html", any_session(), title=title, login="")
+
+    def admin_page(view: Callable[[Session], Response]) -> Callable[[], Response]:
+        """An admin page, given the admin session; the login page for anyone else."""
+
+        @wraps(view)
+        def guarded() -> Response:
+            session = session_of("admin")
+            if session is None:
+                return to_admin_login()
+            return view(session)
+
+        return guarded
+
+    def log_out(then: Callable[[], Response]) -> Response:
+        if g.session is not None:
+            sessions.end(g.session.id)
+        return then()
+
+    def delete_chosen(
+        session: Session, field: str, delete: Callable[[list[int | None]], list[Message]], none_chosen: str
+    ) -> list[Message]:
+        """A list page's POST: the ids ticked in `field` deleted when the action is `supprimer`."""
+        messages = before_post(session) or []
+        if not messages and fields().get("action") == "supprimer":
+            chosen = fields().getlist(field)
+            messages = delete([_int(v) for v in chosen]) or [Message("info", none_chosen)]
+        return messages
+
     # -- entry -------------------------------------------------------------------------------
 
     @app.get("/")
@@ -241,31 +288,15 @@ def create_app(store: Store, faults: Faults) -> Flask:
 
     @app.route(f"{BASE}/admin/login.php", methods=["GET", "POST"])
     def admin_login() -> Response:
-        if request.method == "POST":
-            form = fields()
-            login = form.get("login", "")
-            if store.check_admin(login, form.get("motdepasse", "")):
-                log_in("admin", login)
-                return redirect(f"{BASE}/admin/index.php", 302)  # type: ignore[return-value]
-            return page(
-                "admin_login.html",
-                any_session(),
-                login=login,
-                messages=[Message.error("Identifiant ou mot de passe incorrect.")],
-            )
-        return page("admin_login.html", any_session(), login="")
+        return login_form("Administration : connexion", "admin", store.check_admin, f"{BASE}/admin/index.php")
 
     @app.get(f"{BASE}/admin/logout.php")
     def admin_logout() -> Response:
-        if g.session is not None:
-            sessions.end(g.session.id)
-        return to_admin_login()
+        return log_out(to_admin_login)
 
     @app.get(f"{BASE}/admin/index.php")
-    def admin_index() -> Response:
-        session = session_of("admin")
-        if session is None:
-            return to_admin_login()
+    @admin_page
+    def admin_index(session: Session) -> Response:
         return page(
             "index.html",
             session,
@@ -276,25 +307,18 @@ def create_app(store: Store, faults: Faults) -> Flask:
         )
 
     @app.route(f"{BASE}/admin/classes.php", methods=["GET", "POST"])
-    def admin_classes() -> Response:
-        session = session_of("admin")
-        if session is None:
-            return to_admin_login()
+    @admin_page
+    def admin_classes(session: Session) -> Response:
         messages: list[Message] = []
         if request.method == "POST":
-            messages = before_post(session) or []
-            if not messages and fields().get("action") == "supprimer":
-                chosen = fields().getlist("classes[]")
-                messages = store.delete_classes([_int(v) for v in chosen]) or [
-                    Message("info", "Aucune classe sélectionnée.")
-                ]
+            messages = delete_chosen(
+                session, "classes[]", store.delete_classes, "Aucune classe sélectionnée."
+            )
         return page("classes.html", session, messages=messages, classes=store.classes())
 
     @app.route(f"{BASE}/admin/ajout_classe.php", methods=["GET", "POST"])
-    def admin_add_class() -> Response:
-        session = session_of("admin")
-        if session is None:
-            return to_admin_login()
+    @admin_page
+    def admin_add_class(session: Session) -> Response:
         messages: list[Message] = []
         if request.method == "POST":
             messages = before_post(session) or [
@@ -303,10 +327,8 @@ def create_app(store: Store, faults: Faults) -> Flask:
         return page("ajout_classe.html", session, messages=messages, adults=store.adults())
 
     @app.route(f"{BASE}/admin/modifier_classe.php", methods=["GET", "POST"])
-    def admin_modify_class() -> Response:
-        session = session_of("admin")
-        if session is None:
-            return to_admin_login()
+    @admin_page
+    def admin_modify_class(session: Session) -> Response:
         class_id = _int(query().get("id"))
         messages: list[Message] = []
         if request.method == "POST":
@@ -325,10 +347,8 @@ def create_app(store: Store, faults: Faults) -> Flask:
         )
 
     @app.route(f"{BASE}/admin/utilisateurs.php", methods=["GET", "POST"])
-    def admin_users() -> Response:
-        session = session_of("admin")
-        if session is None:
-            return to_admin_login()
+    @admin_page
+    def admin_users(session: Session) -> Response:
         messages: list[Message] = []
         if request.method == "POST":
             messages = before_post(session) or []
@@ -377,10 +397,8 @@ def create_app(store: Store, faults: Faults) -> Flask:
         )
 
     @app.route(f"{BASE}/admin/ajout_utilisateur.php", methods=["GET", "POST"])
-    def admin_add_user() -> Response:
-        session = session_of("admin")
-        if session is None:
-            return to_admin_login()
+    @admin_page
+    def admin_add_user(session: Session) -> Response:
         messages: list[Message] = []
         created = None
         form = fields() if request.method == "POST" else MultiDict()
@@ -402,10 +420,8 @@ def create_app(store: Store, faults: Faults) -> Flask:
         )
 
     @app.route(f"{BASE}/admin/affecter.php", methods=["GET", "POST"])
-    def admin_assign() -> Response:
-        session = session_of("admin")
-        if session is None:
-            return to_admin_login()
+    @admin_page
+    def admin_assign(session: Session) -> Response:
         messages: list[Message] = []
         if request.method == "POST":
             messages = before_post(session) or [
@@ -417,25 +433,14 @@ def create_app(store: Store, faults: Faults) -> Flask:
 
     @app.route(f"{BASE}/login.php", methods=["GET", "POST"])
     def user_login() -> Response:
-        if request.method == "POST":
-            form = fields()
-            login = form.get("login", "")
-            if store.check_user(login, form.get("motdepasse", "")) is not None:
-                log_in("utilisateur", login)
-                return redirect(f"{BASE}/partages.php", 302)  # type: ignore[return-value]
-            return page(
-                "user_login.html",
-                any_session(),
-                login=login,
-                messages=[Message.error("Identifiant ou mot de passe incorrect.")],
-            )
-        return page("user_login.html", any_session(), login="")
+        def check(login: str, password: str) -> bool:
+            return store.check_user(login, password) is not None
+
+        return login_form("Connexion à mes partages", "utilisateur", check, f"{BASE}/partages.php")
 
     @app.get(f"{BASE}/logout.php")
     def user_logout() -> Response:
-        if g.session is not None:
-            sessions.end(g.session.id)
-        return to_user_login()
+        return log_out(to_user_login)
 
     @app.route(f"{BASE}/partages.php", methods=["GET", "POST"])
     def shares() -> Response:
@@ -452,12 +457,9 @@ def create_app(store: Store, faults: Faults) -> Flask:
             abort(404)
         messages: list[Message] = []
         if request.method == "POST":
-            messages = before_post(session) or []
-            if not messages and fields().get("action") == "supprimer":
-                chosen = fields().getlist("fichiers[]")
-                messages = store.delete_files(login, [_int(v) for v in chosen]) or [
-                    Message("info", "Aucun fichier sélectionné.")
-                ]
+            messages = delete_chosen(
+                session, "fichiers[]", partial(store.delete_files, login), "Aucun fichier sélectionné."
+            )
         return page(
             "dossier.html",
             session,

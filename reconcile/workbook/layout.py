@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Protection, Side
@@ -39,7 +40,6 @@ TARGET_CLASS = "Classe cible"
 REMARKS = "Remarques"
 USERS_HEADERS = (LOGIN, LAST_NAME, FIRST_NAME, TYPE, CURRENT_CLASS, TARGET_CLASS, REMARKS)
 USERS_REQUIRED = (LOGIN, LAST_NAME, FIRST_NAME, TYPE, TARGET_CLASS)
-USERS_READ_ONLY = (LOGIN, CURRENT_CLASS)
 
 CLASS_NAME = "Classe"
 RESPONSIBLE = "Enseignant responsable"
@@ -270,71 +270,87 @@ def classes_column(header: str) -> str:
     return column_letter(CLASSES_HEADERS.index(header) + 1)
 
 
-def target_validation(first: int, last: int) -> DataValidation:
-    col = users_column(TARGET_CLASS)
+def _list_validation(
+    column: str,
+    first: int,
+    last: int,
+    choices: str,
+    *,
+    error_style: Literal["stop", "warning"] | None = None,
+    error_title: str | None = None,
+    error: str | None = None,
+    prompt_title: str | None = None,
+    prompt: str | None = None,
+) -> DataValidation:
+    """A drop-down list on rows `first`..`last` of `column`, blank allowed; the error shows
+    (and refuses or warns by `error_style`) only when given, and so does the prompt."""
     validation = DataValidation(
         type="list",
-        formula1=TARGET_CHOICES,
+        formula1=choices,
         allow_blank=True,
-        showErrorMessage=True,
-        errorStyle="warning",
-        errorTitle="Classe inconnue",
+        showErrorMessage=error is not None,
+        errorStyle=error_style,
+        errorTitle=error_title,
+        error=error,
+        showInputMessage=prompt is not None,
+        promptTitle=prompt_title,
+        prompt=prompt,
+    )
+    validation.add(f"{column}{first}:{column}{last}")
+    return validation
+
+
+def target_validation(first: int, last: int) -> DataValidation:
+    return _list_validation(
+        users_column(TARGET_CLASS),
+        first,
+        last,
+        TARGET_CHOICES,
+        error_style="warning",
+        error_title="Classe inconnue",
         error=(
             "Cette classe n'est pas dans l'onglet Classes. Ajoutez-la d'abord dans l'onglet Classes, "
             f"ou choisissez « {LEAVES_SCHOOL} »."
         ),
-        showInputMessage=True,
-        promptTitle="Classe cible",
+        prompt_title="Classe cible",
         prompt=f"Une classe de l'onglet Classes, « {LEAVES_SCHOOL} », ou vide (rien ne change).",
     )
-    validation.add(f"{col}{first}:{col}{last}")
-    return validation
 
 
 def type_validation(first: int, last: int) -> DataValidation:
-    col = users_column(TYPE)
-    validation = DataValidation(
-        type="list",
-        formula1='"Élève,Adulte"',
-        allow_blank=True,
-        showErrorMessage=True,
-        errorStyle="stop",
-        errorTitle="Type inconnu",
+    return _list_validation(
+        users_column(TYPE),
+        first,
+        last,
+        '"Élève,Adulte"',
+        error_style="stop",
+        error_title="Type inconnu",
         error="Le type est Élève ou Adulte.",
     )
-    validation.add(f"{col}{first}:{col}{last}")
-    return validation
 
 
 def status_validation(first: int, last: int) -> DataValidation:
-    col = classes_column(STATUS)
-    validation = DataValidation(
-        type="list",
-        formula1='"Conserver,Supprimer,Créer"',
-        allow_blank=True,
-        showErrorMessage=True,
-        errorStyle="stop",
-        errorTitle="Statut inconnu",
+    return _list_validation(
+        classes_column(STATUS),
+        first,
+        last,
+        '"Conserver,Supprimer,Créer"',
+        error_style="stop",
+        error_title="Statut inconnu",
         error="Le statut est Conserver ou Supprimer (Créer, ou vide, pour une nouvelle classe).",
     )
-    validation.add(f"{col}{first}:{col}{last}")
-    return validation
 
 
 def teacher_validation(first: int, last: int) -> DataValidation:
-    col = classes_column(RESPONSIBLE)
-    validation = DataValidation(
-        type="list",
-        formula1=TEACHER_CHOICES,
-        allow_blank=True,
-        # A teacher added as a new row of Utilisateurs is not in the list: let it be typed.
-        showErrorMessage=False,
-        showInputMessage=True,
-        promptTitle="Enseignant responsable",
+    # No error: a teacher added as a new row of Utilisateurs is not in the list, it may be typed.
+    return _list_validation(
+        classes_column(RESPONSIBLE),
+        first,
+        last,
+        TEACHER_CHOICES,
+        prompt_title="Enseignant responsable",
         prompt="Un adulte : identifiant ou « Prénom NOM ». Vide = on garde l'enseignant actuel.",
     )
-    validation.add(f"{col}{first}:{col}{last}")
-    return validation
 
 
 def target_choices_reference(class_rows_end: int) -> str:
