@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from reconcile.errors import JournalError
+from reconcile.files import open_private_append
 from reconcile.model import UserType, WantedState
 
 JOURNAL_NAME = "journal-application.jsonl"
@@ -149,12 +150,11 @@ class Journal:
         entry = {"at": _now(), **line}
         text = json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                os.write(fd, text.encode("utf-8"))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            # The journal holds the passwords the server made: 0600, narrowed if it was not.
+            with open_private_append(self.path) as stream:
+                stream.write(text)
+                stream.flush()
+                os.fsync(stream.fileno())
         except OSError as error:
             raise JournalError(
                 f"Impossible d'écrire le journal {self.path} ({error.strerror or error}) : l'application "

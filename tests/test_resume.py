@@ -84,6 +84,15 @@ def test_the_journal_is_created_private_and_reopened_for_the_same_workbook(tmp_p
     assert "nouveau:3" in again.facts().pending_users
 
 
+def test_a_journal_left_readable_by_others_is_made_private_again(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path, workbook="a.xlsx", digest="d1", server_url="http://s/")
+    journal.record("delete_users:2", Event.START, logins=["x"])
+    (tmp_path / JOURNAL_NAME).chmod(0o644)  # copied around, restored from a backup…
+    again = Journal.open(tmp_path, workbook="a.xlsx", digest="d1", server_url="http://s/")
+    again.record("delete_users:2", Event.DONE, logins=["x"])
+    assert stat.S_IMODE((tmp_path / JOURNAL_NAME).stat().st_mode) == 0o600
+
+
 def test_a_started_journal_of_another_workbook_is_refused(tmp_path: Path) -> None:
     journal = Journal.open(tmp_path, workbook="a.xlsx", digest="d1", server_url="http://s/")
     journal.record("delete_users:2", Event.START, logins=["x"])
