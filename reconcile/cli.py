@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -28,6 +28,7 @@ from rich.progress import (
 )
 from rich.table import Table
 from typer import rich_utils
+from typer.core import TyperGroup
 
 from reconcile import __version__
 from reconcile import plan as planning
@@ -49,7 +50,19 @@ rich_utils.ENVVAR_STRING = "[variable d'environnement : {}]"
 rich_utils.REQUIRED_LONG_STRING = "[obligatoire]"
 rich_utils.RICH_HELP = "Aide : [blue]{command_path} {help_option}[/]"
 
+COMMAND_ORDER = ("info", "export", "onde", "plan", "apply", "listes", "demo", "sandbox", "version")
+
+
+class _WorkflowOrder(TyperGroup):
+    """Lists the commands in the order of the rentrée, not in the order they are defined."""
+
+    def list_commands(self, ctx: Any) -> list[str]:  # click.Context, vendored by Typer
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda n: COMMAND_ORDER.index(n) if n in COMMAND_ORDER else len(names))
+
+
 app = typer.Typer(
+    cls=_WorkflowOrder,
     name="reconcile",
     help="La rentrée des comptes d'un serveur IntraScol : export, plan, application, listes.",
     no_args_is_help=True,
