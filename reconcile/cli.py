@@ -449,81 +449,36 @@ def demo(
     ] = Path("demo-rentree"),
 ) -> None:
     """Une rentrée complète sur un serveur d'essai intégré : export, saisie, plan, application, listes."""
-    from reconcile.demo import DEMO_FILES, fill_workbook, removed_class, rentree
-    from reconcile.lists import write_class_lists
+    from reconcile.demo import DEMO_FILES, fill_workbook, prepare_demo_folder, removed_class, rentree
     from reconcile.sandbox import SandboxOptions, start_sandbox
-    from reconcile.workbook import load_wanted, write_workbook
 
-    output = output_dir.resolve()
-    if (output / "rentree.xlsx").exists():
-        raise ReconcileError(
-            f"Le dossier {output} contient déjà une démonstration : effacez-le ou choisissez "
-            "un autre dossier avec --output-dir."
-        )
-    output.mkdir(parents=True, exist_ok=True)
+    output = prepare_demo_folder(output_dir)
+    workbook = output / "rentree.xlsx"
     with start_sandbox(SandboxOptions(demo=True, seed=1)) as sandbox:
-        console.print(f"1. Serveur d'essai démarré : {escape(sandbox.url)} (l'école de démonstration).")
-        with IntraScolClient(sandbox.url, sandbox.admin_login, sandbox.admin_password) as client:
-            client.info()
+        url, login = sandbox.url, sandbox.admin_login
+        # The commands below read the password where a user's would: never shown, never an argument.
+        os.environ["INTRASCOL_PASSWORD"] = sandbox.admin_password
+        with IntraScolClient(url, login, sandbox.admin_password) as client:
             state = client.read_state()
-            removed = removed_class(state)
-            for path, data in DEMO_FILES.items() if removed else ():
-                sandbox.store.add_file(str(removed), path, data)
-            workbook = output / "rentree.xlsx"
-            write_workbook(state, workbook, server_url=client.url, exported_at=datetime.now().astimezone())
-            console.print(f"2. Classeur exporté : {escape(str(workbook))}")
-            fill_workbook(workbook, rentree(state), state)
-            console.print(
-                "3. Classeur rempli comme le ferait la secrétaire : les CM2 partent, les autres montent "
-                f"d'un niveau, la classe {escape(str(removed))} est supprimée (son dossier contient des "
-                "travaux d'élèves), une nouvelle enseignante ouvre une classe PS-MS, cinq élèves arrivent."
-            )
-            wanted = load_wanted(workbook)
-            console.print("4. Plan puis application (comme « reconcile apply rentree.xlsx --yes ») :")
-
-            def show_and_write_plan(preparation: Preparation) -> bool:
-                plan_files = write_plan_report(
-                    preparation.plan,
-                    preparation.current,
-                    preparation.resolution.wanted,
-                    output,
-                    server_url=client.url,
-                    school=state.school,
-                    generated_at=datetime.now().astimezone(),
-                )
-                console.print(f"Rapport du plan : {escape(str(plan_files.html))}", highlight=False)
-                return _confirm(preparation, True)
-
-            columns = (
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-            )
-            with Progress(*columns, console=console) as bars:
-                run = apply_workbook(
-                    client,
-                    wanted,
-                    workbook=workbook,
-                    output_dir=output,
-                    confirm=lambda preparation: _pause(bars, lambda: show_and_write_plan(preparation)),
-                    progress=_StepBars(bars),
-                )
-            now = datetime.now().astimezone()
-            text = run_report(run, workbook=workbook, server_url=client.url, when=now)
-            write_private(output / REPORT_NAME, text)
-            report = write_apply_report(
-                run, output, server_url=client.url, school=state.school, generated_at=now
-            )
-            lists = write_class_lists(run.verification.state, output) if run.verification else None
-    _show_run(run, report)
-    if lists is not None:
-        console.print(f"Listes de classes : {escape(str(lists.pdf or lists.html))}", highlight=False)
-    console.print("Le serveur d'essai est arrêté ; ouvrez les fichiers ci-dessus pour voir le résultat.")
-    if not run.outcome.complete or run.verification is None or not run.verification.ok:
-        raise ApplyIncomplete(
-            "Démonstration", run.outcome.reason or "la vérification a trouvé des différences"
+        removed = removed_class(state)
+        for path, data in DEMO_FILES.items() if removed else ():
+            sandbox.store.add_file(str(removed), path, data)
+        console.rule("1. Le serveur d'essai")
+        console.print(f"Serveur IntraScol d'essai, avec l'école de démonstration : {escape(url)}")
+        console.rule("2. reconcile export -o rentree.xlsx")
+        export(output=workbook, force=True, url=url, login=login)
+        console.rule("3. La secrétaire remplit le classeur (ici, automatiquement)")
+        fill_workbook(workbook, rentree(state), state)
+        console.print(
+            "Les CM2 partent, les autres montent d'un niveau, la classe "
+            f"{escape(str(removed))} est supprimée (son dossier contient des travaux d'élèves), une "
+            "nouvelle enseignante ouvre une classe PS-MS, cinq élèves arrivent."
         )
+        console.rule("4. reconcile plan rentree.xlsx")
+        plan_command(workbook, output_dir=output, url=url, login=login)
+        console.rule("5. reconcile apply rentree.xlsx --yes")
+        apply_command(workbook, output_dir=output, yes=True, url=url, login=login)
+    console.print("\nLe serveur d'essai est arrêté ; ouvrez les fichiers ci-dessus pour voir le résultat.")
 
 
 # --- end of demo -------------------------------------------------------------------------

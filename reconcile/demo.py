@@ -12,9 +12,11 @@ name has no level (ULIS) are left as they are.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
+from reconcile.errors import ReconcileError
 from reconcile.model import (
     LEAVES_SCHOOL,
     ClassStatus,
@@ -31,13 +33,15 @@ from reconcile.model import (
 )
 from reconcile.workbook import layout
 
+DEMO_MARKER = ".demo-reconcile"
+
 NEXT_LEVEL = {"GS": "CP", "CP": "CE1", "CE1": "CE2", "CE2": "CM1", "CM1": "CM2"}
 NEW_CLASS = "PS-MS"
 NEW_PUPILS = (
     ("Nguyễn", "Zoé", NEW_CLASS),
-    ("N'Diaye", "Awa", NEW_CLASS),
+    ("N'Dour", "Aminata", NEW_CLASS),
     ("Łukasiewicz", "Łukasz", NEW_CLASS),
-    ("De La Fontaine", "Jean-Baptiste", "CP"),
+    ("De Saint-Exupéry", "Jean-Côme", "CP"),
     ("Lebœuf", "Chloé", "CP"),
 )
 NEW_TEACHER = ("Girard", "Camille")
@@ -180,3 +184,19 @@ def removed_class(state: ServerState) -> str | None:
     """The class the demo's rentrée removes (the double-level one), if the school has one."""
     double = [c.name for c in state.classes if len(class_levels(c.name)) > 1]
     return double[0] if double else None
+
+
+def prepare_demo_folder(folder: Path) -> Path:
+    """An empty folder for the demo's files: a previous demo's folder is replaced, any other
+    folder that holds files is refused (the demo never deletes what it did not make)."""
+    folder = folder.resolve()
+    if folder.is_dir() and any(folder.iterdir()):
+        if not (folder / DEMO_MARKER).is_file():
+            raise ReconcileError(
+                f"Le dossier {folder} contient déjà des fichiers qui ne viennent pas de la démonstration : "
+                "choisissez un autre dossier avec --output-dir."
+            )
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / DEMO_MARKER).touch()
+    return folder

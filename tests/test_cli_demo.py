@@ -34,7 +34,20 @@ def test_the_demo_runs_the_whole_cycle_and_says_where_everything_is(tmp_path: Pa
         assert {name.split("/", 1)[1]: saved.read(name) for name in saved.namelist()} == DEMO_FILES
     again = subprocess.run(
         [sys.executable, "-m", "reconcile", "demo", "--output-dir", str(output)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stdout + again.stderr  # `make demo` twice: the demo starts over
+    assert len(list(output.glob("*.zip"))) == 1
+
+
+def test_the_demo_never_empties_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    mine = tmp_path / "mes-documents"
+    mine.mkdir()
+    (mine / "rentree.xlsx").write_bytes(b"le vrai classeur")
+    result = subprocess.run(
+        [sys.executable, "-m", "reconcile", "demo", "--output-dir", str(mine)],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
-    assert again.returncode == 1
-    assert "contient déjà une démonstration" in again.stderr
+    assert result.returncode == 1
+    assert "ne viennent pas de la démonstration" in result.stderr
+    assert (mine / "rentree.xlsx").read_bytes() == b"le vrai classeur"
