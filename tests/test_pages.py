@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from reconcile.errors import PageNotRecognised, ServerRefused
-from reconcile.intrascol.pages import Page, ServerInfo, decode, outcome_of
+from reconcile.intrascol.pages import Page, ServerInfo, attributed, decode, outcome_of
 from reconcile.model import SchoolClass, User, UserType
 from reconcile.ports import CreatedUser, Folder, Refusal, SharedFile
 
@@ -198,6 +198,40 @@ def test_refusal_kinds_and_subjects(text: str, subject: str, refusal: Refusal) -
 )
 def test_subjects_holding_the_message_words(text: str, subject: str) -> None:
     assert outcome_of(text, ok=True).subject == subject
+
+
+def test_markup_inside_a_message_adds_no_space_but_a_line_break_does() -> None:
+    text = (
+        '<p class="succes">\n   La classe <a href="classes.php">CE1</a><b>-</b>B\n  a été <em>créée</em>.</p>'
+        "<p class=\"erreur\">L'utilisateur <b>lea.m</b><br>n'existe pas.</p>"
+    )
+    outcomes = Page(BASE + "admin/ajout_classe.php", text).outcomes()
+    assert [(o.subject, o.message) for o in outcomes] == [
+        ("CE1-B", "La classe CE1-B a été créée."),
+        ("lea.m", "L'utilisateur lea.m n'existe pas."),
+    ]
+
+
+def test_a_login_is_the_subject_of_the_contract_wordings_even_with_spaces() -> None:
+    assert outcome_of("L'utilisateur jean dupont a été supprimé.", ok=True).subject == "jean dupont"
+    refused = outcome_of("L'utilisateur de la tour est responsable de la classe CP.", ok=False)
+    assert (refused.subject, refused.refusal) == ("de la tour", Refusal.RESPONSIBLE_OF_CLASS)
+
+
+def test_messages_worded_otherwise_are_given_the_posted_login_they_name() -> None:
+    posted = ["dupont", "dupont2", "martin"]
+    outcomes = [
+        outcome_of("Impossible : dupont2 n'est pas un élève.", ok=False),
+        outcome_of("L'utilisateur « dupont » (Jean DUPONT) a été supprimé.", ok=True),
+        outcome_of("L'utilisateur martin a été supprimé.", ok=True),
+        outcome_of("Opération terminée pour 2 comptes.", ok=True),
+    ]
+    assert [(o.subject, o.refusal) for o in attributed(outcomes, posted)] == [
+        ("dupont2", Refusal.NOT_A_PUPIL),
+        ("dupont", None),
+        ("martin", None),
+        ("", None),
+    ]
 
 
 def test_creation_success_message_names_no_login() -> None:

@@ -32,7 +32,7 @@ from reconcile.errors import (
     ServerFailure,
     ServerUnreachable,
 )
-from reconcile.intrascol.pages import Page, ServerInfo, decode
+from reconcile.intrascol.pages import Page, ServerInfo, attributed, decode
 from reconcile.model import SchoolClass, ServerState, User, UserType
 from reconcile.ports import (
     BatchOutcome,
@@ -431,7 +431,7 @@ class IntraScolClient:
 
     def assign(self, login: str, class_id: int) -> ItemOutcome:
         fields = [("login", login), ("classe", str(class_id))]
-        return _single(self._post("admin/affecter.php", fields), login)
+        return _single(self._post("admin/affecter.php", fields), login, named=(login,))
 
     def transfer(self, logins: Sequence[str], class_id: int) -> BatchOutcome:
         """Move pupils to a class, in one POST."""
@@ -446,7 +446,7 @@ class IntraScolClient:
         if not logins:
             return BatchOutcome(())
         all_fields = [*fields, *_each("utilisateurs[]", logins)]
-        return BatchOutcome(self._post("admin/utilisateurs.php", all_fields).outcomes())
+        return BatchOutcome(attributed(self._post("admin/utilisateurs.php", all_fields).outcomes(), logins))
 
     # --- classes -----------------------------------------------------------------------
 
@@ -486,9 +486,12 @@ def _each(name: str, values: Iterable[str]) -> list[tuple[str, str]]:
     return [(name, value) for value in values]
 
 
-def _single(page: Page, subject: str) -> ItemOutcome:
-    """The one outcome of a single-item form; its subject defaults to the item posted."""
-    outcomes = page.outcomes()
+def _single(page: Page, subject: str, *, named: Sequence[str] = ()) -> ItemOutcome:
+    """The one outcome of a single-item form; its subject defaults to the item posted.
+
+    `named`: the logins posted, for a message naming one in its own words.
+    """
+    outcomes = attributed(page.outcomes(), named)
     if not outcomes:
         raise PageNotRecognised(page.url, 'un message de résultat (class="succes" ou "erreur")')
     outcome = next((o for o in outcomes if not o.ok), outcomes[0])

@@ -10,10 +10,12 @@ URL and a French description of what is missing. No I/O happens here.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urljoin, urlparse
 
 from bs4 import BeautifulSoup, Tag
+from bs4.element import CData, NavigableString
 
 from reconcile.errors import PageNotRecognised, ServerRefused
 from reconcile.model import SchoolClass, User, UserType, clean_text
@@ -83,12 +85,28 @@ _FIXED_REFUSALS = {
 _CLASS_SUBJECT = re.compile(
     r"^La classe (?P<subject>.+) (?:a été (?:supprimée|créée|modifiée)\.?$|ne peut pas être supprimée\b)"
 )
-_USER_SUBJECT = re.compile(r"^L'utilisateur (?P<subject>(?!a été )\S+) ")
+# The contract's wordings first (a login is not assumed to be one word), then any
+# other message opening on `L'utilisateur LOGIN `.
+_USER_SUBJECT = re.compile(
+    r"^L'utilisateur (?P<subject>(?!a été )\S.*?) (?:a été supprimé|est responsable de la classe "
+    r"|a été transféré dans la classe |a été affecté à la classe |n'existe pas\.?$)"
+)
+_USER_OTHER_SUBJECT = re.compile(r"^L'utilisateur (?P<subject>(?!a été )\S+) ")
 _FILE_SUBJECT = re.compile(r"^Le fichier (?P<subject>.+) a été supprimé\.?$")
+# Elements a browser shows on a line of their own: their text is not glued to the next.
+_BLOCKS = frozenset({"br", "p", "div", "li", "ul", "ol", "tr", "td", "th", "table", "dd", "dt", "hr"})
+_NOT_A_PUPIL = re.compile(r"\b(adulte|élève|eleve)s?\b", re.IGNORECASE)
 
 
 def _message_text(element: Tag) -> str:
-    return clean_text(element.get_text(" ")).translate(_APOSTROPHES)
+    """A message as a browser shows it: inline markup adds no space (`<b>CM1</b>.`)."""
+    parts: list[str] = []
+    for node in element.descendants:
+        if type(node) in (NavigableString, CData):
+            parts.append(str(node))
+        elif isinstance(node, Tag) and node.name in _BLOCKS:
+            parts.append(" ")
+    return clean_text("".join(parts)).translate(_APOSTROPHES)
 
 
 def outcome_of(text: str, ok: bool) -> ItemOutcome:
@@ -99,7 +117,7 @@ def outcome_of(text: str, ok: bool) -> ItemOutcome:
     """
     text = clean_text(text).translate(_APOSTROPHES)
     subject = ""
-    for pattern in (_CLASS_SUBJECT, _USER_SUBJECT, _FILE_SUBJECT):
+    for pattern in (_CLASS_SUBJECT, _USER_SUBJECT, _USER_OTHER_SUBJECT, _FILE_SUBJECT):
         match = pattern.match(text)
         if match:
             subject = match.group("subject").strip(_QUOTES)
@@ -119,10 +137,40 @@ def _refusal(text: str, subject: str) -> Refusal:
             return Refusal.RESPONSIBLE_OF_CLASS
         if text.endswith("n'existe pas."):
             return Refusal.UNKNOWN_USER
-        # The contract does not word the refusal of an adult put in a class.
-        if re.search(r"\b(adulte|élève|eleve)s?\b", text, re.IGNORECASE):
-            return Refusal.NOT_A_PUPIL
+    # The contract does not word the refusal of an adult put in a class: any
+    # refusal naming its user and speaking of pupils or adults is taken for it.
+    if subject and not text.startswith("La classe ") and _NOT_A_PUPIL.search(text):
+        return Refusal.NOT_A_PUPIL
     return Refusal.OTHER
+
+
+def attributed(outcomes: Sequence[ItemOutcome], posted: Sequence[str]) -> tuple[ItemOutcome, ...]:
+    """Outcomes of a form that posted the logins `posted`, each with the login it names.
+
+    A message worded otherwise than the contract (a refusal the contract does not
+    word, a login quoted or followed by a name) has no subject or a wrong one; it
+    gets the one posted login its text names as a word, the longest when several do
+    (`dupont2` rather than `dupont`). Others are left as they are.
+    """
+    wanted = set(posted)
+    result = []
+    for outcome in outcomes:
+        if outcome.subject in wanted:
+            result.append(outcome)
+            continue
+        named = [login for login in wanted if login and _names(outcome.message, login)]
+        if not named:
+            result.append(outcome)
+            continue
+        subject = max(named, key=len)
+        refusal = None if outcome.ok else _refusal(outcome.message, subject)
+        result.append(replace(outcome, subject=subject, refusal=refusal))
+    return tuple(result)
+
+
+def _names(text: str, word: str) -> bool:
+    """Whether `word` stands in `text` as a whole token (a final full stop ends it)."""
+    return re.search(rf"(?<![\w.@-]){re.escape(word)}(?![\w@-]|\.\w)", text) is not None
 
 
 # --- Pages -------------------------------------------------------------------------------
