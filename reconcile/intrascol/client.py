@@ -57,6 +57,8 @@ _USERS_LOGIN = "login.php"
 _ADMIN_TOKEN_PAGE = "admin/ajout_classe.php"
 _MAX_REDIRECTS = 5
 _MAX_USER_PAGES = 1000
+# Readings of one listing whose order changes between pages, before giving up.
+_MAX_LISTING_PASSES = 12
 
 
 def _new_session() -> requests.Session:
@@ -216,7 +218,13 @@ class _Connection:
             raise PageNotRecognised(self.login_url, "de formulaire de connexion (erreur 404)")
         if response.status_code >= 400:
             raise ServerFailure(self.login_url, response.status_code)
-        refused = self._to_login(response) if response.is_redirect else self._page(response).is_login_form()
+        if response.is_redirect:
+            refused = self._to_login(response)
+        else:
+            # The contract words the admin's refusal only (an `erreur`); a server may
+            # also show its form again, or a page with the message and no form.
+            answer = self._page(response)
+            refused = answer.is_login_form() or bool(answer.errors())
         if refused:
             raise AuthenticationFailed(self.base_url, self.login)
         self._logged_in = True
@@ -399,24 +407,63 @@ class IntraScolClient:
     def read_state(self, progress: ReadProgress | None = None) -> ServerState:
         """Classes and every user, across all pages: 1 request + 1 per 50 users.
 
-        `version` and `school` are filled when `info()` was read on this connection.
+        The contract lets the users' order change from one page load to the next:
+        when the pages repeat a user (some others were then missed), the users are
+        read again in listings small enough for one page each (class by class, then
+        those in no class), so that no user is missed. `version` and `school` are
+        filled when `info()` was read on this connection.
         """
         classes = self.read_classes()
         users: dict[str, User] = {}
-        next_url: str | None = self._admin.absolute("admin/utilisateurs.php")
+        reading = _Reading(progress)
+        rows = self._read_listing("", reading)
+        for user in rows:
+            users.setdefault(user.login, user)
+        if len(users) < len(rows):
+            queries = [{"classe": str(c.id)} for c in classes]
+            queries += [{"classe": "aucune", "type": "adulte"}, {"classe": "aucune", "type": "eleve"}]
+            for query in queries:
+                self._read_whole_listing(query, users, reading)
+            if len(users) < len(rows):
+                self._read_whole_listing({}, users, reading)
+        info = self._info or ServerInfo("", "")
+        return ServerState(classes, tuple(users.values()), version=info.version, school=info.school)
+
+    def _read_listing(self, query: str, reading: _Reading) -> list[User]:
+        """The rows of every page of one listing of `admin/utilisateurs.php`, in page order."""
+        rows: list[User] = []
+        next_url: str | None = self._admin.absolute("admin/utilisateurs.php" + query)
         visited: set[str] = set()
         while next_url is not None and next_url not in visited:
             if len(visited) == _MAX_USER_PAGES:
                 raise ServerError(f"La liste des utilisateurs dépasse {_MAX_USER_PAGES} pages ({next_url}).")
             visited.add(next_url)
             page = self._admin.get_page(next_url).users_page()
-            for user in page.users:
-                users.setdefault(user.login, user)
-            if progress is not None:
-                progress(len(visited), len(users))
+            rows.extend(page.users)
+            reading.page_read(page.users)
             next_url = page.next_url
-        info = self._info or ServerInfo("", "")
-        return ServerState(classes, tuple(users.values()), version=info.version, school=info.school)
+        return rows
+
+    def _read_whole_listing(self, query: dict[str, str], users: dict[str, User], reading: _Reading) -> None:
+        """Add every user of one listing to `users`, reading it again while its pages overlap.
+
+        Each reading shows as many rows as the listing holds: once the readings
+        together showed that many different users, none is missing.
+        """
+        seen: set[str] = set()
+        suffix = "?" + urlencode(query) if query else ""
+        for _ in range(_MAX_LISTING_PASSES):
+            rows = self._read_listing(suffix, reading)
+            for user in rows:
+                users.setdefault(user.login, user)
+                seen.add(user.login)
+            if len(seen) >= len(rows):
+                return
+        raise ServerError(
+            "La liste des utilisateurs change d'ordre d'une page à l'autre : après "
+            f"{_MAX_LISTING_PASSES} lectures, il manque encore des utilisateurs "
+            f"(admin/utilisateurs.php{suffix})."
+        )
 
     def read_classes(self) -> tuple[SchoolClass, ...]:
         """The classes alone, in one request (`ports.ClassLister`): ids of classes just created."""
@@ -480,6 +527,21 @@ class IntraScolClient:
         connection = self._connection(_USERS_LOGIN, login, password, _sibling(self._admin.session))
         connection.log_in()
         return UserSideSession(connection)
+
+
+class _Reading:
+    """Progress of one reading of the users: pages and different users so far."""
+
+    def __init__(self, progress: ReadProgress | None) -> None:
+        self._progress = progress
+        self.pages = 0
+        self._logins: set[str] = set()
+
+    def page_read(self, users: Iterable[User]) -> None:
+        self.pages += 1
+        self._logins.update(user.login for user in users)
+        if self._progress is not None:
+            self._progress(self.pages, len(self._logins))
 
 
 def _each(name: str, values: Iterable[str]) -> list[tuple[str, str]]:
