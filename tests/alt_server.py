@@ -18,6 +18,7 @@ that a test run against it catches any habit the client picked up from the sandb
   named entities (`&Eacute;l&egrave;ve`) and markup inside cells and messages;
 - `utilisateurs.php` lists users in a new random order at every page load, its
   `Suivante` link is relative (`?tri=hasard&page=N&...`);
+- every page holds an empty `<div class="erreur">`, a placeholder for a script;
 - messages carry newlines, indentation and markup (`<b>login</b>`), the refusal
   of an adult in a class is worded `Impossible : LOGIN n'est pas un élève.` and
   other items' refusals have their own wordings; an empty selection answers no
@@ -321,7 +322,10 @@ def _page(title: str, body: str, *, menu: bool = True) -> str:
     return (
         '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN">\n<html><head>'
         '<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">'
-        f'<title>{_esc(title)}</title></head>\n<body>\n{nav}<div id="contenu">\n{body}\n</div></body></html>'
+        f'<title>{_esc(title)}</title></head>\n<body>\n{nav}<div id="contenu">\n'
+        # A placeholder the page's script fills in: an empty `erreur` is no message.
+        '<div class="erreur" id="erreur-js" style="display:none"></div>\n'
+        f"{body}\n</div></body></html>"
     )
 
 

@@ -212,6 +212,12 @@ def test_markup_inside_a_message_adds_no_space_but_a_line_break_does() -> None:
     ]
 
 
+def test_an_empty_message_placeholder_is_no_message() -> None:
+    text = '<div class="erreur" id="js-erreur"></div><p class="succes">\n La classe CP a été créée.\n</p>'
+    outcomes = Page(BASE + "admin/ajout_classe.php", text).outcomes()
+    assert [(o.subject, o.ok) for o in outcomes] == [("CP", True)]
+
+
 def test_a_login_is_the_subject_of_the_contract_wordings_even_with_spaces() -> None:
     assert outcome_of("L'utilisateur jean dupont a été supprimé.", ok=True).subject == "jean dupont"
     refused = outcome_of("L'utilisateur de la tour est responsable de la classe CP.", ok=False)

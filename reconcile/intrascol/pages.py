@@ -213,18 +213,20 @@ class Page:
         return None
 
     def outcomes(self) -> tuple[ItemOutcome, ...]:
-        """The page's `succes` and `erreur` messages, in page order."""
-        found: list[Tag] = []
+        """The page's `succes` and `erreur` messages, in page order.
+
+        An empty one (a template's placeholder for messages) is no message.
+        """
+        found: list[tuple[Tag, str]] = []
         seen: set[int] = set()
         for element in self.soup.find_all(class_=["succes", "erreur"]):
             if not isinstance(element, Tag) or any(id(parent) in seen for parent in element.parents):
                 continue  # a message inside another message's wrapper is the same message
-            found.append(element)
-            seen.add(id(element))
-        return tuple(
-            outcome_of(_message_text(element), ok="succes" in (element.get("class") or []))
-            for element in found
-        )
+            text = _message_text(element)
+            if text:
+                found.append((element, text))
+                seen.add(id(element))
+        return tuple(outcome_of(text, ok="succes" in (element.get("class") or [])) for element, text in found)
 
     def errors(self) -> tuple[ItemOutcome, ...]:
         return tuple(o for o in self.outcomes() if not o.ok)
