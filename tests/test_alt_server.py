@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -158,7 +159,9 @@ def test_reconcile_apply_of_a_rentree_is_verified_then_sends_no_post(alt: AltSer
     after = read(alt)
     assert_in_wanted_state(after, wanted, before)
     assert alt.state.files == {}  # the double-level class's folder was archived, then the class deleted
-    assert list(tmp_path.glob("*.zip"))
+    [archive] = tmp_path.glob("*.zip")
+    with zipfile.ZipFile(archive) as saved:
+        assert sorted(saved.namelist()) == ["CE2-CM1/Exposés/les volcans.odt", "CE2-CM1/photo classe.jpg"]
     assert not [u for u in alt.state.users.values() if u.first_name == "Provisoire"]
 
     posts_before = alt.app.requests

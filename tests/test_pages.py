@@ -212,6 +212,15 @@ def test_markup_inside_a_message_adds_no_space_but_a_line_break_does() -> None:
     ]
 
 
+def test_a_subject_keeps_its_typographic_apostrophes() -> None:
+    refused = outcome_of(
+        "La classe Classe d’Anne ne peut pas être supprimée : son dossier de travail n’est pas vide.",
+        ok=False,
+    )
+    assert (refused.subject, refused.refusal) == ("Classe d’Anne", Refusal.FOLDER_NOT_EMPTY)
+    assert outcome_of("Le fichier l’exposé.odt a été supprimé.", ok=True).subject == "l’exposé.odt"
+
+
 def test_an_empty_message_placeholder_is_no_message() -> None:
     text = '<div class="erreur" id="js-erreur"></div><p class="succes">\n La classe CP a été créée.\n</p>'
     outcomes = Page(BASE + "admin/ajout_classe.php", text).outcomes()
@@ -225,18 +234,20 @@ def test_a_login_is_the_subject_of_the_contract_wordings_even_with_spaces() -> N
 
 
 def test_messages_worded_otherwise_are_given_the_posted_login_they_name() -> None:
-    posted = ["dupont", "dupont2", "martin"]
+    posted = ["dupont", "dupont2", "martin", "destination"]
     outcomes = [
         outcome_of("Impossible : dupont2 n'est pas un élève.", ok=False),
         outcome_of("L'utilisateur « dupont » (Jean DUPONT) a été supprimé.", ok=True),
         outcome_of("L'utilisateur martin a été supprimé.", ok=True),
         outcome_of("Opération terminée pour 2 comptes.", ok=True),
+        outcome_of("La classe de destination n'existe pas.", ok=False),
     ]
     assert [(o.subject, o.refusal) for o in attributed(outcomes, posted)] == [
         ("dupont2", Refusal.NOT_A_PUPIL),
         ("dupont", None),
         ("martin", None),
         ("", None),
+        ("", Refusal.UNKNOWN_DESTINATION),
     ]
 
 

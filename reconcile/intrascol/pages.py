@@ -106,7 +106,7 @@ def _message_text(element: Tag) -> str:
             parts.append(str(node))
         elif isinstance(node, Tag) and node.name in _BLOCKS:
             parts.append(" ")
-    return clean_text("".join(parts)).translate(_APOSTROPHES)
+    return clean_text("".join(parts))
 
 
 def outcome_of(text: str, ok: bool) -> ItemOutcome:
@@ -115,12 +115,15 @@ def outcome_of(text: str, ok: bool) -> ItemOutcome:
     The subject is the login, class name or file path the message names ("" when
     it names none, like `Une classe porte déjà ce nom.`).
     """
-    text = clean_text(text).translate(_APOSTROPHES)
+    shown = clean_text(text)
+    # Wordings are matched with plain apostrophes; the subject keeps the server's
+    # characters (a class `Classe d’Anne` is named so in the list of classes too).
+    text = shown.translate(_APOSTROPHES)
     subject = ""
     for pattern in (_CLASS_SUBJECT, _USER_SUBJECT, _USER_OTHER_SUBJECT, _FILE_SUBJECT):
         match = pattern.match(text)
         if match:
-            subject = match.group("subject").strip(_QUOTES)
+            subject = shown[match.start("subject") : match.end("subject")].strip(_QUOTES)
             break
     if ok:
         return ItemOutcome(subject=subject, ok=True, message=text)
@@ -155,8 +158,8 @@ def attributed(outcomes: Sequence[ItemOutcome], posted: Sequence[str]) -> tuple[
     wanted = set(posted)
     result = []
     for outcome in outcomes:
-        if outcome.subject in wanted:
-            result.append(outcome)
+        if outcome.subject in wanted or outcome.message in _FIXED_REFUSALS:
+            result.append(outcome)  # the contract's own messages naming no user stay so
             continue
         named = [login for login in wanted if login and _names(outcome.message, login)]
         if not named:
