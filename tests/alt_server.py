@@ -10,8 +10,9 @@ that a test run against it catches any habit the client picked up from the sandb
 - every redirection is a full URL (`http://host:port/...`); an unknown session on
   an admin page gets the login page's full URL with a `retour=` parameter;
 - the admin login's failure page shows the message and a link, no form; the
-  users' side login succeeds with `200` and the shares page itself (no
-  redirection) and fails with a `302` back to `login.php?echec=1`;
+  users' side login form carries a `jeton` (of a session opened by showing the
+  form) and refuses a post without it; it succeeds with `200` and the shares page
+  itself (no redirection) and fails with a `302` back to `login.php?echec=1`;
 - logins are `nomp` / `nomp2` (last name, first initial), not `prenom.nom`; the
   administrator is listed among the users, as an adult;
 - no `jeton` on `admin/index.php`; other layouts, column orders, extra classes,
@@ -438,7 +439,13 @@ class AltServerApp:
         return self.html(_page("Administration", form, menu=False))
 
     def users_login(self, request: Request, fields: dict[str, list[str]]) -> Response:
+        # This side's login form carries a `jeton` too, of a session opened by showing the form.
+        session = self.sessions.get(request.cookies.get(COOKIE, ""))
         if request.method == "POST":
+            if session is None or fields.get("jeton") != [session.jeton]:
+                return self.html(
+                    _page("Erreur", _messages([("erreur", "Jeton de formulaire invalide.")]), menu=False)
+                )
             login, password = (fields.get("login") or [""])[0], (fields.get("motdepasse") or [""])[0]
             user = self.state.users.get(login)
             if user is None or login == ADMIN_LOGIN or user.password != password:
@@ -454,9 +461,16 @@ class AltServerApp:
         note = '<div class="alerte">Acc&egrave;s refus&eacute;, recommencez.</div>' if failed else ""
         form = (
             f'{note}<form id="connexion" method="post">Identifiant <input name="login"> '
-            'Mot de passe <input type="password" name="motdepasse"> <button>Entrer</button></form>'
+            'Mot de passe <input type="password" name="motdepasse"> <button>Entrer</button>'
         )
-        return self.html(_page("Mes partages", form, menu=False))
+        if session is None:
+            session = AltSession(admin=False, user=None)
+            response = self.html(_page("Mes partages", f"{form}{_hidden(session)}</form>", menu=False))
+            sid = secrets.token_hex(12)
+            self.sessions[sid] = session
+            response.set_cookie(COOKIE, sid, path="/ecole/")
+            return response
+        return self.html(_page("Mes partages", f"{form}{_hidden(session)}</form>", menu=False))
 
     # -- admin pages -------------------------------------------------------------------------
 
