@@ -102,6 +102,18 @@ def test_user_operations_report_each_login_whatever_the_wording(alt: AltServer) 
     assert created.login not in alt.state.users
 
 
+def test_the_administrator_listed_among_the_users_is_never_deleted(alt: AltServer) -> None:
+    with client_of(alt) as client:
+        assert client.read_state().user(ADMIN_LOGIN) is not None  # this server lists it
+        sent = client.request_count
+        answer = client.delete_users([ADMIN_LOGIN])
+        assert client.request_count == sent  # not even asked
+        refused = answer.for_subject(ADMIN_LOGIN)
+        assert refused is not None
+        assert not refused.ok
+    assert ADMIN_LOGIN in alt.state.users
+
+
 def test_class_operations_and_a_folder_emptied_on_the_users_side(alt: AltServer) -> None:
     with client_of(alt) as client:
         adult = next(u.login for u in alt.state.users.values() if u.last_name == "Martin")

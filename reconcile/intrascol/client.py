@@ -486,8 +486,17 @@ class IntraScolClient:
         return self._users_form(fields, logins)
 
     def delete_users(self, logins: Sequence[str]) -> BatchOutcome:
-        """Delete accounts, in one POST."""
-        return self._users_form([("action", "supprimer")], logins)
+        """Delete accounts, in one POST; never the administrator account this client uses.
+
+        A server may list the administrator among the users (the contract does not
+        say it does not): deleting it would lock the school out, so it is refused
+        here, without asking the server.
+        """
+        own = self._admin.login
+        message = f"Le compte administrateur {own}, utilisé pour la connexion, est conservé."
+        kept = (ItemOutcome(own, False, message),) if own in logins else ()
+        sent = self._users_form([("action", "supprimer")], [login for login in logins if login != own])
+        return BatchOutcome((*sent.items, *kept))
 
     def _users_form(self, fields: Fields, logins: Sequence[str]) -> BatchOutcome:
         if not logins:
