@@ -24,7 +24,7 @@ that a test run against it catches any habit the client picked up from the sandb
   of an adult in a class is worded `Impossible : LOGIN n'est pas un élève.` and
   other items' refusals have their own wordings; an empty selection answers no
   message at all;
-- class work folders are named after the class in capitals, with ids like
+- class work folders are named after the class in capitals without accents, with ids like
   `rep-12`; files have ids like `doc-7`; an unreachable folder answers `403`;
   downloads are `application/octet-stream` with a `Content-Disposition`.
 """
@@ -55,6 +55,7 @@ SCHOOL = "École élémentaire Louise Michel"
 ADMIN_LOGIN = "direction"
 ADMIN_PASSWORD = "Mot-de-passe-1"
 COMMON = "Commun"
+DOUBLE_LEVEL = "CE2-CM1 Écureuils"  # removed by the demo rentrée, its folder archived first
 _REFERENCE = re.compile(r"&#(x[0-9a-fA-F]+|[0-9]+);")
 
 
@@ -67,6 +68,12 @@ def from_form(text: str) -> str:
 
 def _esc(text: str) -> str:
     return html.escape(text, quote=True)
+
+
+def _folder_name(class_name: str) -> str:
+    """A class's folder on the file shares: its name in capitals, accents dropped."""
+    decomposed = unicodedata.normalize("NFKD", class_name.upper())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def _ascii(text: str) -> str:
@@ -295,7 +302,7 @@ class AltState:
         """(id, name) of the folders `login` reaches: its class's, named in capitals, then the others."""
         user = self.users[login]
         reached = [
-            (c.folder_id, c.name.upper())
+            (c.folder_id, _folder_name(c.name))
             for c in self.classes.values()
             if c.id == user.class_id or c.responsible == login
         ]
@@ -744,7 +751,7 @@ def alt_school(seed: int = 3) -> AltState:
         "CE2": ("Zoé", "N'Diaye"),
         "CM1": ("Œdipe", "Bœuf"),
         "CM2": ("Łucja", "Kowalska"),
-        "CE2-CM1": ("Marc", "Dubois"),
+        DOUBLE_LEVEL: ("Marc", "Dubois"),
         "ULIS": ("Agnès", "Moreau"),
     }
     for name, (first, last) in teachers.items():
@@ -758,6 +765,6 @@ def alt_school(seed: int = 3) -> AltState:
             first, last = first_names[(k + number) % 8], last_names[(3 * k + 2 * number) % 8]
             state.add_user(first, last, "eleve", name)  # homonyms get numbered logins
     state.add_user("Tom", "Sans-Classe", "eleve")  # a pupil in no class
-    state.add_file("CE2-CM1", "Exposés/les volcans.odt", b"volcans " * 40)
-    state.add_file("CE2-CM1", "photo classe.jpg", bytes(range(256)) * 3)
+    state.add_file(DOUBLE_LEVEL, "Exposés/les volcans.odt", b"volcans " * 40)
+    state.add_file(DOUBLE_LEVEL, "photo classe.jpg", bytes(range(256)) * 3)
     return state

@@ -23,7 +23,7 @@ from reconcile.intrascol.client import IntraScolClient
 from reconcile.model import ServerState, UserType
 from reconcile.ports import Refusal
 from reconcile.workbook import write_workbook
-from tests.alt_server import ADMIN_LOGIN, AltServer, alt_school
+from tests.alt_server import ADMIN_LOGIN, DOUBLE_LEVEL, AltServer, alt_school
 from tests.test_apply_sandbox import assert_in_wanted_state
 
 
@@ -121,10 +121,10 @@ def test_class_operations_and_a_folder_emptied_on_the_users_side(alt: AltServer)
         assert (created.ok, created.subject) == (True, "PS-MS")
         [new] = [c for c in client.read_classes() if c.name == "PS-MS"]
         assert client.modify_class(new.id, ADMIN_LOGIN).ok
-        full = alt.state.class_named("CE2-CM1")
+        full = alt.state.class_named(DOUBLE_LEVEL)
         answer = client.delete_classes([new.id, full.id])
         assert answer.succeeded == ("PS-MS",)
-        refused = answer.for_subject("CE2-CM1")
+        refused = answer.for_subject(DOUBLE_LEVEL)
         assert refused is not None
         assert refused.refusal is Refusal.FOLDER_NOT_EMPTY
 
@@ -132,23 +132,25 @@ def test_class_operations_and_a_folder_emptied_on_the_users_side(alt: AltServer)
         with pytest.raises(AuthenticationFailed):
             client.user_session(pupil.login, "mauvais")
         session = client.user_session(pupil.login, pupil.password)
-        [folder] = [f for f in session.folders() if f.name == "CE2-CM1"]
+        [folder] = [f for f in session.folders() if f.name == "CE2-CM1 ECUREUILS"]
         files = session.files(folder.id)
-        assert {f.path: f.size for f in files} == {f.path: len(f.data) for f in alt.state.files_of("CE2-CM1")}
-        assert {session.download(f.id) for f in files} == {f.data for f in alt.state.files_of("CE2-CM1")}
+        assert {f.path: f.size for f in files} == {
+            f.path: len(f.data) for f in alt.state.files_of(DOUBLE_LEVEL)
+        }
+        assert {session.download(f.id) for f in files} == {f.data for f in alt.state.files_of(DOUBLE_LEVEL)}
         assert session.delete_files(folder.id, [f.id for f in files]).succeeded == tuple(
             f.path for f in files
         )
         session.close()
-    assert alt.state.files_of("CE2-CM1") == []
+    assert alt.state.files_of(DOUBLE_LEVEL) == []
 
 
 def test_an_ended_session_is_opened_again_on_both_sides(alt: AltServer) -> None:
-    full = alt.state.class_named("CE2-CM1")
+    full = alt.state.class_named(DOUBLE_LEVEL)
     pupil = next(u for u in alt.state.users.values() if u.class_id == full.id)
     with client_of(alt) as client:
         session = client.user_session(pupil.login, pupil.password)
-        [folder] = [f for f in session.folders() if f.name == "CE2-CM1"]
+        [folder] = [f for f in session.folders() if f.name == "CE2-CM1 ECUREUILS"]
         client.read_classes()
         alt.app.sessions.clear()  # both sessions end (a full-URL redirection to each login page)
         assert client.delete_users(["inconnu"]).for_subject("inconnu") is not None
@@ -172,8 +174,9 @@ def test_reconcile_apply_of_a_rentree_is_verified_then_sends_no_post(alt: AltSer
     assert_in_wanted_state(after, wanted, before)
     assert alt.state.files == {}  # the double-level class's folder was archived, then the class deleted
     [archive] = tmp_path.glob("*.zip")
+    top = "CE2-CM1 ECUREUILS"  # the folder's name on the server
     with zipfile.ZipFile(archive) as saved:
-        assert sorted(saved.namelist()) == ["CE2-CM1/Exposés/les volcans.odt", "CE2-CM1/photo classe.jpg"]
+        assert sorted(saved.namelist()) == [f"{top}/Exposés/les volcans.odt", f"{top}/photo classe.jpg"]
     assert not [u for u in alt.state.users.values() if u.first_name == "Provisoire"]
 
     posts_before = alt.app.requests
