@@ -361,6 +361,8 @@ class AltServerApp:
         self.rng = random.Random(seed)
         self.requests = 0
         self.origin = ""  # "http://host:port", set once serving
+        # Admin page -> how many of its next POSTs are applied, then answered `500`.
+        self.lost_answers: dict[str, int] = {}
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -406,7 +408,13 @@ class AltServerApp:
             if request.method == "POST" and fields.get("jeton") != [session.jeton]:
                 return self.html(_page("Erreur", _messages([("erreur", "Jeton de formulaire invalide.")])))
             handler = self.admin_pages.get(page)
-            return handler(self, request, session, fields) if handler else Response("introuvable", status=404)
+            if handler is None:
+                return Response("introuvable", status=404)
+            response = handler(self, request, session, fields)
+            if request.method == "POST" and self.lost_answers.get(page, 0) > 0:
+                self.lost_answers[page] -= 1
+                return Response("Internal Server Error", status=500)  # applied, answer lost
+            return response
         if page in ("partages.php", "telecharger.php"):
             if session is None or session.user is None:
                 return self.redirect("login.php")

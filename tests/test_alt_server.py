@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from reconcile.apply import apply_workbook
 from reconcile.demo import fill_workbook, rentree
 from reconcile.errors import AuthenticationFailed
 from reconcile.intrascol.client import IntraScolClient
@@ -184,3 +185,19 @@ def test_reconcile_apply_of_a_rentree_is_verified_then_sends_no_post(alt: AltSer
     assert again.returncode == 0, again.stdout + again.stderr
     assert alt.app.requests - posts_before < 15  # logging in and reading only
     assert read(alt).fingerprint() == after.fingerprint()
+
+
+def test_apply_after_lost_answers_adopts_and_rereads_then_is_verified(alt: AltServer, tmp_path: Path) -> None:
+    before = read(alt)
+    wanted = rentree(before)
+    alt.app.lost_answers.update(
+        {"admin/ajout_utilisateur.php": 1, "admin/utilisateurs.php": 2, "admin/classes.php": 1}
+    )
+    with client_of(alt) as client:
+        run = apply_workbook(client, wanted, workbook=tmp_path / "rentree.xlsx", output_dir=tmp_path,
+                             confirm=lambda _preparation: True, retry_delay=0.001)  # fmt: skip
+    assert run.outcome.complete, run.outcome.reason
+    assert run.verification is not None
+    assert run.verification.ok, run.verification.differences
+    assert not any(alt.app.lost_answers.values())  # every fault happened
+    assert_in_wanted_state(read(alt), wanted, before)  # each new person created once
