@@ -360,6 +360,7 @@ class AltServerApp:
         self.sessions: dict[str, AltSession] = {}
         self.rng = random.Random(seed)
         self.requests = 0
+        self.form_posts = 0  # POSTs of every form but the two login forms
         self.origin = ""  # "http://host:port", set once serving
         # Admin page -> how many of its next POSTs are applied, then answered `500`.
         self.lost_answers: dict[str, int] = {}
@@ -402,6 +403,8 @@ class AltServerApp:
             return self.admin_login(request, fields)
         if page == "login.php":
             return self.users_login(request, fields)
+        if request.method == "POST":
+            self.form_posts += 1
         if page.startswith("admin/"):
             if session is None or not session.admin:
                 return self.redirect("admin/login.php?" + urlencode({"retour": page}))
