@@ -35,7 +35,7 @@ from reconcile import plan as planning
 from reconcile.apply import ApplyRun, OpStatus, Preparation, apply_workbook
 from reconcile.apply_report import REPORT_NAME, run_report, write_apply_report, write_private
 from reconcile.errors import ApplyIncomplete, NotConfirmed, ReconcileError
-from reconcile.intrascol.client import IntraScolClient
+from reconcile.intrascol.client import IntraScolClient, base_url
 from reconcile.model import UserType
 from reconcile.plan import Plan, Step
 from reconcile.render import headline, remarks, step_sections
@@ -102,6 +102,7 @@ def connect_from_cli(url: str | None, login: str | None) -> IntraScolClient:
             "Adresse du serveur manquante : donnez --url ou la variable d'environnement INTRASCOL_URL "
             "(ex. http://serveur/intrascol/)."
         )
+    url = base_url(url)
     if not login:
         login = typer.prompt("Identifiant de l'administrateur")
     password = os.environ.get("INTRASCOL_PASSWORD") or getpass.getpass(

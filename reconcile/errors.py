@@ -44,6 +44,18 @@ class ServerUnreachable(ServerError):
         self.reason = reason
 
 
+class InvalidServerUrl(ServerError):
+    """The server address given is not a web address."""
+
+    def __init__(self, url: str) -> None:
+        if url and "://" not in url:
+            fix = f"il manque http:// (ou https://) au début, par exemple http://{url}"
+        else:
+            fix = "écrivez-la comme http://serveur/intrascol/ (http:// ou https://, puis le nom du serveur)"
+        super().__init__(f"L'adresse du serveur « {url} » n'est pas une adresse web : {fix}.")
+        self.url = url
+
+
 class AuthenticationFailed(ServerError):
     def __init__(self, url: str, login: str) -> None:
         super().__init__(

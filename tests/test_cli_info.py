@@ -68,3 +68,22 @@ def test_info_without_a_server_exits_3(sandbox) -> None:
     result = run_cli(env)
     assert result.returncode == 3
     assert "ne répond pas" in result.stderr
+
+
+def test_info_accepts_the_address_of_the_admin_login_page(sandbox) -> None:
+    # What the browser shows on the login page (and `reconcile sandbox` prints), pasted as is.
+    for pasted in (f"{sandbox.url}admin/login.php", f"{sandbox.url}admin/", sandbox.url.rstrip("/")):
+        result = run_cli({**environment(sandbox), "INTRASCOL_URL": pasted})
+        assert result.returncode == 0, (pasted, result.stderr)
+        assert sandbox.url in result.stdout
+
+
+def test_info_with_an_address_without_http_exits_3_in_french(sandbox) -> None:
+    without_scheme = sandbox.url.removeprefix("http://")
+    result = run_cli({**environment(sandbox), "INTRASCOL_URL": without_scheme})
+    assert result.returncode == 3
+    message = " ".join(result.stderr.split())
+    assert f"« {without_scheme} » n'est pas une adresse web" in message
+    assert f"http://{without_scheme}" in message
+    assert "Traceback" not in result.stderr
+    assert "adapters" not in result.stderr  # requests' own English message
