@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -91,6 +92,20 @@ def version() -> None:
 # --- Connection to the server (part "client", shared by the commands that talk to IntraScol) ---
 
 
+def _ask_password(login: str, url: str) -> str:
+    """The password typed at the terminal, never echoed; refused when there is no terminal."""
+    with warnings.catch_warnings():
+        # Without a terminal, getpass warns (in English) and would read an echoed password.
+        warnings.simplefilter("error", getpass.GetPassWarning)
+        try:
+            return getpass.getpass(f"Mot de passe de « {login} » sur {url} : ")
+        except getpass.GetPassWarning:
+            raise ReconcileError(
+                f"Pas de terminal pour demander le mot de passe de « {login} » sans l'afficher : "
+                "mettez-le dans la variable d'environnement INTRASCOL_PASSWORD."
+            ) from None
+
+
 def connect_from_cli(url: str | None, login: str | None) -> IntraScolClient:
     """A logged-in client from `--url` / `--login` (or their environment variables).
 
@@ -104,10 +119,13 @@ def connect_from_cli(url: str | None, login: str | None) -> IntraScolClient:
         )
     url = base_url(url)
     if not login:
+        if not sys.stdin.isatty():
+            raise ReconcileError(
+                "Identifiant de l'administrateur manquant, et pas de terminal pour le demander : "
+                "donnez --login ou la variable d'environnement INTRASCOL_LOGIN."
+            )
         login = typer.prompt("Identifiant de l'administrateur")
-    password = os.environ.get("INTRASCOL_PASSWORD") or getpass.getpass(
-        f"Mot de passe de « {login} » sur {url} : "
-    )
+    password = os.environ.get("INTRASCOL_PASSWORD") or _ask_password(login, url)
     client = IntraScolClient(url, login, password)
     with console.status(f"Connexion à {escape(url)}…"):
         client.log_in()

@@ -87,3 +87,35 @@ def test_info_with_an_address_without_http_exits_3_in_french(sandbox) -> None:
     assert f"http://{without_scheme}" in message
     assert "Traceback" not in result.stderr
     assert "adapters" not in result.stderr  # requests' own English message
+
+
+def run_without_terminal(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`reconcile info` from a script: stdin from /dev/null and no controlling terminal."""
+    return subprocess.run(
+        [sys.executable, "-m", "reconcile", "info"],
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("INTRASCOL_")}, **env},
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_without_a_login_and_without_a_terminal_the_error_says_what_to_set(sandbox) -> None:
+    env = environment(sandbox)
+    del env["INTRASCOL_LOGIN"]
+    result = run_without_terminal(env)
+    assert result.returncode == 1
+    assert "donnez --login ou la variable d'environnement INTRASCOL_LOGIN" in " ".join(result.stderr.split())
+
+
+def test_without_a_password_and_without_a_terminal_the_error_says_what_to_set(sandbox) -> None:
+    env = environment(sandbox)
+    del env["INTRASCOL_PASSWORD"]
+    result = run_without_terminal(env)
+    assert result.returncode == 1
+    message = " ".join(result.stderr.split())
+    assert "mettez-le dans la variable d'environnement INTRASCOL_PASSWORD" in message
+    assert "Warning" not in result.stderr  # getpass's English warning about an echoed password
