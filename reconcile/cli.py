@@ -10,7 +10,8 @@ import getpass
 import os
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,8 +36,9 @@ from reconcile import __version__
 from reconcile import plan as planning
 from reconcile.apply import ApplyRun, OpStatus, Preparation, apply_workbook
 from reconcile.apply_report import REPORT_NAME, run_report, write_apply_report, write_private
-from reconcile.errors import ApplyIncomplete, NotConfirmed, ReconcileError
+from reconcile.errors import ApplyIncomplete, Interrupted, NotConfirmed, ReconcileError
 from reconcile.intrascol.client import IntraScolClient, base_url
+from reconcile.journal import JOURNAL_NAME
 from reconcile.model import UserType
 from reconcile.plan import Plan, Step
 from reconcile.render import headline, remarks, step_sections
@@ -81,6 +83,18 @@ LoginOption = Annotated[
     str | None,
     typer.Option("--login", envvar="INTRASCOL_LOGIN", help="Identifiant de l'administrateur."),
 ]
+
+
+READ_ONLY_INTERRUPTED = "Interrompu (Ctrl-C) : rien n'a été modifié sur le serveur."
+
+
+@contextmanager
+def on_ctrl_c(message: str, exit_code: int = 1) -> Iterator[None]:
+    """Ctrl-C becomes a French message and a documented exit code (Typer's own is a silent 130)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(message, exit_code) from None
 
 
 @app.command()
@@ -135,7 +149,11 @@ def connect_from_cli(url: str | None, login: str | None) -> IntraScolClient:
 @app.command()
 def info(url: UrlOption = None, login: LoginOption = None) -> None:
     """Se connecte au serveur et affiche sa version, l'école et le nombre de comptes."""
-    with connect_from_cli(url, login) as client, console.status("Lecture des comptes…"):
+    with (
+        on_ctrl_c(READ_ONLY_INTERRUPTED),
+        connect_from_cli(url, login) as client,
+        console.status("Lecture des comptes…"),
+    ):
         server = client.info()
         state = client.read_state()
     adults = sum(1 for u in state.users if u.type is UserType.ADULT)
@@ -173,7 +191,8 @@ def export(
         )
     if not output.resolve().parent.is_dir():
         raise ReconcileError(f"Le dossier {output.resolve().parent} n'existe pas : créez-le ou changez -o.")
-    with connect_from_cli(url, login) as client:
+    interrupted = "Export interrompu (Ctrl-C) : aucun classeur n'a été écrit, rien n'a été modifié."
+    with on_ctrl_c(interrupted), connect_from_cli(url, login) as client:
         client.info()
         columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console) as bar:
@@ -375,7 +394,12 @@ def apply_command(
         raise ReconcileError(f"Le classeur {workbook} n'existe pas.")
     wanted = load_wanted(workbook)
     output = output_dir or workbook.resolve().parent
-    with connect_from_cli(url, login) as client:
+    interrupted = (
+        f"Application interrompue (Ctrl-C) : ce qui a déjà été fait est noté dans le journal "
+        f"{output / JOURNAL_NAME}.\nRelancez la même commande pour reprendre là où elle s'est arrêtée : "
+        "rien ne sera fait deux fois."
+    )
+    with on_ctrl_c(interrupted, exit_code=2), connect_from_cli(url, login) as client:
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with console.status("Lecture des comptes du serveur…"):
             client.info()
@@ -525,7 +549,11 @@ def listes(
     """
     from reconcile.lists import write_class_lists
 
-    with connect_from_cli(url, login) as client, console.status("Lecture des comptes…"):
+    with (
+        on_ctrl_c(READ_ONLY_INTERRUPTED),
+        connect_from_cli(url, login) as client,
+        console.status("Lecture des comptes…"),
+    ):
         client.info()
         state = client.read_state()
     written = write_class_lists(state, output_dir, class_names=classe or None)
@@ -598,7 +626,7 @@ def plan_command(
     if not workbook.is_file():
         raise ReconcileError(f"Le classeur {workbook} n'existe pas.")
     wanted = load_wanted(workbook)
-    with connect_from_cli(url, login) as client:
+    with on_ctrl_c(READ_ONLY_INTERRUPTED), connect_from_cli(url, login) as client:
         server = client.info()
         with console.status("Lecture des comptes…") as status:
 

@@ -177,6 +177,14 @@ class ApplyIncomplete(ReconcileError):
         self.reason = reason
 
 
+class Interrupted(ReconcileError):
+    """The person pressed Ctrl-C. Exit code 2 when the server may have been changed already."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 class JournalError(ReconcileError):
     """The journal in the output folder cannot be used for this plan."""
 

@@ -306,3 +306,34 @@ def test_a_workbook_from_another_server_of_the_same_name_is_refused(
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert f"n'existe sur ce serveur : il a été exporté de {sandbox.url}" in " ".join(refused.stderr.split())
     assert empty_sandbox.store.snapshot() == snapshot
+
+
+def test_ctrl_c_during_apply_says_to_run_it_again_and_exits_2(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    workbook, before = filled_workbook(sandbox, tmp_path)
+    sandbox.configure(latency=0.05)
+    journal = tmp_path / JOURNAL_NAME
+    process = subprocess.Popen(
+        command(sandbox, workbook, "--yes"),
+        env=environment(sandbox),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while process.poll() is None and _journal_lines(journal) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert process.poll() is None, "apply ended before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2, stderr
+    message = " ".join(stderr.split())
+    assert "Application interrompue (Ctrl-C)" in message
+    assert "Relancez la même commande pour reprendre" in message
+    assert "Traceback" not in stderr
+    sandbox.configure(latency=0.0)
+    again = reconcile_apply(sandbox, workbook, "--yes")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert_in_wanted_state(read(sandbox), rentree(before), before)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 
 from typer.testing import CliRunner
 
@@ -119,3 +121,24 @@ def test_without_a_password_and_without_a_terminal_the_error_says_what_to_set(sa
     message = " ".join(result.stderr.split())
     assert "mettez-le dans la variable d'environnement INTRASCOL_PASSWORD" in message
     assert "Warning" not in result.stderr  # getpass's English warning about an echoed password
+
+
+def test_ctrl_c_during_export_writes_nothing_and_exits_1(sandbox, tmp_path) -> None:
+    sandbox.configure(latency=0.5)  # reading the accounts takes a few seconds
+    workbook = tmp_path / "rentree.xlsx"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconcile", "export", "-o", str(workbook)],
+        env={**os.environ, **environment(sandbox)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.0)
+    assert process.poll() is None, "export ended before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1, stderr
+    assert "Export interrompu (Ctrl-C) : aucun classeur n'a été écrit" in " ".join(stderr.split())
+    assert "Traceback" not in stderr
+    assert not workbook.exists()
