@@ -184,6 +184,11 @@ def export(
     """Lit le serveur et écrit le classeur de la rentrée, à remplir dans Excel ou LibreOffice Calc."""
     from reconcile.workbook import write_workbook
 
+    if output.suffix.lower() != ".xlsx":
+        raise ReconcileError(
+            f"« {output.name} » : le classeur doit finir par .xlsx, sinon ni Excel ni LibreOffice Calc ni "
+            f"reconcile plan ne l'ouvrent comme un classeur. Par exemple : -o {output.stem or 'rentree'}.xlsx"
+        )
     if output.exists() and not force:
         raise ReconcileError(
             f"Le fichier {output} existe déjà : il contient peut-être vos saisies. "

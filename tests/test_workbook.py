@@ -844,6 +844,17 @@ def test_reconcile_export_writes_the_workbook_of_the_sandbox(sandbox: RunningSan
     assert read_workbook(path).problems == ()
 
 
+def test_reconcile_export_refuses_a_name_that_is_not_xlsx(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    # An .xlsx written under another name is opened as text by Calc and refused by `reconcile plan`.
+    env = {"INTRASCOL_URL": sandbox.url, "INTRASCOL_LOGIN": sandbox.admin_login}
+    env["INTRASCOL_PASSWORD"] = sandbox.admin_password
+    for name in ("rentree.csv", "rentree.ods", "rentree"):
+        result = run_cli("export", "-o", str(tmp_path / name), env=env)
+        assert result.returncode == 1, result.stdout
+        assert f"« {name} » : le classeur doit finir par .xlsx" in " ".join(result.stderr.split())
+        assert not (tmp_path / name).exists()
+
+
 def test_problems_are_listed_sheet_by_sheet_in_row_order(exported: Path) -> None:
     def many(workbook: Workbook) -> None:
         add_row(layout.CLASSES_SHEET, name="GS")(workbook)
