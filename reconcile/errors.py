@@ -185,6 +185,18 @@ class Interrupted(ReconcileError):
         self.exit_code = exit_code
 
 
+class OutputNotWritable(ReconcileError):
+    """A file (workbook, report, lists) cannot be written into the folder asked for."""
+
+    def __init__(self, folder: str, reason: str) -> None:
+        super().__init__(
+            f"Impossible d'écrire dans le dossier {folder} : {reason}. "
+            "Choisissez un autre dossier (--output-dir, ou -o pour reconcile export)."
+        )
+        self.folder = folder
+        self.reason = reason
+
+
 class JournalError(ReconcileError):
     """The journal in the output folder cannot be used for this plan."""
 
