@@ -154,9 +154,14 @@ def fill_from_onde(
     try:
         data = extraction_path.read_bytes()
     except OSError as error:
-        raise OndeError(
-            f"Impossible de lire l'extraction ONDE {extraction_path} : {error.strerror}."
-        ) from None
+        reason = error.strerror or str(error)  # the system's words, for the rarer cases
+        if isinstance(error, FileNotFoundError):
+            reason = "le fichier n'existe pas"
+        elif isinstance(error, IsADirectoryError):
+            reason = "c'est un dossier"
+        elif isinstance(error, PermissionError):
+            reason = "vous n'avez pas le droit de le lire"
+        raise OndeError(f"Impossible de lire l'extraction ONDE {extraction_path} : {reason}.") from None
     extraction = read_extraction(data, source=f"L'extraction {extraction_path.name}")
     book = _open_workbook(workbook_path)
     users = _UsersSheet(book)

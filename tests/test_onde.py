@@ -375,6 +375,17 @@ def test_class_labels_map_to_existing_classes_or_to_named_new_ones() -> None:
 # --- The workbook -----------------------------------------------------------------------
 
 
+def test_an_extraction_that_cannot_be_read_is_named_in_french(tmp_path: Path) -> None:
+    workbook = write_test_workbook(tilleuls(), tmp_path / "rentree.xlsx")
+    missing = tmp_path / "CSVExtraction.csv"
+    with pytest.raises(
+        OndeError, match=rf"Impossible de lire l'extraction ONDE {missing} : le fichier n'existe pas"
+    ):
+        fill_from_onde(workbook, missing, today=TODAY)
+    with pytest.raises(OndeError, match=rf"extraction ONDE {tmp_path} : c'est un dossier"):
+        fill_from_onde(workbook, tmp_path, today=TODAY)
+
+
 def test_onde_fills_a_new_workbook_and_leaves_the_input_alone(tmp_path: Path) -> None:
     workbook = write_test_workbook(tilleuls(), tmp_path / "rentree.xlsx")
     before = workbook.read_bytes()
