@@ -6,8 +6,10 @@ becomes a message and an exit code.
 
 from __future__ import annotations
 
+import errno
 import getpass
 import os
+import socket
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -266,6 +268,8 @@ def sandbox(
         )
         if not 0.0 <= value <= 1.0
     ]
+    if not 0 <= port <= 65535:
+        problems.append(f"--port attend un numéro entre 0 et 65535, pas {port}.")
     problems += [
         f"{name} attend une durée positive, pas {value}."
         for name, value in (
@@ -297,7 +301,16 @@ def sandbox(
     try:
         running = start_sandbox(options, host=host, port=port)
     except OSError as error:
-        errors.print(f"[bold red]Erreur :[/] impossible d'écouter sur {host}:{port} ({error.strerror}).")
+        reason = {
+            errno.EADDRINUSE: "ce port est déjà utilisé (par un autre bac à sable ?) : choisissez-en un "
+            "autre avec --port, ou --port 0 pour un port libre",
+            errno.EADDRNOTAVAIL: "cette adresse n'est pas celle de cet ordinateur (--host)",
+            errno.EACCES: "ce port est réservé à l'administrateur : choisissez-en un au-dessus de 1024",
+        }.get(error.errno or 0, error.strerror or str(error))
+        if isinstance(error, socket.gaierror):
+            reason = "adresse inconnue (--host)"
+        message = f"impossible d'écouter sur {host}:{port} : {reason}."
+        errors.print(f"[bold red]Erreur :[/] {escape(message)}", highlight=False)
         raise typer.Exit(1) from error
     except ValueError as error:
         errors.print(f"[bold red]Erreur :[/] {error}")
