@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import getpass
 import os
+import re
 import socket
 import sys
 import warnings
@@ -54,6 +55,63 @@ rich_utils.DEFAULT_STRING = "[par défaut : {}]"
 rich_utils.ENVVAR_STRING = "[variable d'environnement : {}]"
 rich_utils.REQUIRED_LONG_STRING = "[obligatoire]"
 rich_utils.RICH_HELP = "Aide : [blue]{command_path} {help_option}[/]"
+
+# Typer's usage errors (a mistyped command line), in French. Their exit code becomes 1
+# (refused, nothing changed): Typer's 2 means « inachevé, relancez » for reconcile.
+_USAGE_IN_FRENCH = (
+    (r"Missing argument '(.+?)'\.", r"Argument manquant : \1."),
+    (r"Missing option '(.+?)'\.", r"Option manquante : \1."),
+    (r"Got unexpected extra argument(?:\(s\)|s)? \((.+)\)", r"Argument(s) en trop : \1"),
+    (r"No such option: (\S+)", r"Option inconnue : \1"),
+    (r"No such command '(.+?)'\.", r"Commande inconnue : « \1 »."),
+    (r"\(Possible options: (.+)\)", r"(options possibles : \1)"),
+    (r"Did you mean (\S+)\?", r"Vouliez-vous dire \1 ?"),
+    (r"Option '(.+?)' requires an argument\.", r"L'option \1 attend une valeur."),
+    (r"Option '(.+?)' does not take a value\.", r"L'option \1 ne prend pas de valeur."),
+    (r"Invalid value for (.+?): ", r"Valeur invalide pour \1 : "),
+    (r"'(.*?)' / '(.*?)'", r"\1 / \2"),
+    (r"'(-.*?)' :", r"\1 :"),
+    (r"Input should be a valid integer.*", "« {value} » n'est pas un nombre entier."),
+    (r"Input should be a valid number.*", "« {value} » n'est pas un nombre."),
+    (r"[Ff]ile '(.*?)' is a directory\.", r"« \1 » est un dossier, pas un fichier."),
+    (r"[Ff]ile '(.*?)' does not exist\.", r"le fichier « \1 » n'existe pas."),
+)
+_typer_format_error = rich_utils.rich_format_error
+
+
+def _format_usage_error(error: Any) -> None:  # click.ClickException, vendored by Typer
+    if type(error).__name__ != "NoArgsIsHelpError":  # `reconcile` alone: the help, as Typer shows it
+        english = error.format_message
+        value = _bad_value(error)
+
+        def in_french() -> str:
+            text: str = english()
+            for pattern, replacement in _USAGE_IN_FRENCH:
+                text = re.sub(pattern, replacement.replace("{value}", value or "?"), text)
+            return text
+
+        error.format_message = in_french
+        error.exit_code = 1
+    _typer_format_error(error)
+
+
+def _bad_value(error: Any) -> str | None:
+    """The value typed for the parameter a `BadParameter` is about, to quote it back."""
+    param = getattr(error, "param", None)
+    ctx = getattr(error, "ctx", None)
+    if param is None or ctx is None:
+        return None
+    arguments = sys.argv[1:]
+    for name in getattr(param, "opts", ()):
+        for position, argument in enumerate(arguments):
+            if argument.startswith(f"{name}="):
+                return argument.split("=", 1)[1]
+            if argument == name and position + 1 < len(arguments):
+                return arguments[position + 1]
+    return None
+
+
+rich_utils.rich_format_error = _format_usage_error  # type: ignore[assignment]
 
 COMMAND_ORDER = ("info", "export", "onde", "plan", "apply", "listes", "demo", "sandbox", "version")
 
@@ -282,7 +340,7 @@ def sandbox(
     if problems:
         for problem in problems:
             errors.print(f"[bold red]Erreur :[/] {problem}", highlight=False)
-        raise typer.Exit(2)
+        raise typer.Exit(1)
     idle = 30 * 60.0
     if session_seconds is not None:
         idle = session_seconds
@@ -386,7 +444,10 @@ def _confirm(preparation: Preparation, yes: bool) -> bool:
 
 @app.command("apply")
 def apply_command(
-    workbook: Annotated[Path, typer.Argument(help="Le classeur rempli (ex. rentree.xlsx).", dir_okay=False)],
+    workbook: Annotated[
+        Path,
+        typer.Argument(help="Le classeur rempli (ex. rentree.xlsx).", dir_okay=False, metavar="CLASSEUR"),
+    ],
     output_dir: Annotated[
         Path | None,
         typer.Option(

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from typer.testing import CliRunner
 
 from reconcile.cli import app
@@ -142,3 +143,33 @@ def test_ctrl_c_during_export_writes_nothing_and_exits_1(sandbox, tmp_path) -> N
     assert "Export interrompu (Ctrl-C) : aucun classeur n'a été écrit" in " ".join(stderr.split())
     assert "Traceback" not in stderr
     assert not workbook.exists()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["plan"], "Argument manquant : CLASSEUR."),
+        (["plan", "a.xlsx", "b.xlsx"], "Argument(s) en trop : b.xlsx"),
+        (["apply", "rentree.xlsx", "--yess"], "Option inconnue : --yess (options possibles : --yes)"),
+        (["info", "--url"], "L'option --url attend une valeur."),
+        (["sandbox", "--port", "abc"], "Valeur invalide pour --port : « abc » n'est pas un nombre entier."),
+        (["export", "-o", "/"], "Valeur invalide pour --output / -o : « / » est un dossier, pas un fichier."),
+        (["exporte"], "Commande inconnue : « exporte »."),
+    ],
+)
+def test_a_mistyped_command_line_is_explained_in_french_and_exits_1(
+    arguments: list[str], expected: str
+) -> None:
+    # Exit 2 means « inachevé, relancez » for reconcile: a typo must not say that.
+    result = subprocess.run(
+        [sys.executable, "-m", "reconcile", *arguments],
+        env={**os.environ, "COLUMNS": "200"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
