@@ -143,6 +143,11 @@ def fill_from_onde(
     unreadable workbook, or an existing output without `force`.
     """
     output = output or default_output(workbook_path)
+    if output.suffix.lower() != ".xlsx":
+        raise OndeError(
+            f"« {output.name} » : le classeur doit finir par .xlsx, sinon ni Excel ni LibreOffice Calc "
+            f"ni reconcile plan ne l'ouvrent comme un classeur. Par exemple : -o {output.stem}.xlsx"
+        )
     if output.resolve() == workbook_path.resolve():
         raise OndeError(
             f"Le classeur de sortie {output} est le classeur d'entrée : choisissez un autre nom avec -o."

@@ -386,6 +386,13 @@ def test_an_extraction_that_cannot_be_read_is_named_in_french(tmp_path: Path) ->
         fill_from_onde(workbook, tmp_path, today=TODAY)
 
 
+def test_an_output_name_that_is_not_xlsx_is_refused(tmp_path: Path) -> None:
+    workbook = write_test_workbook(tilleuls(), tmp_path / "rentree.xlsx")
+    with pytest.raises(OndeError, match=r"« rentree-onde\.csv » : le classeur doit finir par \.xlsx"):
+        fill_from_onde(workbook, CURRENT_ISO, tmp_path / "rentree-onde.csv", today=TODAY)
+    assert not (tmp_path / "rentree-onde.csv").exists()
+
+
 def test_onde_fills_a_new_workbook_and_leaves_the_input_alone(tmp_path: Path) -> None:
     workbook = write_test_workbook(tilleuls(), tmp_path / "rentree.xlsx")
     before = workbook.read_bytes()
