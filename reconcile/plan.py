@@ -481,11 +481,17 @@ class _Planner:
                     row.location,
                 )
         unlisted = [c for c in self.current.classes if class_key(c.name) not in self.class_rows]
+        export = self.wanted.export
+        exported = {class_key(name) for name in export.class_names} if export else set()
         for school_class in sorted(unlisted, key=lambda c: class_order_key(c.name)):
-            self._warn(
-                f"La classe « {school_class.name} » du serveur ne figure pas dans la feuille « Classes » "
-                "(créée depuis l'export ?) : elle est conservée telle quelle.",
-            )
+            name = school_class.name
+            if class_key(name) in exported:
+                why = f"La classe « {name} » de l'export n'a plus de ligne dans la feuille « Classes » "
+                why += "(ligne effacée ou renommée ?)"
+            else:
+                why = f"La classe « {name} » du serveur ne figure pas dans la feuille « Classes » "
+                why += "(créée depuis l'export ?)"
+            self._warn(f"{why} : elle est conservée telle quelle.")
 
     def _report_existing_name(self, row: WantedClass, on_server: SchoolClass) -> None:
         self._problem(
