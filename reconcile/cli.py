@@ -6,10 +6,15 @@ becomes a message and an exit code.
 
 from __future__ import annotations
 
+import errno
 import getpass
 import os
+import re
+import socket
 import sys
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,8 +39,9 @@ from reconcile import __version__
 from reconcile import plan as planning
 from reconcile.apply import ApplyRun, OpStatus, Preparation, apply_workbook
 from reconcile.apply_report import REPORT_NAME, run_report, write_apply_report, write_private
-from reconcile.errors import ApplyIncomplete, NotConfirmed, ReconcileError
-from reconcile.intrascol.client import IntraScolClient
+from reconcile.errors import ApplyIncomplete, Interrupted, NotConfirmed, ReconcileError
+from reconcile.intrascol.client import IntraScolClient, base_url
+from reconcile.journal import JOURNAL_NAME
 from reconcile.model import UserType
 from reconcile.plan import Plan, Step
 from reconcile.render import headline, remarks, step_sections
@@ -49,6 +55,63 @@ rich_utils.DEFAULT_STRING = "[par défaut : {}]"
 rich_utils.ENVVAR_STRING = "[variable d'environnement : {}]"
 rich_utils.REQUIRED_LONG_STRING = "[obligatoire]"
 rich_utils.RICH_HELP = "Aide : [blue]{command_path} {help_option}[/]"
+
+# Typer's usage errors (a mistyped command line), in French. Their exit code becomes 1
+# (refused, nothing changed): Typer's 2 means « inachevé, relancez » for reconcile.
+_USAGE_IN_FRENCH = (
+    (r"Missing argument '(.+?)'\.", r"Argument manquant : \1."),
+    (r"Missing option '(.+?)'\.", r"Option manquante : \1."),
+    (r"Got unexpected extra argument(?:\(s\)|s)? \((.+)\)", r"Argument(s) en trop : \1"),
+    (r"No such option: (\S+)", r"Option inconnue : \1"),
+    (r"No such command '(.+?)'\.", r"Commande inconnue : « \1 »."),
+    (r"\(Possible options: (.+)\)", r"(options possibles : \1)"),
+    (r"Did you mean (\S+)\?", r"Vouliez-vous dire \1 ?"),
+    (r"Option '(.+?)' requires an argument\.", r"L'option \1 attend une valeur."),
+    (r"Option '(.+?)' does not take a value\.", r"L'option \1 ne prend pas de valeur."),
+    (r"Invalid value for (.+?): ", r"Valeur invalide pour \1 : "),
+    (r"'(.*?)' / '(.*?)'", r"\1 / \2"),
+    (r"'(-.*?)' :", r"\1 :"),
+    (r"Input should be a valid integer.*", "« {value} » n'est pas un nombre entier."),
+    (r"Input should be a valid number.*", "« {value} » n'est pas un nombre."),
+    (r"[Ff]ile '(.*?)' is a directory\.", r"« \1 » est un dossier, pas un fichier."),
+    (r"[Ff]ile '(.*?)' does not exist\.", r"le fichier « \1 » n'existe pas."),
+)
+_typer_format_error = rich_utils.rich_format_error
+
+
+def _format_usage_error(error: Any) -> None:  # click.ClickException, vendored by Typer
+    if type(error).__name__ != "NoArgsIsHelpError":  # `reconcile` alone: the help, as Typer shows it
+        english = error.format_message
+        value = _bad_value(error)
+
+        def in_french() -> str:
+            text: str = english()
+            for pattern, replacement in _USAGE_IN_FRENCH:
+                text = re.sub(pattern, replacement.replace("{value}", value or "?"), text)
+            return text
+
+        error.format_message = in_french
+        error.exit_code = 1
+    _typer_format_error(error)
+
+
+def _bad_value(error: Any) -> str | None:
+    """The value typed for the parameter a `BadParameter` is about, to quote it back."""
+    param = getattr(error, "param", None)
+    ctx = getattr(error, "ctx", None)
+    if param is None or ctx is None:
+        return None
+    arguments = sys.argv[1:]
+    for name in getattr(param, "opts", ()):
+        for position, argument in enumerate(arguments):
+            if argument.startswith(f"{name}="):
+                return argument.split("=", 1)[1]
+            if argument == name and position + 1 < len(arguments):
+                return arguments[position + 1]
+    return None
+
+
+rich_utils.rich_format_error = _format_usage_error  # type: ignore[assignment]
 
 COMMAND_ORDER = ("info", "export", "onde", "plan", "apply", "listes", "demo", "sandbox", "version")
 
@@ -82,6 +145,18 @@ LoginOption = Annotated[
 ]
 
 
+READ_ONLY_INTERRUPTED = "Interrompu (Ctrl-C) : rien n'a été modifié sur le serveur."
+
+
+@contextmanager
+def on_ctrl_c(message: str, exit_code: int = 1) -> Iterator[None]:
+    """Ctrl-C becomes a French message and a documented exit code (Typer's own is a silent 130)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(message, exit_code) from None
+
+
 @app.command()
 def version() -> None:
     """Affiche la version de reconcile."""
@@ -89,6 +164,20 @@ def version() -> None:
 
 
 # --- Connection to the server (part "client", shared by the commands that talk to IntraScol) ---
+
+
+def _ask_password(login: str, url: str) -> str:
+    """The password typed at the terminal, never echoed; refused when there is no terminal."""
+    with warnings.catch_warnings():
+        # Without a terminal, getpass warns (in English) and would read an echoed password.
+        warnings.simplefilter("error", getpass.GetPassWarning)
+        try:
+            return getpass.getpass(f"Mot de passe de « {login} » sur {url} : ")
+        except getpass.GetPassWarning:
+            raise ReconcileError(
+                f"Pas de terminal pour demander le mot de passe de « {login} » sans l'afficher : "
+                "mettez-le dans la variable d'environnement INTRASCOL_PASSWORD."
+            ) from None
 
 
 def connect_from_cli(url: str | None, login: str | None) -> IntraScolClient:
@@ -102,11 +191,15 @@ def connect_from_cli(url: str | None, login: str | None) -> IntraScolClient:
             "Adresse du serveur manquante : donnez --url ou la variable d'environnement INTRASCOL_URL "
             "(ex. http://serveur/intrascol/)."
         )
+    url = base_url(url)
     if not login:
+        if not sys.stdin.isatty():
+            raise ReconcileError(
+                "Identifiant de l'administrateur manquant, et pas de terminal pour le demander : "
+                "donnez --login ou la variable d'environnement INTRASCOL_LOGIN."
+            )
         login = typer.prompt("Identifiant de l'administrateur")
-    password = os.environ.get("INTRASCOL_PASSWORD") or getpass.getpass(
-        f"Mot de passe de « {login} » sur {url} : "
-    )
+    password = os.environ.get("INTRASCOL_PASSWORD") or _ask_password(login, url)
     client = IntraScolClient(url, login, password)
     with console.status(f"Connexion à {escape(url)}…"):
         client.log_in()
@@ -116,7 +209,11 @@ def connect_from_cli(url: str | None, login: str | None) -> IntraScolClient:
 @app.command()
 def info(url: UrlOption = None, login: LoginOption = None) -> None:
     """Se connecte au serveur et affiche sa version, l'école et le nombre de comptes."""
-    with connect_from_cli(url, login) as client, console.status("Lecture des comptes…"):
+    with (
+        on_ctrl_c(READ_ONLY_INTERRUPTED),
+        connect_from_cli(url, login) as client,
+        console.status("Lecture des comptes…"),
+    ):
         server = client.info()
         state = client.read_state()
     adults = sum(1 for u in state.users if u.type is UserType.ADULT)
@@ -147,6 +244,11 @@ def export(
     """Lit le serveur et écrit le classeur de la rentrée, à remplir dans Excel ou LibreOffice Calc."""
     from reconcile.workbook import write_workbook
 
+    if output.suffix.lower() != ".xlsx":
+        raise ReconcileError(
+            f"« {output.name} » : le classeur doit finir par .xlsx, sinon ni Excel ni LibreOffice Calc ni "
+            f"reconcile plan ne l'ouvrent comme un classeur. Par exemple : -o {output.stem or 'rentree'}.xlsx"
+        )
     if output.exists() and not force:
         raise ReconcileError(
             f"Le fichier {output} existe déjà : il contient peut-être vos saisies. "
@@ -154,7 +256,8 @@ def export(
         )
     if not output.resolve().parent.is_dir():
         raise ReconcileError(f"Le dossier {output.resolve().parent} n'existe pas : créez-le ou changez -o.")
-    with connect_from_cli(url, login) as client:
+    interrupted = "Export interrompu (Ctrl-C) : aucun classeur n'a été écrit, rien n'a été modifié."
+    with on_ctrl_c(interrupted), connect_from_cli(url, login) as client:
         client.info()
         columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console) as bar:
@@ -223,6 +326,8 @@ def sandbox(
         )
         if not 0.0 <= value <= 1.0
     ]
+    if not 0 <= port <= 65535:
+        problems.append(f"--port attend un numéro entre 0 et 65535, pas {port}.")
     problems += [
         f"{name} attend une durée positive, pas {value}."
         for name, value in (
@@ -235,7 +340,7 @@ def sandbox(
     if problems:
         for problem in problems:
             errors.print(f"[bold red]Erreur :[/] {problem}", highlight=False)
-        raise typer.Exit(2)
+        raise typer.Exit(1)
     idle = 30 * 60.0
     if session_seconds is not None:
         idle = session_seconds
@@ -254,7 +359,16 @@ def sandbox(
     try:
         running = start_sandbox(options, host=host, port=port)
     except OSError as error:
-        errors.print(f"[bold red]Erreur :[/] impossible d'écouter sur {host}:{port} ({error.strerror}).")
+        reason = {
+            errno.EADDRINUSE: "ce port est déjà utilisé (par un autre bac à sable ?) : choisissez-en un "
+            "autre avec --port, ou --port 0 pour un port libre",
+            errno.EADDRNOTAVAIL: "cette adresse n'est pas celle de cet ordinateur (--host)",
+            errno.EACCES: "ce port est réservé à l'administrateur : choisissez-en un au-dessus de 1024",
+        }.get(error.errno or 0, error.strerror or str(error))
+        if isinstance(error, socket.gaierror):
+            reason = "adresse inconnue (--host)"
+        message = f"impossible d'écouter sur {host}:{port} : {reason}."
+        errors.print(f"[bold red]Erreur :[/] {escape(message)}", highlight=False)
         raise typer.Exit(1) from error
     except ValueError as error:
         errors.print(f"[bold red]Erreur :[/] {error}")
@@ -330,7 +444,10 @@ def _confirm(preparation: Preparation, yes: bool) -> bool:
 
 @app.command("apply")
 def apply_command(
-    workbook: Annotated[Path, typer.Argument(help="Le classeur rempli (ex. rentree.xlsx).", dir_okay=False)],
+    workbook: Annotated[
+        Path,
+        typer.Argument(help="Le classeur rempli (ex. rentree.xlsx).", dir_okay=False, metavar="CLASSEUR"),
+    ],
     output_dir: Annotated[
         Path | None,
         typer.Option(
@@ -356,7 +473,12 @@ def apply_command(
         raise ReconcileError(f"Le classeur {workbook} n'existe pas.")
     wanted = load_wanted(workbook)
     output = output_dir or workbook.resolve().parent
-    with connect_from_cli(url, login) as client:
+    interrupted = (
+        f"Application interrompue (Ctrl-C) : ce qui a déjà été fait est noté dans le journal "
+        f"{output / JOURNAL_NAME}.\nRelancez la même commande pour reprendre là où elle s'est arrêtée : "
+        "rien ne sera fait deux fois."
+    )
+    with on_ctrl_c(interrupted, exit_code=2), connect_from_cli(url, login) as client:
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with console.status("Lecture des comptes du serveur…"):
             client.info()
@@ -506,7 +628,11 @@ def listes(
     """
     from reconcile.lists import write_class_lists
 
-    with connect_from_cli(url, login) as client, console.status("Lecture des comptes…"):
+    with (
+        on_ctrl_c(READ_ONLY_INTERRUPTED),
+        connect_from_cli(url, login) as client,
+        console.status("Lecture des comptes…"),
+    ):
         client.info()
         state = client.read_state()
     written = write_class_lists(state, output_dir, class_names=classe or None)
@@ -579,7 +705,7 @@ def plan_command(
     if not workbook.is_file():
         raise ReconcileError(f"Le classeur {workbook} n'existe pas.")
     wanted = load_wanted(workbook)
-    with connect_from_cli(url, login) as client:
+    with on_ctrl_c(READ_ONLY_INTERRUPTED), connect_from_cli(url, login) as client:
         server = client.info()
         with console.status("Lecture des comptes…") as status:
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from reconcile.errors import ReconcileError
+from reconcile.files import writing_into
 from reconcile.model import (
     LEAVES_SCHOOL,
     ClassStatus,
@@ -197,6 +198,7 @@ def prepare_demo_folder(folder: Path) -> Path:
                 "choisissez un autre dossier avec --output-dir."
             )
         shutil.rmtree(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / DEMO_MARKER).touch()
+    with writing_into(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / DEMO_MARKER).touch()
     return folder

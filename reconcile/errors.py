@@ -44,6 +44,18 @@ class ServerUnreachable(ServerError):
         self.reason = reason
 
 
+class InvalidServerUrl(ServerError):
+    """The server address given is not a web address."""
+
+    def __init__(self, url: str) -> None:
+        if url and "://" not in url:
+            fix = f"il manque http:// (ou https://) au début, par exemple http://{url}"
+        else:
+            fix = "écrivez-la comme http://serveur/intrascol/ (http:// ou https://, puis le nom du serveur)"
+        super().__init__(f"L'adresse du serveur « {url} » n'est pas une adresse web : {fix}.")
+        self.url = url
+
+
 class AuthenticationFailed(ServerError):
     def __init__(self, url: str, login: str) -> None:
         super().__init__(
@@ -162,6 +174,26 @@ class ApplyIncomplete(ReconcileError):
             "Relancez la même commande pour reprendre là où elle s'est arrêtée."
         )
         self.step = step
+        self.reason = reason
+
+
+class Interrupted(ReconcileError):
+    """The person pressed Ctrl-C. Exit code 2 when the server may have been changed already."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class OutputNotWritable(ReconcileError):
+    """A file (workbook, report, lists) cannot be written into the folder asked for."""
+
+    def __init__(self, folder: str, reason: str) -> None:
+        super().__init__(
+            f"Impossible d'écrire dans le dossier {folder} : {reason}. "
+            "Choisissez un autre dossier (--output-dir, ou -o pour reconcile export)."
+        )
+        self.folder = folder
         self.reason = reason
 
 

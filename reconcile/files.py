@@ -14,14 +14,44 @@ sees half a file, and a crash leaves the previous version in place.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
+from reconcile.errors import OutputNotWritable
+
 PRIVATE_MODE = 0o600
 """Read and write by the owner only."""
+
+
+_REASONS = {
+    errno.EACCES: "vous n'avez pas le droit d'y écrire",
+    errno.EPERM: "vous n'avez pas le droit d'y écrire",
+    errno.EROFS: "il est en lecture seule",
+    errno.ENOSPC: "le disque est plein",
+    errno.EDQUOT: "le disque est plein (quota atteint)",
+    errno.EEXIST: "un fichier porte déjà ce nom : ce n'est pas un dossier",
+    errno.ENOTDIR: "un fichier porte ce nom (ou celui d'un dossier parent) : ce n'est pas un dossier",
+    errno.EISDIR: "un dossier porte le nom du fichier à écrire",
+    errno.ENOENT: "il n'existe pas",
+}
+
+
+def french_reason(error: OSError) -> str:
+    """Why a file could not be written, in words a secretary reads (the system's are English)."""
+    return _REASONS.get(error.errno or 0, error.strerror or str(error))
+
+
+@contextlib.contextmanager
+def writing_into(folder: Path) -> Iterator[None]:
+    """An `OSError` while writing into `folder` becomes `OutputNotWritable`, naming the folder."""
+    try:
+        yield
+    except OSError as error:
+        raise OutputNotWritable(str(folder), french_reason(error)) from error
 
 
 def write_private_bytes(path: Path, data: bytes) -> Path:

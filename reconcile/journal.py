@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from reconcile.errors import JournalError
-from reconcile.files import open_private_append
+from reconcile.files import french_reason, open_private_append
 from reconcile.model import UserType, WantedState
 
 JOURNAL_NAME = "journal-application.jsonl"
@@ -63,7 +63,9 @@ def exclusive_run(output_dir: Path) -> Iterator[None]:
         output_dir.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(output_dir / LOCK_NAME, os.O_WRONLY | os.O_CREAT, 0o600)
     except OSError as error:
-        raise JournalError(f"Impossible d'utiliser le dossier de sortie {output_dir} : {error}.") from error
+        raise JournalError(
+            f"Impossible d'utiliser le dossier de sortie {output_dir} : {french_reason(error)}."
+        ) from error
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

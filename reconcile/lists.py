@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import jinja2
 
 from reconcile.errors import UnknownClass
-from reconcile.files import write_private_bytes, write_private_text
+from reconcile.files import write_private_bytes, write_private_text, writing_into
 from reconcile.model import LEVELS, SchoolClass, ServerState, User, UserType, fold, level_rank
 from reconcile.render import french_date
 
@@ -268,11 +268,12 @@ def write_class_lists(
     """Write `listes-classes.html` (and `.pdf`) into `output_dir`, mode 0600."""
     lists = build_class_lists(state, class_names, generated_at=generated_at)
     output_dir = Path(output_dir)
-    html_path = write_private_text(output_dir / HTML_NAME, render_html(lists))
     pdf_path: Path | None = None
-    pdf_bytes = render_pdf(lists) if with_pdf else None
-    if pdf_bytes is not None:
-        pdf_path = write_private_bytes(output_dir / PDF_NAME, pdf_bytes)
+    with writing_into(output_dir):
+        html_path = write_private_text(output_dir / HTML_NAME, render_html(lists))
+        pdf_bytes = render_pdf(lists) if with_pdf else None
+        if pdf_bytes is not None:
+            pdf_path = write_private_bytes(output_dir / PDF_NAME, pdf_bytes)
     return ClassListFiles(html=html_path, pdf=pdf_path, classes=len(lists.classes), pupils=lists.pupil_count)
 
 

@@ -143,6 +143,11 @@ def fill_from_onde(
     unreadable workbook, or an existing output without `force`.
     """
     output = output or default_output(workbook_path)
+    if output.suffix.lower() != ".xlsx":
+        raise OndeError(
+            f"« {output.name} » : le classeur doit finir par .xlsx, sinon ni Excel ni LibreOffice Calc "
+            f"ni reconcile plan ne l'ouvrent comme un classeur. Par exemple : -o {output.stem}.xlsx"
+        )
     if output.resolve() == workbook_path.resolve():
         raise OndeError(
             f"Le classeur de sortie {output} est le classeur d'entrée : choisissez un autre nom avec -o."
@@ -154,9 +159,14 @@ def fill_from_onde(
     try:
         data = extraction_path.read_bytes()
     except OSError as error:
-        raise OndeError(
-            f"Impossible de lire l'extraction ONDE {extraction_path} : {error.strerror}."
-        ) from None
+        reason = error.strerror or str(error)  # the system's words, for the rarer cases
+        if isinstance(error, FileNotFoundError):
+            reason = "le fichier n'existe pas"
+        elif isinstance(error, IsADirectoryError):
+            reason = "c'est un dossier"
+        elif isinstance(error, PermissionError):
+            reason = "vous n'avez pas le droit de le lire"
+        raise OndeError(f"Impossible de lire l'extraction ONDE {extraction_path} : {reason}.") from None
     extraction = read_extraction(data, source=f"L'extraction {extraction_path.name}")
     book = _open_workbook(workbook_path)
     users = _UsersSheet(book)

@@ -343,6 +343,7 @@ class _Planner:
         self.created: dict[str, WantedClass] = {}
         # New adults a class names responsible: created in step 1, before the class.
         self.step1_adults: set[str] = set()
+        self._check_same_server()
         self._read_user_rows()
         self._read_class_rows()
 
@@ -353,6 +354,27 @@ class _Planner:
 
     def _warn(self, message: str, location: Location | None = None) -> None:
         self.warnings.append(Warning(message, location))
+
+    def _check_same_server(self) -> None:
+        """A workbook exported from another school or server is refused: its rows would act on
+        the wrong people (first-name.last-name logins recur from one school to the next)."""
+        export = self.wanted.export
+        if export is None:
+            return
+        advice = "Vérifiez --url ou INTRASCOL_URL, ou refaites un export de ce serveur."
+        if export.school and self.current.school and fold(export.school) != fold(self.current.school):
+            self._problem(
+                f"Ce classeur a été exporté de « {export.school} » ({export.server_url}), mais le serveur "
+                f"connecté est celui de « {self.current.school} ». {advice}"
+            )
+            return
+        leaving = {row.login for row in self.wanted.users if row.target is Target.LEAVES}
+        staying = [u.login for u in export.users if u.login not in leaving]
+        if staying and not any(self.current.user(login) for login in staying):
+            self._problem(
+                f"Aucun des {len(export.users)} comptes de ce classeur n'existe sur ce serveur : il a été "
+                f"exporté de {export.server_url}. {advice}"
+            )
 
     def _read_user_rows(self) -> None:
         export = self.wanted.export
@@ -459,11 +481,17 @@ class _Planner:
                     row.location,
                 )
         unlisted = [c for c in self.current.classes if class_key(c.name) not in self.class_rows]
+        export = self.wanted.export
+        exported = {class_key(name) for name in export.class_names} if export else set()
         for school_class in sorted(unlisted, key=lambda c: class_order_key(c.name)):
-            self._warn(
-                f"La classe « {school_class.name} » du serveur ne figure pas dans la feuille « Classes » "
-                "(créée depuis l'export ?) : elle est conservée telle quelle.",
-            )
+            name = school_class.name
+            if class_key(name) in exported:
+                why = f"La classe « {name} » de l'export n'a plus de ligne dans la feuille « Classes » "
+                why += "(ligne effacée ou renommée ?)"
+            else:
+                why = f"La classe « {name} » du serveur ne figure pas dans la feuille « Classes » "
+                why += "(créée depuis l'export ?)"
+            self._warn(f"{why} : elle est conservée telle quelle.")
 
     def _report_existing_name(self, row: WantedClass, on_server: SchoolClass) -> None:
         self._problem(

@@ -25,6 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile import __version__
+from reconcile.files import writing_into
 from reconcile.model import ServerState, WantedState
 from reconcile.plan import Plan
 from reconcile.render import (
@@ -101,6 +102,22 @@ def write_plan_report(
     generated_at: datetime,
 ) -> ReportFiles:
     """Write `rapport-plan.html` and `rapport-plan.xlsx` into `output_dir`; returns their paths."""
+    with writing_into(output_dir):
+        return _write_plan_report(
+            plan, current, wanted, output_dir, server_url=server_url, school=school, generated_at=generated_at
+        )
+
+
+def _write_plan_report(
+    plan: Plan,
+    current: ServerState,
+    wanted: WantedState,
+    output_dir: Path,
+    *,
+    server_url: str,
+    school: str,
+    generated_at: datetime,
+) -> ReportFiles:
     output_dir.mkdir(parents=True, exist_ok=True)
     exported_at = wanted.export.exported_at if wanted.export else None
     context = ReportContext(

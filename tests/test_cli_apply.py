@@ -272,3 +272,68 @@ def test_answering_no_at_the_terminal_prompt_changes_nothing(sandbox: RunningSan
     os.close(process_side)
     assert "Opération annulée" in shown.decode("utf-8", "replace")
     assert sandbox.store.snapshot() == snapshot
+
+
+def test_a_workbook_from_another_school_is_refused_and_nothing_changes(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    # The district adviser filled the workbook of one school, but INTRASCOL_URL names another.
+    workbook = tmp_path / "rentree.xlsx"
+    export = [sys.executable, "-m", "reconcile", "export", "-o", str(workbook), "--url", sandbox.url,
+              "--login", sandbox.admin_login]  # fmt: skip
+    subprocess.run(export, env=environment(sandbox), capture_output=True, timeout=60, check=True)
+    exported = read(sandbox)
+    fill_workbook(workbook, rentree(exported), exported)
+    with start_sandbox(SandboxOptions(demo=True, seed=2)) as other:
+        assert other.store.school_name != sandbox.store.school_name
+        snapshot = other.store.snapshot()
+        refused = reconcile_apply(other, workbook, "--yes")
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        message = " ".join(refused.stderr.split())
+        assert f"exporté de « {sandbox.store.school_name} » ({sandbox.url})" in message
+        assert f"« {other.store.school_name} »" in message
+        assert other.store.snapshot() == snapshot
+
+
+def test_a_workbook_from_another_server_of_the_same_name_is_refused(
+    sandbox: RunningSandbox, empty_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    # Same school name, but none of the exported accounts is on this server: another server.
+    workbook, _ = filled_workbook(sandbox, tmp_path)
+    empty_sandbox.store.add_user("Jean", "Dupont", "adulte")
+    snapshot = empty_sandbox.store.snapshot()
+    refused = reconcile_apply(empty_sandbox, workbook, "--yes")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert f"n'existe sur ce serveur : il a été exporté de {sandbox.url}" in " ".join(refused.stderr.split())
+    assert empty_sandbox.store.snapshot() == snapshot
+
+
+def test_ctrl_c_during_apply_says_to_run_it_again_and_exits_2(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    workbook, before = filled_workbook(sandbox, tmp_path)
+    sandbox.configure(latency=0.05)
+    journal = tmp_path / JOURNAL_NAME
+    process = subprocess.Popen(
+        command(sandbox, workbook, "--yes"),
+        env=environment(sandbox),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while process.poll() is None and _journal_lines(journal) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert process.poll() is None, "apply ended before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2, stderr
+    message = " ".join(stderr.split())
+    assert "Application interrompue (Ctrl-C)" in message
+    assert "Relancez la même commande pour reprendre" in message
+    assert "Traceback" not in stderr
+    sandbox.configure(latency=0.0)
+    again = reconcile_apply(sandbox, workbook, "--yes")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert_in_wanted_state(read(sandbox), rentree(before), before)

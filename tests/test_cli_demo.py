@@ -51,3 +51,17 @@ def test_the_demo_never_empties_a_folder_it_did_not_make(tmp_path: Path) -> None
     assert result.returncode == 1
     assert "ne viennent pas de la démonstration" in result.stderr
     assert (mine / "rentree.xlsx").read_bytes() == b"le vrai classeur"
+
+
+def test_the_demo_in_a_folder_it_cannot_make_is_a_french_error(tmp_path: Path) -> None:
+    # --output-dir naming a file: the demo folder cannot be made there.
+    a_file = tmp_path / "rentree.xlsx"
+    a_file.write_bytes(b"le vrai classeur")
+    result = subprocess.run(
+        [sys.executable, "-m", "reconcile", "demo", "--output-dir", str(a_file)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert f"Impossible d'écrire dans le dossier {a_file}" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+    assert a_file.read_bytes() == b"le vrai classeur"

@@ -89,3 +89,13 @@ def test_a_wrong_password_exits_3_and_writes_nothing(sandbox, tmp_path):
     assert "identifiant ou mot de passe incorrect" in result.stderr
     assert "pas-le-bon" not in result.stdout + result.stderr
     assert not (tmp_path / "rien").exists()
+
+
+def test_listes_into_a_folder_it_cannot_write_is_a_french_error(sandbox, tmp_path):
+    # --output-dir naming a file (the workbook, typed by mistake): the folder cannot be made.
+    workbook = tmp_path / "rentree.xlsx"
+    workbook.write_bytes(b"")
+    result = run_listes(sandbox, "--output-dir", str(workbook))
+    assert result.returncode == 1
+    assert f"Impossible d'écrire dans le dossier {workbook}" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr

@@ -207,3 +207,13 @@ def test_a_missing_workbook_is_named_in_the_error(sandbox, tmp_path: Path) -> No
     result = CliRunner().invoke(app, ["plan", str(tmp_path / "absent.xlsx")], env=environment(sandbox))
     assert isinstance(result.exception, ReconcileError)
     assert f"Le classeur {tmp_path / 'absent.xlsx'} n'existe pas." == str(result.exception)
+
+
+def test_a_report_folder_that_cannot_be_written_is_a_french_error(sandbox, exported: Path) -> None:
+    before = sandbox.store.snapshot()
+    # --output-dir naming the workbook itself, a file: the report folder cannot be made.
+    args = ["plan", str(exported), "--output-dir", str(exported)]
+    result = CliRunner().invoke(app, args, env=environment(sandbox))
+    assert isinstance(result.exception, ReconcileError), result.exception
+    assert f"Impossible d'écrire dans le dossier {exported}" in str(result.exception)
+    assert sandbox.store.snapshot() == before

@@ -375,6 +375,24 @@ def test_class_labels_map_to_existing_classes_or_to_named_new_ones() -> None:
 # --- The workbook -----------------------------------------------------------------------
 
 
+def test_an_extraction_that_cannot_be_read_is_named_in_french(tmp_path: Path) -> None:
+    workbook = write_test_workbook(tilleuls(), tmp_path / "rentree.xlsx")
+    missing = tmp_path / "CSVExtraction.csv"
+    with pytest.raises(
+        OndeError, match=rf"Impossible de lire l'extraction ONDE {missing} : le fichier n'existe pas"
+    ):
+        fill_from_onde(workbook, missing, today=TODAY)
+    with pytest.raises(OndeError, match=rf"extraction ONDE {tmp_path} : c'est un dossier"):
+        fill_from_onde(workbook, tmp_path, today=TODAY)
+
+
+def test_an_output_name_that_is_not_xlsx_is_refused(tmp_path: Path) -> None:
+    workbook = write_test_workbook(tilleuls(), tmp_path / "rentree.xlsx")
+    with pytest.raises(OndeError, match=r"« rentree-onde\.csv » : le classeur doit finir par \.xlsx"):
+        fill_from_onde(workbook, CURRENT_ISO, tmp_path / "rentree-onde.csv", today=TODAY)
+    assert not (tmp_path / "rentree-onde.csv").exists()
+
+
 def test_onde_fills_a_new_workbook_and_leaves_the_input_alone(tmp_path: Path) -> None:
     workbook = write_test_workbook(tilleuls(), tmp_path / "rentree.xlsx")
     before = workbook.read_bytes()

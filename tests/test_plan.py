@@ -551,6 +551,21 @@ def test_classes_gone_or_added_since_the_export_are_reported() -> None:
     assert result.is_empty
 
 
+def test_an_exported_class_whose_row_was_removed_or_renamed_is_kept_and_said_so() -> None:
+    state = school()
+    edited = workbook(state)
+    # The secretary renamed the CE1 row of the Classes sheet (or erased it).
+    wanted = replace(edited, classes=tuple(c for c in edited.classes if c.name != "CE1"))
+    result = plan(state, wanted)
+    text = messages(result.warnings)
+    assert (
+        "La classe « CE1 » de l'export n'a plus de ligne dans la feuille « Classes » (ligne effacée ou "
+        "renommée ?) : elle est conservée telle quelle." in text
+    )
+    assert "créée depuis l'export" not in text
+    assert result.is_empty
+
+
 def test_a_new_pupil_without_target_class_is_created_without_class_with_a_warning() -> None:
     state = school()
     result = plan(state, workbook(state, new=[("Blanc", "Noé", UserType.PUPIL, None)]))

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 import requests
@@ -718,6 +718,8 @@ def test_the_sandbox_command_prints_how_to_connect_and_stops_on_ctrl_c() -> None
             "--lose-answer-after-post attend une probabilité entre 0 et 1",
         ),
         (["--latency", "-1"], "--latency attend une durée positive"),
+        (["--port", "99999"], "--port attend un numéro entre 0 et 65535, pas 99999."),
+        (["--port", "-5"], "--port attend un numéro entre 0 et 65535, pas -5."),
     ],
 )
 def test_the_sandbox_command_refuses_impossible_settings(arguments: list[str], expected: str) -> None:
@@ -728,9 +730,28 @@ def test_the_sandbox_command_refuses_impossible_settings(arguments: list[str], e
         timeout=30,
         env={**os.environ, "COLUMNS": "200"},
     )
-    assert finished.returncode == 2
+    assert finished.returncode == 1  # like a mistyped option; 2 means « inachevé, relancez »
     assert expected in finished.stderr
     assert finished.stdout == ""
+
+
+def test_a_port_in_use_is_an_os_error_for_the_library_and_a_french_error_for_the_command(
+    sandbox: RunningSandbox,
+) -> None:
+    port = urlsplit(sandbox.url).port
+    assert port is not None
+    with pytest.raises(OSError, match="in use"):  # not werkzeug's print-then-exit
+        start_sandbox(SandboxOptions(demo=False), port=port)
+    finished = subprocess.run(
+        [sys.executable, "-m", "reconcile", "sandbox", "--port", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert finished.returncode == 1
+    assert f"impossible d'écouter sur 127.0.0.1:{port} : ce port est déjà utilisé" in finished.stderr
+    assert "in use" not in finished.stderr
 
 
 def test_an_unknown_class_cannot_be_modified(sandbox: RunningSandbox) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Callable
@@ -842,6 +843,33 @@ def test_reconcile_export_writes_the_workbook_of_the_sandbox(sandbox: RunningSan
     forced = run_cli("export", "-o", str(path), "--force", env=env)
     assert forced.returncode == 0, forced.stderr
     assert read_workbook(path).problems == ()
+
+
+def test_reconcile_export_refuses_a_name_that_is_not_xlsx(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    # An .xlsx written under another name is opened as text by Calc and refused by `reconcile plan`.
+    env = {"INTRASCOL_URL": sandbox.url, "INTRASCOL_LOGIN": sandbox.admin_login}
+    env["INTRASCOL_PASSWORD"] = sandbox.admin_password
+    for name in ("rentree.csv", "rentree.ods", "rentree"):
+        result = run_cli("export", "-o", str(tmp_path / name), env=env)
+        assert result.returncode == 1, result.stdout
+        assert f"« {name} » : le classeur doit finir par .xlsx" in " ".join(result.stderr.split())
+        assert not (tmp_path / name).exists()
+
+
+def test_reconcile_export_into_a_read_only_folder_is_a_french_error(sandbox: RunningSandbox) -> None:
+    read_only = Path("/sys")  # sysfs: no regular file can be created there, even by root
+    try:
+        tempfile.mkstemp(dir=read_only)
+    except OSError:
+        pass
+    else:
+        pytest.skip("/sys accepts files here")
+    env = {"INTRASCOL_URL": sandbox.url, "INTRASCOL_LOGIN": sandbox.admin_login}
+    env["INTRASCOL_PASSWORD"] = sandbox.admin_password
+    result = run_cli("export", "-o", str(read_only / "rentree.xlsx"), env=env)
+    assert result.returncode == 1, result.stdout
+    assert f"Impossible d'écrire dans le dossier {read_only}" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
 
 
 def test_problems_are_listed_sheet_by_sheet_in_row_order(exported: Path) -> None:

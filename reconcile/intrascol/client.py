@@ -27,6 +27,7 @@ from reconcile import __version__
 from reconcile.errors import (
     AnswerLost,
     AuthenticationFailed,
+    InvalidServerUrl,
     PageNotRecognised,
     ServerError,
     ServerFailure,
@@ -45,7 +46,7 @@ from reconcile.ports import (
     UserSession,
 )
 
-__all__ = ["IntraScolClient", "ServerInfo", "UserSideSession"]
+__all__ = ["IntraScolClient", "ServerInfo", "UserSideSession", "base_url"]
 
 Fields = Sequence[tuple[str, str]]
 ReadProgress = Callable[[int, int], None]
@@ -59,6 +60,32 @@ _MAX_REDIRECTS = 5
 _MAX_USER_PAGES = 1000
 # Readings of one listing whose order changes between pages, before giving up.
 _MAX_LISTING_PASSES = 12
+
+
+def base_url(url: str) -> str:
+    """The server's base URL (`http://serveur/intrascol/`) from the address a person gives.
+
+    Accepts the address of a page of the site pasted from the browser (`…/admin/login.php`,
+    `…/admin/`) and a missing final slash; raises `InvalidServerUrl` for an address that is
+    not http(s), before any password is asked.
+    """
+    given = url.strip()
+    try:
+        parts = urlparse(given)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise InvalidServerUrl(given) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidServerUrl(given)
+    segments = parts.path.split("/")
+    if segments[-1].endswith(".php"):
+        segments[-1] = ""
+    while len(segments) > 1 and segments[-1] == "":
+        segments.pop()
+    if segments[-1] == "admin":
+        segments.pop()
+    path = "/".join(segments).rstrip("/") + "/"
+    return parts._replace(path=path, params="", query="", fragment="").geturl()
 
 
 def _new_session() -> requests.Session:
@@ -353,7 +380,7 @@ class IntraScolClient:
         get_retries: int = 3,
         backoff: float = 0.5,
     ) -> None:
-        self._url = url if url.endswith("/") else url + "/"
+        self._url = base_url(url)
         self._counter = _Counter()
         self._timeout = timeout
         self._get_retries = get_retries

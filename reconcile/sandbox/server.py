@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import socket
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -153,11 +154,23 @@ class RunningSandbox:
         self.stop()
 
 
+def _check_can_listen(host: str, port: int) -> None:
+    """Raise the `OSError` listening on host:port would raise.
+
+    Werkzeug's `make_server` prints its own message (in English) and exits instead.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as werkzeug chooses
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug's server does
+        probe.bind((host, port))
+
+
 def start_sandbox(
     options: SandboxOptions | None = None, host: str = "127.0.0.1", port: int = 0
 ) -> RunningSandbox:
     """Opens (or creates) the state and serves it on `host:port` (0: a free port)."""
     options = options or SandboxOptions()
+    _check_can_listen(host, port)
     temporary: Path | None = None
     if options.state is None:
         descriptor, name = tempfile.mkstemp(prefix="intrascol-", suffix=".sqlite")

@@ -15,6 +15,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile import __version__
+from reconcile.files import writing_into
 from reconcile.model import LEVELS, SchoolClass, ServerState, User, UserType, class_levels, fold
 from reconcile.workbook import layout
 
@@ -106,7 +107,8 @@ def write_workbook(
 
     workbook.properties.created = exported_at.replace(tzinfo=None)
     workbook.properties.modified = exported_at.replace(tzinfo=None)
-    _save_atomically(workbook, Path(path))
+    with writing_into(Path(path).resolve().parent):
+        _save_atomically(workbook, Path(path))
 
 
 def _adult_order(users: list[User]) -> list[str]:
