@@ -21,7 +21,6 @@ from reconcile.files import writing_into
 from reconcile.model import (
     LEAVES_SCHOOL,
     ClassStatus,
-    ExportedUser,
     ExportInfo,
     ServerState,
     Target,
@@ -50,19 +49,12 @@ NEW_TEACHER = ("Girard", "Camille")
 
 def export_of(state: ServerState, url: str = "http://serveur/intrascol/") -> ExportInfo:
     """The hidden metadata the export would have written for `state`."""
-    return ExportInfo(
+    return ExportInfo.of_state(
+        state,
         server_url=url,
-        school=state.school,
         exported_at="2026-06-30T18:00:00",
         tool_version="test",
-        template_version="2",
-        fingerprint=state.fingerprint(),
-        users=tuple(
-            ExportedUser(u.login, u.last_name, u.first_name, u.type, state.class_name_of(u))
-            for u in state.users
-        ),
-        class_names=tuple(c.name for c in state.classes),
-        class_responsibles=tuple((c.name, c.responsible_login) for c in state.classes),
+        template_version=layout.TEMPLATE_VERSION,
     )
 
 

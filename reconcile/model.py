@@ -217,6 +217,32 @@ class ExportInfo:
     # before template version 2, which did not store them.
     class_responsibles: tuple[tuple[str, str], ...] = ()
 
+    @classmethod
+    def of_state(
+        cls,
+        state: ServerState,
+        *,
+        server_url: str,
+        exported_at: str,
+        tool_version: str,
+        template_version: str,
+    ) -> ExportInfo:
+        """What an export of `state` records: who was where, and each class's responsible."""
+        return cls(
+            server_url=server_url,
+            school=state.school,
+            exported_at=exported_at,
+            tool_version=tool_version,
+            template_version=template_version,
+            fingerprint=state.fingerprint(),
+            users=tuple(
+                ExportedUser(u.login, u.last_name, u.first_name, u.type, state.class_name_of(u))
+                for u in state.users
+            ),
+            class_names=tuple(c.name for c in state.classes),
+            class_responsibles=tuple((c.name, c.responsible_login) for c in state.classes),
+        )
+
     def responsible_at_export(self, class_name: str) -> str | None:
         """The login responsible of `class_name` at export time; None when not stored."""
         key = class_key(class_name)

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from reconcile.model import (
     LEAVES_SCHOOL,
     ClassStatus,
-    ExportedUser,
     ExportInfo,
     Location,
     SchoolClass,
@@ -90,19 +89,12 @@ def _target(text: str | None) -> tuple[Target, str | None]:
 
 
 def export_info(state: ServerState) -> ExportInfo:
-    return ExportInfo(
+    return ExportInfo.of_state(
+        state,
         server_url="http://127.0.0.1/intrascol/",
-        school=state.school,
         exported_at="2026-07-01T10:00:00+00:00",
         tool_version="0.1.0",
         template_version="2",
-        fingerprint=state.fingerprint(),
-        users=tuple(
-            ExportedUser(u.login, u.last_name, u.first_name, u.type, state.class_name_of(u))
-            for u in state.users
-        ),
-        class_names=tuple(c.name for c in state.classes),
-        class_responsibles=tuple((c.name, c.responsible_login) for c in state.classes),
     )
 
 

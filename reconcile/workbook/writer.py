@@ -16,7 +16,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile import __version__
 from reconcile.files import writing_into
-from reconcile.model import LEVELS, SchoolClass, ServerState, User, UserType, class_levels, fold
+from reconcile.model import LEVELS, ExportInfo, SchoolClass, ServerState, User, UserType, class_levels, fold
 from reconcile.workbook import layout
 
 # Text a spreadsheet program would read as a formula, a sign or a command.
@@ -201,23 +201,23 @@ def _resize_validations(sheet: Worksheet, last: int) -> None:
 
 
 def _write_export_info(sheet: Worksheet, state: ServerState, server_url: str, exported_at: datetime) -> None:
-    values = {
-        "server_url": server_url,
-        "school": state.school,
-        "exported_at": exported_at.isoformat(timespec="seconds"),
-        "tool_version": __version__,
-        "template_version": layout.TEMPLATE_VERSION,
-        "fingerprint": state.fingerprint(),
-    }
+    info = ExportInfo.of_state(
+        state,
+        server_url=server_url,
+        exported_at=exported_at.isoformat(timespec="seconds"),
+        tool_version=__version__,
+        template_version=layout.TEMPLATE_VERSION,
+    )
     for row, key in enumerate(layout.META_KEYS, start=1):
-        put_text(sheet.cell(row, 2), values[key])
-    for row, user in enumerate(sorted(state.users, key=lambda u: u.login), start=2):
-        fields = (user.login, user.last_name, user.first_name, user.type.value, state.class_name_of(user))
+        put_text(sheet.cell(row, 2), getattr(info, key))
+    for row, user in enumerate(sorted(info.users, key=lambda u: u.login), start=2):
+        fields = (user.login, user.last_name, user.first_name, user.type.value, user.class_name)
         for offset, text in enumerate(fields):
             put_text(sheet.cell(row, layout.META_USERS_COLUMN + offset), text)
-    for row, school_class in enumerate(sorted(state.classes, key=lambda c: class_order(c.name)), start=2):
-        put_text(sheet.cell(row, layout.META_CLASSES_COLUMN), school_class.name)
-        put_text(sheet.cell(row, layout.META_RESPONSIBLES_COLUMN), school_class.responsible_login)
+    classes = sorted(info.class_responsibles, key=lambda pair: class_order(pair[0]))
+    for row, (class_name, responsible) in enumerate(classes, start=2):
+        put_text(sheet.cell(row, layout.META_CLASSES_COLUMN), class_name)
+        put_text(sheet.cell(row, layout.META_RESPONSIBLES_COLUMN), responsible)
 
 
 def _save_atomically(workbook: Workbook, path: Path) -> None:
