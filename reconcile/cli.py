@@ -42,7 +42,7 @@ from reconcile.apply_report import REPORT_NAME, run_report, write_apply_report, 
 from reconcile.errors import ApplyIncomplete, Interrupted, NotConfirmed, ReconcileError
 from reconcile.intrascol.client import IntraScolClient, base_url
 from reconcile.journal import JOURNAL_NAME
-from reconcile.model import UserType
+from reconcile.model import UserType, WantedState
 from reconcile.plan import Plan, Step
 from reconcile.render import headline, remarks, step_sections
 from reconcile.report import ReportFiles, write_plan_report
@@ -178,6 +178,15 @@ def _ask_password(login: str, url: str) -> str:
                 f"Pas de terminal pour demander le mot de passe de « {login} » sans l'afficher : "
                 "mettez-le dans la variable d'environnement INTRASCOL_PASSWORD."
             ) from None
+
+
+def _load_workbook(workbook: Path) -> WantedState:
+    """The wanted state of a filled-in workbook, read before any connection to the server."""
+    from reconcile.workbook import load_wanted
+
+    if not workbook.is_file():
+        raise ReconcileError(f"Le classeur {workbook} n'existe pas.")
+    return load_wanted(workbook)
 
 
 def connect_from_cli(url: str | None, login: str | None) -> IntraScolClient:
@@ -467,11 +476,8 @@ def apply_command(
 ) -> None:
     """Applique le classeur au serveur dans l'ordre de la procédure ; relancée, reprend où elle en était."""
     from reconcile.lists import write_class_lists
-    from reconcile.workbook import load_wanted
 
-    if not workbook.is_file():
-        raise ReconcileError(f"Le classeur {workbook} n'existe pas.")
-    wanted = load_wanted(workbook)
+    wanted = _load_workbook(workbook)
     output = output_dir or workbook.resolve().parent
     interrupted = (
         f"Application interrompue (Ctrl-C) : ce qui a déjà été fait est noté dans le journal "
@@ -700,11 +706,7 @@ def plan_command(
     login: LoginOption = None,
 ) -> None:
     """Montre ce que le classeur changerait sur le serveur, sans rien modifier, et écrit le rapport."""
-    from reconcile.workbook import load_wanted
-
-    if not workbook.is_file():
-        raise ReconcileError(f"Le classeur {workbook} n'existe pas.")
-    wanted = load_wanted(workbook)
+    wanted = _load_workbook(workbook)
     with on_ctrl_c(READ_ONLY_INTERRUPTED), connect_from_cli(url, login) as client:
         server = client.info()
         with console.status("Lecture des comptes…") as status:

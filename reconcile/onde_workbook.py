@@ -374,7 +374,7 @@ class _UsersSheet:
             else:
                 self._write_arrival(arrival, arrival.row, targets, new=False)
         if appended:
-            self._extend_validations(self.data_end, self.data_end + appended)
+            _extend_validations(self.sheet, self.data_end, self.data_end + appended)
             self.data_end += appended
         self._highlight()
 
@@ -442,16 +442,6 @@ class _UsersSheet:
             if not cell.has_style:
                 _copy_style(self.sheet.cell(row - 1, column), cell)
 
-    def _extend_validations(self, old_end: int, new_end: int) -> None:
-        """Dropdowns that reached the last row reach the appended rows too."""
-        for validation in self.sheet.data_validations.dataValidation:
-            for cells in list(validation.sqref.ranges):
-                if cells.min_row <= old_end <= cells.max_row < new_end:
-                    validation.sqref.add(
-                        f"{get_column_letter(cells.min_col)}{cells.max_row + 1}:"
-                        f"{get_column_letter(cells.max_col)}{new_end}"
-                    )
-
     def _highlight(self) -> None:
         """Review colours follow the `Origine` column (conditional formats), even as it is edited."""
         letter = get_column_letter(self._col(ORIGIN_HEADER))
@@ -468,6 +458,17 @@ class _UsersSheet:
             if formula not in existing:
                 rule = Rule(type="expression", formula=[formula], dxf=DifferentialStyle(fill=fill))
                 self.sheet.conditional_formatting.add(area, rule)
+
+
+def _extend_validations(sheet: Worksheet, old_end: int, new_end: int) -> None:
+    """Dropdowns that reached the last row reach the appended rows too."""
+    for validation in sheet.data_validations.dataValidation:
+        for cells in list(validation.sqref.ranges):
+            if cells.min_row <= old_end <= cells.max_row < new_end:
+                validation.sqref.add(
+                    f"{get_column_letter(cells.min_col)}{cells.max_row + 1}:"
+                    f"{get_column_letter(cells.max_col)}{new_end}"
+                )
 
 
 def _copy_style(source: Cell | MergedCell, target: Cell | MergedCell, *, keep_fill: bool = False) -> None:
@@ -537,16 +538,7 @@ class _ClassesSheet:
             label = teacher_labels(adults).get(responsible, responsible) if responsible else None
             _set(self.sheet.cell(row, self.columns[fold(RESPONSIBLE)]), label)
         if added:
-            self._extend_validations(self.data_end - len(added), self.data_end)
-
-    def _extend_validations(self, old_end: int, new_end: int) -> None:
-        for validation in self.sheet.data_validations.dataValidation:
-            for cells in list(validation.sqref.ranges):
-                if cells.min_row <= old_end <= cells.max_row < new_end:
-                    validation.sqref.add(
-                        f"{get_column_letter(cells.min_col)}{cells.max_row + 1}:"
-                        f"{get_column_letter(cells.max_col)}{new_end}"
-                    )
+            _extend_validations(self.sheet, self.data_end - len(added), self.data_end)
 
 
 # --- The ONDE sheet ---------------------------------------------------------------------
