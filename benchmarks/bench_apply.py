@@ -20,10 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from reconcile.apply import ApplyRun, apply_workbook
-from reconcile.demo import rentree
-from reconcile.intrascol.client import IntraScolClient
-from reconcile.plan import (
+from reconcile.adapters.intrascol.client import IntraScolClient
+from reconcile.app.apply import apply_workbook
+from reconcile.app.demo import rentree
+from reconcile.core.outcome import ApplyRun
+from reconcile.core.plan import (
     AssignPupil,
     ChangeResponsible,
     CreateClass,

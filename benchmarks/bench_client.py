@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from reconcile.intrascol.client import IntraScolClient
-from reconcile.model import UserType
+from reconcile.adapters.intrascol.client import IntraScolClient
+from reconcile.core.model import UserType
 from reconcile.sandbox import SandboxOptions, start_sandbox
 
 LATENCY = 0.02

@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from reconcile.folders import archive_class_folder
-from reconcile.intrascol.client import IntraScolClient
+from reconcile.adapters.intrascol.client import IntraScolClient
+from reconcile.app.folders import archive_class_folder
 from reconcile.sandbox import SandboxOptions, start_sandbox
 
 LATENCY = 0.02

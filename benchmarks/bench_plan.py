@@ -13,7 +13,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reconcile.model import (
+from reconcile.adapters.reports.plan_report import write_plan_report
+from reconcile.core.model import (
     LEVELS,
     ClassStatus,
     Location,
@@ -26,9 +27,8 @@ from reconcile.model import (
     WantedState,
     WantedUser,
 )
-from reconcile.plan import plan
-from reconcile.render import class_changes, step_sections
-from reconcile.report import write_plan_report
+from reconcile.core.plan import plan
+from reconcile.core.wording import class_changes, step_sections
 
 PUPILS_PER_CLASS = 25
 

@@ -7,8 +7,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reconcile.model import SchoolClass, ServerState, User, UserType
-from reconcile.workbook import read_workbook, write_workbook
+from reconcile.adapters.workbook import read_workbook, write_workbook
+from reconcile.core.model import SchoolClass, ServerState, User, UserType
 
 
 def school(pupils: int, per_class: int = 25) -> ServerState:

@@ -1,10 +1,10 @@
-"""Regenerate `reconcile/templates/rentree_template.xlsx` from `reconcile.workbook.layout`.
+"""Regenerate `reconcile/adapters/templates/rentree_template.xlsx` from `reconcile.adapters.workbook.layout`.
 
 Run after changing the layout: `.venv/bin/python scripts/make_template.py`.
 A test checks the committed file matches what this script makes.
 """
 
-from reconcile.workbook.layout import TEMPLATE_PATH, build_template
+from reconcile.adapters.workbook.layout import TEMPLATE_PATH, build_template
 
 
 def main() -> None:

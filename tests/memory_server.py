@@ -15,9 +15,9 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
 
-from reconcile.errors import AnswerLost, ServerFailure, ServerUnreachable
-from reconcile.model import SchoolClass, ServerState, User, UserType
-from reconcile.ports import BatchOutcome, CreatedUser, ItemOutcome, Refusal, UserSession
+from reconcile.core.errors import AnswerLost, ServerFailure, ServerUnreachable
+from reconcile.core.model import SchoolClass, ServerState, User, UserType
+from reconcile.core.ports import BatchOutcome, CreatedUser, ItemOutcome, Refusal, UserSession
 
 BEFORE = "before"  # a 500 before anything is applied
 AFTER = "after"  # applied, then the answer is lost

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from reconcile.model import (
+from reconcile.core.model import (
     LEAVES_SCHOOL,
     ClassStatus,
     ExportInfo,

@@ -11,9 +11,9 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from reconcile.errors import AnswerLost, AuthenticationFailed
-from reconcile.model import SchoolClass, ServerState, User, UserType
-from reconcile.ports import BatchOutcome, CreatedUser, Folder, ItemOutcome, Refusal, SharedFile
+from reconcile.core.errors import AnswerLost, AuthenticationFailed
+from reconcile.core.model import SchoolClass, ServerState, User, UserType
+from reconcile.core.ports import BatchOutcome, CreatedUser, Folder, ItemOutcome, Refusal, SharedFile
 
 
 @dataclass

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from reconcile.apply import apply_workbook
-from reconcile.demo import fill_workbook, rentree
-from reconcile.errors import AuthenticationFailed
-from reconcile.intrascol.client import IntraScolClient
-from reconcile.model import ServerState, UserType
-from reconcile.ports import Refusal
-from reconcile.workbook import write_workbook
+from reconcile.adapters.intrascol.client import IntraScolClient
+from reconcile.adapters.workbook import write_workbook
+from reconcile.app.apply import apply_workbook
+from reconcile.app.demo import fill_workbook, rentree
+from reconcile.core.errors import AuthenticationFailed
+from reconcile.core.model import ServerState, UserType
+from reconcile.core.ports import Refusal
 from tests.alt_server import ADMIN_LOGIN, DOUBLE_LEVEL, AltServer, alt_school
 from tests.test_apply_sandbox import assert_in_wanted_state
 

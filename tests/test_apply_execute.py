@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 
-from reconcile.apply import Archive, OpStatus, execute
-from reconcile.errors import JournalError
-from reconcile.journal import JOURNAL_NAME, Journal, fold_journal
-from reconcile.model import SchoolClass, User, UserType
-from reconcile.plan import (
+from reconcile.adapters.journal import JOURNAL_NAME, Journal
+from reconcile.app.apply import execute
+from reconcile.core.errors import JournalError
+from reconcile.core.journal_facts import fold_journal
+from reconcile.core.model import SchoolClass, User, UserType
+from reconcile.core.outcome import Archive, OpStatus
+from reconcile.core.plan import (
     AssignPupil,
     ChangeResponsible,
     CreateClass,

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from reconcile.apply import ApplyRun, apply_workbook
-from reconcile.errors import DriftAmbiguous, NotConfirmed, PageNotRecognised, PlanBlocked
-from reconcile.journal import JOURNAL_NAME
-from reconcile.model import (
+from reconcile.adapters.journal import JOURNAL_NAME
+from reconcile.app.apply import apply_workbook
+from reconcile.core.errors import DriftAmbiguous, NotConfirmed, PageNotRecognised, PlanBlocked
+from reconcile.core.model import (
     ClassStatus,
     Target,
     User,
@@ -25,7 +25,8 @@ from reconcile.model import (
     WantedState,
     WantedUser,
 )
-from reconcile.ports import CreatedUser
+from reconcile.core.outcome import ApplyRun
+from reconcile.core.ports import CreatedUser
 from tests.memory_server import KILL_AFTER, KILL_BEFORE, Killed, MemoryServer, small_school
 
 ADULT, PUPIL = UserType.ADULT, UserType.PUPIL

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from reconcile.apply import ApplyRun, apply_workbook
-from reconcile.demo import rentree
-from reconcile.errors import NotConfirmed
-from reconcile.intrascol.client import IntraScolClient
-from reconcile.model import ServerState, Target, UserType, WantedState, class_key, person_key
-from reconcile.plan import Step
-from reconcile.ports import ClassLister
+from reconcile.adapters.intrascol.client import IntraScolClient
+from reconcile.app.apply import apply_workbook
+from reconcile.app.demo import rentree
+from reconcile.core.errors import NotConfirmed
+from reconcile.core.model import ServerState, Target, UserType, WantedState, class_key, person_key
+from reconcile.core.outcome import ApplyRun
+from reconcile.core.plan import Step
+from reconcile.core.ports import ClassLister
 from reconcile.sandbox import RunningSandbox
 
 

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from reconcile.apply_report import REPORT_NAME
-from reconcile.demo import fill_workbook, rentree
-from reconcile.intrascol.client import IntraScolClient
-from reconcile.journal import JOURNAL_NAME
-from reconcile.model import ServerState
+from reconcile.adapters.intrascol.client import IntraScolClient
+from reconcile.adapters.journal import JOURNAL_NAME
+from reconcile.adapters.reports.apply_report import REPORT_NAME
+from reconcile.adapters.workbook import write_workbook
+from reconcile.app.demo import fill_workbook, rentree
+from reconcile.core.model import ServerState
 from reconcile.sandbox import RunningSandbox, SandboxOptions, start_sandbox
-from reconcile.workbook import write_workbook
 from tests.test_apply_sandbox import assert_in_wanted_state
 
 

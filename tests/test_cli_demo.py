@@ -9,7 +9,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from reconcile.demo import DEMO_FILES
+from reconcile.app.demo import DEMO_FILES
 
 
 def test_the_demo_runs_the_whole_cycle_and_says_where_everything_is(tmp_path: Path) -> None:

@@ -17,11 +17,11 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from typer.testing import CliRunner
 
-from reconcile import cli
-from reconcile.cli import app
-from reconcile.errors import ReconcileError, WorkbookError
-from reconcile.intrascol.client import IntraScolClient
-from reconcile.workbook import layout, write_workbook
+from reconcile.adapters.intrascol.client import IntraScolClient
+from reconcile.adapters.workbook import layout, write_workbook
+from reconcile.cli import commands as cli
+from reconcile.cli.commands import app
+from reconcile.core.errors import ReconcileError, WorkbookError
 
 MOVES_UP = {"GS": "CP", "CP": "CE1", "CE1": "CE2", "CE2": "CE2-CM1", "CE2-CM1": "CM1-CM2", "CM1": "CM2"}
 

@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from reconcile.errors import (
+from reconcile.adapters.intrascol.client import IntraScolClient, ServerInfo
+from reconcile.core.errors import (
     AnswerLost,
     AuthenticationFailed,
     PageNotRecognised,
@@ -22,9 +23,8 @@ from reconcile.errors import (
     ServerRefused,
     ServerUnreachable,
 )
-from reconcile.intrascol.client import IntraScolClient, ServerInfo
-from reconcile.model import UserType
-from reconcile.ports import Refusal
+from reconcile.core.model import UserType
+from reconcile.core.ports import Refusal
 
 
 def connect(sandbox, **settings) -> IntraScolClient:

@@ -14,12 +14,12 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from reconcile import cli
-from reconcile.cli import app
-from reconcile.model import ServerState
-from reconcile.plan import ChangeResponsible, plan
+from reconcile.adapters.workbook import layout, load_wanted, write_workbook
+from reconcile.cli import commands as cli
+from reconcile.cli.commands import app
+from reconcile.core.model import ServerState
+from reconcile.core.plan import ChangeResponsible, plan
 from reconcile.sandbox import RunningSandbox
-from reconcile.workbook import layout, load_wanted, write_workbook
 from tests.test_cli_apply import read, reconcile_apply
 
 # In the demo school, Françoise D'ALMEIDA leads the CE1 and Benoît ROUSSEAU the CM1;

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from reconcile.files import (
+from reconcile.adapters.files import (
     create_private_binary,
     open_private_append,
     write_private_bytes,

@@ -14,10 +14,10 @@ from datetime import date
 
 import pytest
 
-from reconcile.errors import FolderArchiveError
-from reconcile.folders import FolderStep, archive_class_folder, find_provisional_pupils
-from reconcile.intrascol.client import IntraScolClient
-from reconcile.ports import Refusal
+from reconcile.adapters.intrascol.client import IntraScolClient
+from reconcile.app.folders import FolderStep, archive_class_folder, find_provisional_pupils
+from reconcile.core.errors import FolderArchiveError
+from reconcile.core.ports import Refusal
 
 DAY = date(2026, 8, 31)
 

@@ -13,14 +13,14 @@ from datetime import date
 
 import pytest
 
-from reconcile.errors import FolderArchiveError
-from reconcile.folders import (
+from reconcile.app.folders import (
     FolderStep,
     archive_class_folder,
     find_provisional_pupils,
     remove_provisional_pupils,
 )
-from reconcile.model import SchoolClass, User, UserType
+from reconcile.core.errors import FolderArchiveError
+from reconcile.core.model import SchoolClass, User, UserType
 from tests.protocol_fake import FakeSchool
 
 DAY = date(2026, 8, 31)

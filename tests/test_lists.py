@@ -11,9 +11,14 @@ from html.parser import HTMLParser
 
 import pytest
 
-from reconcile.errors import UnknownClass
-from reconcile.lists import build_class_lists, find_unicode_fonts, render_html, write_class_lists
-from reconcile.model import SchoolClass, ServerState, User, UserType
+from reconcile.adapters.reports.class_lists import (
+    build_class_lists,
+    find_unicode_fonts,
+    render_html,
+    write_class_lists,
+)
+from reconcile.core.errors import UnknownClass
+from reconcile.core.model import SchoolClass, ServerState, User, UserType
 
 WHEN = datetime(2026, 9, 1, 8, 30)
 

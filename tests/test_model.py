@@ -2,7 +2,7 @@
 
 import pytest
 
-from reconcile.model import SchoolClass, ServerState, User, UserType, class_levels, fold, level_rank
+from reconcile.core.model import SchoolClass, ServerState, User, UserType, class_levels, fold, level_rank
 
 
 @pytest.mark.parametrize(

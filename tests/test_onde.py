@@ -16,9 +16,11 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from reconcile.cli import app
-from reconcile.model import LEAVES_SCHOOL, SchoolClass, ServerState, Target, User, UserType
-from reconcile.onde import (
+from reconcile.adapters.workbook import load_wanted, write_workbook
+from reconcile.adapters.workbook.onde import fill_from_onde
+from reconcile.cli.commands import app
+from reconcile.core.model import LEAVES_SCHOOL, SchoolClass, ServerState, Target, User, UserType
+from reconcile.core.onde import (
     Layout,
     NewPupilRow,
     OndeError,
@@ -30,8 +32,6 @@ from reconcile.onde import (
     match_extraction,
     read_extraction,
 )
-from reconcile.onde_workbook import fill_from_onde
-from reconcile.workbook import load_wanted, write_workbook
 from tests.test_workbook import resave_with_libreoffice
 
 DATA = Path(__file__).parent / "data" / "onde"

@@ -15,12 +15,12 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from reconcile.cli import app
-from reconcile.intrascol.client import IntraScolClient
-from reconcile.model import Target, WantedState, fold
-from reconcile.plan import CreateClass, CreateUser, DeleteUsers, TransferPupils, plan
+from reconcile.adapters.intrascol.client import IntraScolClient
+from reconcile.adapters.workbook import load_wanted
+from reconcile.cli.commands import app
+from reconcile.core.model import Target, WantedState, fold
+from reconcile.core.plan import CreateClass, CreateUser, DeleteUsers, TransferPupils, plan
 from reconcile.sandbox import RunningSandbox
-from reconcile.workbook import load_wanted
 
 # This year's class -> (next year's level, the ONDE class label).
 NEXT_YEAR = {

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from reconcile.errors import PageNotRecognised, ServerRefused
-from reconcile.intrascol.pages import Page, ServerInfo, attributed, decode, outcome_of
-from reconcile.model import SchoolClass, User, UserType
-from reconcile.ports import CreatedUser, Folder, Refusal, SharedFile
+from reconcile.adapters.intrascol.pages import Page, ServerInfo, attributed, decode, outcome_of
+from reconcile.core.errors import PageNotRecognised, ServerRefused
+from reconcile.core.model import SchoolClass, User, UserType
+from reconcile.core.ports import CreatedUser, Folder, Refusal, SharedFile
 
 HTML = Path(__file__).parent / "data" / "html"
 LATIN_1 = "text/html; charset=ISO-8859-1"

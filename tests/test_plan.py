@@ -7,8 +7,16 @@ from dataclasses import replace
 
 import pytest
 
-from reconcile.model import LEAVES_SCHOOL, ClassStatus, Location, ServerState, Target, UserType, WantedUser
-from reconcile.plan import (
+from reconcile.core.model import (
+    LEAVES_SCHOOL,
+    ClassStatus,
+    Location,
+    ServerState,
+    Target,
+    UserType,
+    WantedUser,
+)
+from reconcile.core.plan import (
     AssignPupil,
     ChangeResponsible,
     CreateClass,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconcile.model import (
+from reconcile.core.model import (
     ClassStatus,
     Location,
     SchoolClass,
@@ -30,7 +30,7 @@ from reconcile.model import (
     class_key,
     fold,
 )
-from reconcile.plan import (
+from reconcile.core.plan import (
     AssignPupil,
     ChangeResponsible,
     CreateClass,
@@ -41,7 +41,7 @@ from reconcile.plan import (
     TransferPupils,
     plan,
 )
-from reconcile.render import NO_CLASS_TITLE, class_changes
+from reconcile.core.wording import NO_CLASS_TITLE, class_changes
 from tests.plan_builders import export_info
 
 

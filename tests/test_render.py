@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reconcile.model import LEAVES_SCHOOL, ClassStatus, UserType
-from reconcile.plan import (
+from reconcile.core.model import LEAVES_SCHOOL, ClassStatus, UserType
+from reconcile.core.plan import (
     NOTHING_TO_DO,
     ChangeResponsible,
     CreateClass,
@@ -14,7 +14,7 @@ from reconcile.plan import (
     TransferPupils,
     plan,
 )
-from reconcile.render import (
+from reconcile.core.wording import (
     Move,
     class_changes,
     describe_operation,

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from reconcile.model import LEAVES_SCHOOL, ClassStatus, ServerState, UserType, WantedState
-from reconcile.plan import Plan, plan
-from reconcile.render import french_datetime, step_sections
-from reconcile.report import report_environment, write_plan_report
+from reconcile.adapters.reports.plan_report import report_environment, write_plan_report
+from reconcile.core.model import LEAVES_SCHOOL, ClassStatus, ServerState, UserType, WantedState
+from reconcile.core.plan import Plan, plan
+from reconcile.core.wording import french_datetime, step_sections
 from tests.plan_builders import school, workbook
 
 GENERATED_AT = datetime(2026, 8, 28, 9, 5, tzinfo=UTC)

@@ -9,17 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from reconcile.errors import DriftAmbiguous, JournalError
-from reconcile.journal import (
-    JOURNAL_NAME,
-    EarlierWork,
-    Event,
-    Journal,
-    exclusive_run,
-    fold_journal,
-    read_lines,
-)
-from reconcile.model import (
+from reconcile.adapters.journal import JOURNAL_NAME, Journal, exclusive_run, read_lines
+from reconcile.core.errors import DriftAmbiguous, JournalError
+from reconcile.core.journal_facts import EarlierWork, Event, fold_journal
+from reconcile.core.model import (
     ClassStatus,
     ExportedUser,
     ExportInfo,
@@ -32,7 +25,7 @@ from reconcile.model import (
     WantedState,
     WantedUser,
 )
-from reconcile.resume import resolve
+from reconcile.core.resume import resolve
 
 ADULT, PUPIL = UserType.ADULT, UserType.PUPIL
 

@@ -16,8 +16,10 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reconcile.errors import WorkbookError
-from reconcile.model import (
+from reconcile.adapters.workbook import layout, load_wanted, read_workbook, write_workbook
+from reconcile.adapters.workbook.layout import build_template
+from reconcile.core.errors import WorkbookError
+from reconcile.core.model import (
     ClassStatus,
     Location,
     SchoolClass,
@@ -29,8 +31,6 @@ from reconcile.model import (
     WantedUser,
 )
 from reconcile.sandbox import RunningSandbox
-from reconcile.workbook import layout, load_wanted, read_workbook, write_workbook
-from reconcile.workbook.layout import build_template
 
 URL = "http://127.0.0.1:8080/intrascol/"
 WHEN = datetime(2026, 9, 1, 8, 30, tzinfo=UTC)
@@ -747,7 +747,7 @@ def test_export_refuses_to_overwrite_a_workbook(exported: Path) -> None:
 
 
 def read_sandbox(sandbox: RunningSandbox) -> ServerState:
-    from reconcile.intrascol.client import IntraScolClient
+    from reconcile.adapters.intrascol.client import IntraScolClient
 
     with IntraScolClient(sandbox.url, sandbox.admin_login, sandbox.admin_password) as client:
         client.info()

@@ -1,6 +1,6 @@
 """What `apply` needs from an IntraScol server, as a protocol.
 
-Standard library only. `reconcile.intrascol.client.IntraScolClient` implements it
+Standard library only. `reconcile.adapters.intrascol.client.IntraScolClient` implements it
 over HTTP; `apply` only knows this protocol, so the execution logic can be driven
 by any implementation (the real client in production and in the tests).
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from reconcile.model import SchoolClass, ServerState, UserType
+from reconcile.core.model import SchoolClass, ServerState, UserType
 
 
 class Refusal(StrEnum):
@@ -103,7 +103,7 @@ class UserSession(Protocol):
 class IntraScolServer(Protocol):
     """The admin operations the rentrée needs.
 
-    Every POST method raises `reconcile.errors.AnswerLost` when the answer was lost
+    Every POST method raises `reconcile.core.errors.AnswerLost` when the answer was lost
     after the request may have reached the server: the caller must re-read the
     state (`read_state`) to know whether it was applied. Refusals of single items
     come back in the outcome, not as exceptions.

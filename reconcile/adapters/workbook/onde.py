@@ -6,9 +6,9 @@ validations, protection and hidden metadata survive; only these cells change:
 `INE`, `Détail ONDE`), new classes appended to `Classes` (status `Créer`), and the
 sheet `ONDE` (each ONDE class label -> an IntraScol class, editable).
 
-The decisions themselves are made by the pure `reconcile.onde`. Sheet names, header
+The decisions themselves are made by the pure `reconcile.core.onde`. Sheet names, header
 texts, the header search depth, named styles and cell reading come from the workbook
-module (`reconcile.workbook.layout`, `cell_text`); headers are found here on the
+module (`reconcile.adapters.workbook.layout`, `cell_text`); headers are found here on the
 openpyxl sheet itself (the reader's finder works on a DataFrame), since cells are edited
 in place.
 """
@@ -33,8 +33,27 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reconcile.model import LEAVES_SCHOOL, ClassStatus, User, UserType, fold
-from reconcile.onde import (
+from reconcile.adapters.workbook import layout
+from reconcile.adapters.workbook.layout import (
+    CLASS_NAME,
+    CLASSES_SHEET,
+    CURRENT_CLASS,
+    FIRST_NAME,
+    LAST_NAME,
+    LOGIN,
+    RESPONSIBLE,
+    STATUS,
+    STYLE_HEADER,
+    STYLE_NOTE,
+    STYLE_TITLE,
+    TARGET_CLASS,
+    TYPE,
+    USERS_SHEET,
+)
+from reconcile.adapters.workbook.reader import cell_text
+from reconcile.adapters.workbook.writer import teacher_labels
+from reconcile.core.model import LEAVES_SCHOOL, ClassStatus, User, UserType, fold
+from reconcile.core.onde import (
     MEMORY_FILE_NAME,
     Arrival,
     ClassMapping,
@@ -54,26 +73,7 @@ from reconcile.onde import (
     match_extraction,
     read_extraction,
 )
-from reconcile.plan import DEFAULT_MASS_DELETE_THRESHOLD
-from reconcile.workbook import layout
-from reconcile.workbook.layout import (
-    CLASS_NAME,
-    CLASSES_SHEET,
-    CURRENT_CLASS,
-    FIRST_NAME,
-    LAST_NAME,
-    LOGIN,
-    RESPONSIBLE,
-    STATUS,
-    STYLE_HEADER,
-    STYLE_NOTE,
-    STYLE_TITLE,
-    TARGET_CLASS,
-    TYPE,
-    USERS_SHEET,
-)
-from reconcile.workbook.reader import cell_text
-from reconcile.workbook.writer import teacher_labels
+from reconcile.core.plan import DEFAULT_MASS_DELETE_THRESHOLD
 
 ONDE_SHEET = "ONDE"
 

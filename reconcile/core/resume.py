@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from reconcile.errors import DriftAmbiguous
-from reconcile.journal import EarlierAccount, EarlierWork, JournalFacts
-from reconcile.model import (
+from reconcile.core.errors import DriftAmbiguous
+from reconcile.core.journal_facts import EarlierAccount, EarlierWork, JournalFacts
+from reconcile.core.model import (
     ClassStatus,
     ExportedUser,
     ExportInfo,

@@ -1,7 +1,7 @@
 """The workbook's layout: sheet names, header texts, styles, and the template built from them.
 
 The sheet names and header texts are a promise to users (scripts rely on them, never
-on column positions). `build_template()` makes `templates/rentree_template.xlsx`
+on column positions). `build_template()` makes `adapters/templates/rentree_template.xlsx`
 (`scripts/make_template.py` saves it); the writer fills a copy of that file.
 """
 
@@ -19,7 +19,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reconcile.model import LEAVES_SCHOOL
+from reconcile.core.model import LEAVES_SCHOOL
 
 TEMPLATE_VERSION = "2"  # 2: the hidden sheet stores each class's responsible
 TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "templates" / "rentree_template.xlsx"

@@ -36,16 +36,17 @@ from typer import rich_utils
 from typer.core import TyperGroup
 
 from reconcile import __version__
-from reconcile import plan as planning
-from reconcile.apply import ApplyRun, OpStatus, Preparation, apply_workbook
-from reconcile.apply_report import REPORT_NAME, run_report, write_apply_report, write_private
-from reconcile.errors import ApplyIncomplete, Interrupted, NotConfirmed, ReconcileError
-from reconcile.intrascol.client import IntraScolClient, base_url
-from reconcile.journal import JOURNAL_NAME
-from reconcile.model import UserType, WantedState
-from reconcile.plan import Plan, Step
-from reconcile.render import headline, remarks, step_sections
-from reconcile.report import ReportFiles, write_plan_report
+from reconcile.adapters.intrascol.client import IntraScolClient, base_url
+from reconcile.adapters.journal import JOURNAL_NAME
+from reconcile.adapters.reports.apply_report import REPORT_NAME, run_report, write_apply_report, write_private
+from reconcile.adapters.reports.plan_report import ReportFiles, write_plan_report
+from reconcile.app.apply import apply_workbook
+from reconcile.core import plan as planning
+from reconcile.core.errors import ApplyIncomplete, Interrupted, NotConfirmed, ReconcileError
+from reconcile.core.model import UserType, WantedState
+from reconcile.core.outcome import ApplyRun, OpStatus, Preparation
+from reconcile.core.plan import Plan, Step
+from reconcile.core.wording import headline, remarks, step_sections
 
 # Typer's help chrome, in the users' language (module-level settings of typer.rich_utils).
 rich_utils.COMMANDS_PANEL_TITLE = "Commandes"
@@ -182,7 +183,7 @@ def _ask_password(login: str, url: str) -> str:
 
 def _load_workbook(workbook: Path) -> WantedState:
     """The wanted state of a filled-in workbook, read before any connection to the server."""
-    from reconcile.workbook import load_wanted
+    from reconcile.adapters.workbook import load_wanted
 
     if not workbook.is_file():
         raise ReconcileError(f"Le classeur {workbook} n'existe pas.")
@@ -251,7 +252,7 @@ def export(
     login: LoginOption = None,
 ) -> None:
     """Lit le serveur et écrit le classeur de la rentrée, à remplir dans Excel ou LibreOffice Calc."""
-    from reconcile.workbook import write_workbook
+    from reconcile.adapters.workbook import write_workbook
 
     if output.suffix.lower() != ".xlsx":
         raise ReconcileError(
@@ -475,7 +476,7 @@ def apply_command(
     login: LoginOption = None,
 ) -> None:
     """Applique le classeur au serveur dans l'ordre de la procédure ; relancée, reprend où elle en était."""
-    from reconcile.lists import write_class_lists
+    from reconcile.adapters.reports.class_lists import write_class_lists
 
     wanted = _load_workbook(workbook)
     output = output_dir or workbook.resolve().parent
@@ -577,7 +578,7 @@ def demo(
     ] = Path("demo-rentree"),
 ) -> None:
     """Une rentrée complète sur un serveur d'essai intégré : export, saisie, plan, application, listes."""
-    from reconcile.demo import DEMO_FILES, fill_workbook, prepare_demo_folder, removed_class, rentree
+    from reconcile.app.demo import DEMO_FILES, fill_workbook, prepare_demo_folder, removed_class, rentree
     from reconcile.sandbox import SandboxOptions, start_sandbox
 
     output = prepare_demo_folder(output_dir)
@@ -632,7 +633,7 @@ def listes(
     Une page par classe, en HTML à imprimer et en PDF ; les fichiers ne sont lisibles
     que par vous (ils contiennent les mots de passe des élèves).
     """
-    from reconcile.lists import write_class_lists
+    from reconcile.adapters.reports.class_lists import write_class_lists
 
     with (
         on_ctrl_c(READ_ONLY_INTERRUPTED),
@@ -784,7 +785,7 @@ def onde(
 
     from rich.table import Table
 
-    from reconcile.onde_workbook import fill_from_onde
+    from reconcile.adapters.workbook.onde import fill_from_onde
 
     report = fill_from_onde(
         workbook,

@@ -6,7 +6,7 @@ failed with a `500`) is never repeated blindly: the server is re-read and the
 operation is marked done only if the server shows it, else retried with backoff a
 bounded number of times. A step that cannot complete stops the run before the next
 step: running `reconcile apply` again re-plans from the server and the journal
-(`reconcile.resume`) and does just what remains.
+(`reconcile.core.resume`) and does just what remains.
 
 Only the `ports.IntraScolServer` protocol is used here, never the HTTP client.
 """
@@ -15,15 +15,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import partial
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from reconcile.errors import (
+from reconcile.adapters.journal import JOURNAL_NAME, Journal, earlier_work, exclusive_run
+from reconcile.app.folders import (
+    FolderEvent,
+    FolderStep,
+    archive_class_folder,
+    find_provisional_pupils,
+    remove_provisional_pupils,
+)
+from reconcile.core.errors import (
     AnswerLost,
-    DriftAmbiguous,
     FolderArchiveError,
     JournalError,
     NotConfirmed,
@@ -33,24 +38,8 @@ from reconcile.errors import (
     ServerRefused,
     ServerUnreachable,
 )
-from reconcile.folders import (
-    FolderEvent,
-    FolderStep,
-    archive_class_folder,
-    find_provisional_pupils,
-    remove_provisional_pupils,
-)
-from reconcile.journal import (
-    JOURNAL_NAME,
-    EarlierWork,
-    Event,
-    Journal,
-    JournalFacts,
-    earlier_work,
-    exclusive_run,
-    wanted_digest,
-)
-from reconcile.model import (
+from reconcile.core.journal_facts import Event, wanted_digest
+from reconcile.core.model import (
     SchoolClass,
     ServerState,
     User,
@@ -60,7 +49,21 @@ from reconcile.model import (
     display_name,
     person_key,
 )
-from reconcile.plan import (
+from reconcile.core.outcome import (
+    ApplyRun,
+    Archive,
+    NewAccount,
+    OpResult,
+    OpStatus,
+    Outcome,
+    Preparation,
+    Verification,
+    accounts_of,
+    describe_operation,
+    prepare,
+    verify,
+)
+from reconcile.core.plan import (
     AssignPupil,
     ChangeResponsible,
     CreateClass,
@@ -72,9 +75,8 @@ from reconcile.plan import (
     Step,
     TransferPupils,
 )
-from reconcile.plan import plan as make_plan
-from reconcile.ports import BatchOutcome, ClassLister, IntraScolServer, ItemOutcome, Refusal
-from reconcile.resume import Resolution, resolve
+from reconcile.core.ports import BatchOutcome, ClassLister, IntraScolServer, ItemOutcome, Refusal
+from reconcile.core.resume import Resolution
 
 MAX_ATTEMPTS = 3
 """How many times one operation is sent before its step is given up for this run."""
@@ -95,65 +97,8 @@ class Progress(Protocol):
     def end_step(self) -> None: ...
 
 
-class OpStatus(StrEnum):
-    DONE = "fait"
-    PARTIAL = "en partie fait"
-    FAILED = "échec"
-    KEPT = "fait, classe conservée (dossier de travail non vide)"
-
-
-@dataclass(frozen=True)
-class OpResult:
-    """What became of one operation: its status and a French account of it."""
-
-    op: Operation
-    status: OpStatus
-    message: str
-    attempts: int = 1
-    refusals: tuple[ItemOutcome, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class NewAccount:
-    """An account this application made (or adopted after a lost answer)."""
-
-    key: str
-    login: str
-    password: str | None
-    last_name: str
-    first_name: str
-    type: UserType
-    adopted: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Archive:
-    """A class work folder saved (and emptied) before its class was deleted."""
-
-    class_name: str
-    path: Path | None  # None when the folder held no file after all
-    files: int
-    size: int
-
-
 FolderWorkaround = Callable[[SchoolClass], Archive]
 """Save the work folder of a class into a checked archive and empty it (not delete the class)."""
-
-
-@dataclass
-class Outcome:
-    """Everything one run of `execute` did, for the report."""
-
-    results: list[OpResult] = field(default_factory=list)
-    new_accounts: list[NewAccount] = field(default_factory=list)
-    archives: list[Archive] = field(default_factory=list)
-    kept_classes: list[str] = field(default_factory=list)
-    incomplete_step: Step | None = None
-    reason: str = ""
-
-    @property
-    def complete(self) -> bool:
-        return self.incomplete_step is None
 
 
 class _StepFailed(Exception):
@@ -658,7 +603,7 @@ def _split(answer: BatchOutcome, subjects: Sequence[str]) -> tuple[list[str], li
 def folder_workaround_for(
     server: IntraScolServer, journal: Journal, archive_dir: Path, *, school: str = ""
 ) -> FolderWorkaround:
-    """The documented workaround (`reconcile.folders`), every step of it journaled.
+    """The documented workaround (`reconcile.app.folders`), every step of it journaled.
 
     The provisional pupil's login and password are journaled as soon as the server
     made them: a run killed in the middle leaves a pupil the next run deletes.
@@ -748,32 +693,6 @@ def execute(
 # --- A whole run: prepare, confirm, execute, verify -----------------------------------
 
 
-@dataclass(frozen=True)
-class Preparation:
-    """The server as read, the wanted state resolved with the journal, and what remains to do."""
-
-    current: ServerState
-    resolution: Resolution
-    plan: Plan
-
-
-def prepare(
-    current: ServerState,
-    wanted: WantedState,
-    facts: JournalFacts,
-    *,
-    allow_mass_delete: bool = False,
-    earlier: EarlierWork | None = None,
-) -> Preparation:
-    """Resolve the workbook with the journal and the server's drift, and plan what remains (pure).
-
-    Raises `DriftAmbiguous` where the workbook's intent became unclear.
-    """
-    resolution = resolve(wanted, facts, current, earlier)
-    remaining = make_plan(current, resolution.wanted, allow_mass_delete=allow_mass_delete)
-    return Preparation(current, resolution, remaining)
-
-
 def record_resolution(journal: Journal, resolution: Resolution) -> None:
     """Journal what the resolution found, before any POST: adopted accounts, accounts gone."""
     for adoption in resolution.adoptions:
@@ -789,80 +708,6 @@ def record_resolution(journal: Journal, resolution: Resolution) -> None:
         journal.record("", Event.GONE, logins=sorted(resolution.gone))
     for name in sorted(resolution.taken_classes):
         journal.record(f"create_class:{name}", Event.DONE, name=name, taken_over=True)
-
-
-@dataclass(frozen=True)
-class Verification:
-    """The server read again after the run, compared with the wanted state."""
-
-    state: ServerState
-    differences: tuple[str, ...]
-    unassigned: tuple[User, ...]  # pupils left in no class ("classe : aucune")
-
-    @property
-    def ok(self) -> bool:
-        return not self.differences
-
-
-def verify(
-    state: ServerState, wanted: WantedState, facts: JournalFacts, *, kept_classes: Sequence[str] = ()
-) -> Verification:
-    """Re-plan the wanted state against the server as it is now: what is left is a difference."""
-    kept = {class_key(n) for n in kept_classes}
-    differences: list[str] = []
-    try:
-        remaining = prepare(state, wanted, facts, allow_mass_delete=True).plan
-    except DriftAmbiguous as ambiguous:
-        differences.extend(ambiguous.reasons)
-    else:
-        keepers = {c.responsible_login for c in state.classes if class_key(c.name) in kept}
-        for op in remaining.operations:
-            if isinstance(op, DeleteClasses) and all(class_key(n) in kept for n in op.class_names):
-                continue
-            if isinstance(op, DeleteUsers) and set(op.logins) <= keepers:
-                continue
-            differences.append(describe_operation(op, remaining.names) + " : pas fait")
-        differences.extend(str(p) for p in remaining.problems)
-    unassigned = tuple(
-        sorted(
-            (u for u in state.users if u.type is UserType.PUPIL and u.class_id is None),
-            key=lambda u: (u.last_name.casefold(), u.first_name.casefold(), u.login),
-        )
-    )
-    return Verification(state, tuple(differences), unassigned)
-
-
-def describe_operation(op: Operation, names: dict[str, str]) -> str:
-    """One operation in French words, for messages and the verification."""
-
-    def who(keys: Sequence[str]) -> str:
-        return ", ".join(names.get(k) or k for k in keys)
-
-    if isinstance(op, CreateUser):
-        kind = "l'élève" if op.type is UserType.PUPIL else "l'adulte"
-        return f"Créer {kind} {display_name(op.first_name, op.last_name)}"
-    if isinstance(op, CreateClass):
-        return f"Créer la classe {op.name} (responsable : {who([op.responsible])})"
-    if isinstance(op, ChangeResponsible):
-        return f"Confier la classe {op.class_name} à {who([op.responsible])}"
-    if isinstance(op, AssignPupil):
-        return f"Mettre {who([op.user])} en {op.class_name}"
-    if isinstance(op, TransferPupils):
-        return f"Transférer {len(op.logins)} élève(s) vers {op.class_name} : {who(op.logins)}"
-    if isinstance(op, DeleteUsers):
-        return f"Supprimer {len(op.logins)} utilisateur(s) : {who(op.logins)}"
-    return f"Supprimer la classe ou les classes {', '.join(op.class_names)}"
-
-
-@dataclass(frozen=True)
-class ApplyRun:
-    """One run of `reconcile apply`: what was planned, done and found afterwards."""
-
-    preparation: Preparation
-    outcome: Outcome
-    verification: Verification | None  # None when the run stopped before the end
-    journal: Path
-    accounts: tuple[NewAccount, ...]  # every account made for this workbook, across runs
 
 
 def apply_workbook(
@@ -991,15 +836,3 @@ def _remove_leftovers(
 
 def _open_journal(output_dir: Path, workbook: Path, digest: str, server: IntraScolServer) -> Journal:
     return Journal.open(output_dir, workbook=str(workbook), digest=digest, server_url=server.url)
-
-
-def accounts_of(wanted: WantedState, facts: JournalFacts) -> tuple[NewAccount, ...]:
-    """The accounts made for the workbook's new rows, as the journal recorded them (any run)."""
-    accounts = []
-    for row in wanted.users:
-        account = facts.created_users.get(row.key)
-        if account is not None:
-            accounts.append(
-                NewAccount(row.key, account.login, account.password, row.last_name, row.first_name, row.type)
-            )
-    return tuple(accounts)

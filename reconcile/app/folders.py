@@ -32,10 +32,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from reconcile.errors import AnswerLost, FolderArchiveError, ReconcileError, ServerFailure
-from reconcile.files import create_private_binary
-from reconcile.model import SchoolClass, ServerState, User, UserType, fold
-from reconcile.ports import CreatedUser, Folder, IntraScolServer, SharedFile, UserSession
+from reconcile.adapters.files import create_private_binary
+from reconcile.core.errors import AnswerLost, FolderArchiveError, ReconcileError, ServerFailure
+from reconcile.core.model import SchoolClass, ServerState, User, UserType, fold
+from reconcile.core.ports import CreatedUser, Folder, IntraScolServer, SharedFile, UserSession
 
 PROVISIONAL_FIRST_NAME = "Provisoire"
 PROVISIONAL_LAST_NAME_PREFIX = "Reconcile"

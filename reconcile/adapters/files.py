@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from reconcile.errors import OutputNotWritable
+from reconcile.core.errors import OutputNotWritable
 
 PRIVATE_MODE = 0o600
 """Read and write by the owner only."""

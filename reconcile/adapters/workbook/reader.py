@@ -21,8 +21,9 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reconcile.errors import Problem, WorkbookError
-from reconcile.model import (
+from reconcile.adapters.workbook import layout
+from reconcile.core.errors import Problem, WorkbookError
+from reconcile.core.model import (
     LEAVES_SCHOOL,
     ClassStatus,
     ExportedUser,
@@ -37,7 +38,6 @@ from reconcile.model import (
     clean_text,
     fold,
 )
-from reconcile.workbook import layout
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The account of one `reconcile apply` run, in French, written readable by its owner only.
 
-`rapport-application.html` and `.xlsx` (the plan report's layout, `reconcile.report`)
+`rapport-application.html` and `.xlsx` (the plan report's layout, `reconcile.adapters.reports.plan_report`)
 and a plain-text twin. They hold the passwords of the new accounts: every file is
 created with mode 0600 from its first byte. The terminal never shows them; it shows
 where these files are.
@@ -14,12 +14,12 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from reconcile.apply import ApplyRun, OpStatus
-from reconcile.files import write_private_bytes, write_private_text
-from reconcile.model import UserType, display_name
-from reconcile.plan import Operation, Step
-from reconcile.render import french_datetime
-from reconcile.report import ReportContext, ReportFiles, report_environment, write_table
+from reconcile.adapters.files import write_private_bytes, write_private_text
+from reconcile.adapters.reports.plan_report import ReportContext, ReportFiles, report_environment, write_table
+from reconcile.core.model import UserType, display_name
+from reconcile.core.outcome import ApplyRun, OpStatus
+from reconcile.core.plan import Operation, Step
+from reconcile.core.wording import french_datetime
 
 REPORT_NAME = "compte-rendu-application.txt"
 APPLY_REPORT_NAME = "rapport-application"

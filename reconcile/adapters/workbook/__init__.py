@@ -1,10 +1,10 @@
 """The rentrée workbook: written from the server state, read back into a wanted state.
 
 The only place that knows openpyxl and pandas. `write_workbook` fills a copy of
-`templates/rentree_template.xlsx`; `read_workbook` / `load_wanted` read an edited copy.
+`adapters/templates/rentree_template.xlsx`; `read_workbook` / `load_wanted` read an edited copy.
 """
 
-from reconcile.workbook.reader import WorkbookReading, load_wanted, read_workbook
-from reconcile.workbook.writer import write_workbook
+from reconcile.adapters.workbook.reader import WorkbookReading, load_wanted, read_workbook
+from reconcile.adapters.workbook.writer import write_workbook
 
 __all__ = ["WorkbookReading", "load_wanted", "read_workbook", "write_workbook"]

@@ -15,9 +15,18 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile import __version__
-from reconcile.files import writing_into
-from reconcile.model import LEVELS, ExportInfo, SchoolClass, ServerState, User, UserType, class_levels, fold
-from reconcile.workbook import layout
+from reconcile.adapters.files import writing_into
+from reconcile.adapters.workbook import layout
+from reconcile.core.model import (
+    LEVELS,
+    ExportInfo,
+    SchoolClass,
+    ServerState,
+    User,
+    UserType,
+    class_levels,
+    fold,
+)
 
 # Text a spreadsheet program would read as a formula, a sign or a command.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")

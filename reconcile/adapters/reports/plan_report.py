@@ -1,8 +1,8 @@
 """Change reports and class lists: HTML and xlsx files.
 
-The words come from `reconcile.render`; this module only lays them out. The HTML
+The words come from `reconcile.core.wording`; this module only lays them out. The HTML
 is one self-contained page (inline CSS, a print stylesheet, no external resource)
-from the Jinja2 templates of `reconcile/templates/` (autoescaped: server text is
+from the Jinja2 templates of `reconcile/adapters/templates/` (autoescaped: server text is
 never markup); the xlsx holds the same content, one sheet per part, where server
 text is always a string, never a formula.
 
@@ -25,10 +25,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile import __version__
-from reconcile.files import writing_into
-from reconcile.model import ServerState, WantedState
-from reconcile.plan import Plan
-from reconcile.render import (
+from reconcile.adapters.files import writing_into
+from reconcile.core.model import ServerState, WantedState
+from reconcile.core.plan import Plan
+from reconcile.core.wording import (
     ClassChange,
     Remark,
     StepSection,
@@ -46,7 +46,7 @@ PLAN_REPORT_NAME = "rapport-plan"
 def report_environment() -> Environment:
     """The Jinja2 environment of the reports: our templates, autoescaping always on."""
     environment = Environment(
-        loader=PackageLoader("reconcile", "templates"),
+        loader=PackageLoader("reconcile.adapters", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,

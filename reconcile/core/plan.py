@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field, replace
 from enum import IntEnum
 from typing import Any, ClassVar
 
-from reconcile.errors import Problem
-from reconcile.model import (
+from reconcile.core.errors import Problem
+from reconcile.core.model import (
     ClassStatus,
     ExportedUser,
     Location,

@@ -16,9 +16,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from reconcile.errors import ReconcileError
-from reconcile.files import writing_into
-from reconcile.model import (
+from reconcile.adapters.files import writing_into
+from reconcile.adapters.workbook import layout
+from reconcile.core.errors import ReconcileError
+from reconcile.core.model import (
     LEAVES_SCHOOL,
     ClassStatus,
     ExportInfo,
@@ -31,7 +32,6 @@ from reconcile.model import (
     class_levels,
     display_name,
 )
-from reconcile.workbook import layout
 
 DEMO_MARKER = ".demo-reconcile"
 

@@ -1,6 +1,6 @@
 """The ONDE pupil extraction: reading it, matching it to the server's pupils, checking it.
 
-Pure: no workbook, no terminal. `reconcile.onde_workbook` reads the workbook, calls
+Pure: no workbook, no terminal. `reconcile.adapters.workbook.onde` reads the workbook, calls
 `match_extraction`, and writes the result. Standard library, the model and the plan's
 safety threshold only.
 
@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from reconcile.errors import ReconcileError
-from reconcile.model import LEAVES_SCHOOL, LEVELS, class_levels, clean_text, fold, person_key
-from reconcile.plan import DEFAULT_MASS_DELETE_THRESHOLD
+from reconcile.core.errors import ReconcileError
+from reconcile.core.model import LEAVES_SCHOOL, LEVELS, class_levels, clean_text, fold, person_key
+from reconcile.core.plan import DEFAULT_MASS_DELETE_THRESHOLD
 
 
 class OndeError(ReconcileError):

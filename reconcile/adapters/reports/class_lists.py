@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
-from reconcile.errors import UnknownClass
-from reconcile.files import write_private_bytes, write_private_text, writing_into
-from reconcile.model import LEVELS, SchoolClass, ServerState, User, UserType, fold, level_rank
-from reconcile.render import french_date
+from reconcile.adapters.files import write_private_bytes, write_private_text, writing_into
+from reconcile.core.errors import UnknownClass
+from reconcile.core.model import LEVELS, SchoolClass, ServerState, User, UserType, fold, level_rank
+from reconcile.core.wording import french_date
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -142,7 +142,7 @@ def build_class_lists(
 def render_html(lists: ClassLists) -> str:
     """The HTML page: one `section.page` per class, a page break between them."""
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("reconcile", "templates"),
+        loader=jinja2.PackageLoader("reconcile.adapters", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -1,6 +1,6 @@
 """The IntraScol client over HTTP: sessions, the `jeton`, retries, Latin-1 forms.
 
-`IntraScolClient` implements `reconcile.ports.IntraScolServer`. Every page it
+`IntraScolClient` implements `reconcile.core.ports.IntraScolServer`. Every page it
 reads goes through `pages.Page`; this module only knows URLs, form fields and
 the HTTP rules of `INTERFACE.md`:
 
@@ -24,7 +24,8 @@ import requests
 from urllib3.exceptions import NewConnectionError
 
 from reconcile import __version__
-from reconcile.errors import (
+from reconcile.adapters.intrascol.pages import Page, ServerInfo, attributed, decode
+from reconcile.core.errors import (
     AnswerLost,
     AuthenticationFailed,
     InvalidServerUrl,
@@ -33,9 +34,8 @@ from reconcile.errors import (
     ServerFailure,
     ServerUnreachable,
 )
-from reconcile.intrascol.pages import Page, ServerInfo, attributed, decode
-from reconcile.model import SchoolClass, ServerState, User, UserType
-from reconcile.ports import (
+from reconcile.core.model import SchoolClass, ServerState, User, UserType
+from reconcile.core.ports import (
     BatchOutcome,
     CreatedUser,
     Folder,
@@ -327,7 +327,7 @@ class _Connection:
 class UserSideSession:
     """Logged in as one user on the users' side (`Mes partages`), in its own cookie jar.
 
-    Implements `reconcile.ports.UserSession`.
+    Implements `reconcile.core.ports.UserSession`.
     """
 
     def __init__(self, connection: _Connection) -> None:
@@ -365,7 +365,7 @@ def _folder_path(folder_id: str) -> str:
 class IntraScolClient:
     """One administrator connection to an IntraScol server.
 
-    Implements `reconcile.ports.IntraScolServer`. Logs in at the first request.
+    Implements `reconcile.core.ports.IntraScolServer`. Logs in at the first request.
     `request_count` counts every HTTP request made, users' sessions included.
     """
 

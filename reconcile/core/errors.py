@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reconcile.model import Location
+from reconcile.core.model import Location
 
 
 class ReconcileError(Exception):

@@ -17,9 +17,9 @@ from urllib.parse import parse_qs, urljoin, urlparse
 from bs4 import BeautifulSoup, Tag
 from bs4.element import CData, NavigableString
 
-from reconcile.errors import PageNotRecognised, ServerRefused
-from reconcile.model import SchoolClass, User, UserType, clean_text
-from reconcile.ports import CreatedUser, Folder, ItemOutcome, Refusal, SharedFile
+from reconcile.core.errors import PageNotRecognised, ServerRefused
+from reconcile.core.model import SchoolClass, User, UserType, clean_text
+from reconcile.core.ports import CreatedUser, Folder, ItemOutcome, Refusal, SharedFile
 
 # --- Decoding ----------------------------------------------------------------------------
 

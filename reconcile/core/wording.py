@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from reconcile.errors import Problem
-from reconcile.model import ServerState, UserType, class_key, fold, level_rank
-from reconcile.plan import (
+from reconcile.core.errors import Problem
+from reconcile.core.model import ServerState, UserType, class_key, fold, level_rank
+from reconcile.core.plan import (
     ADULT_ORIGIN,
     NOTHING_TO_DO,
     AssignPupil,
@@ -28,7 +28,7 @@ from reconcile.plan import (
     Step,
     TransferPupils,
 )
-from reconcile.plan import (
+from reconcile.core.plan import (
     Warning as PlanWarning,
 )
 

@@ -1,0 +1,1 @@
+"""The use cases: applying a rentrée, the folder workaround, ONDE, the demo."""

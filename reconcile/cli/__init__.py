@@ -1,0 +1,5 @@
+"""The command line: the only user of Typer; a module per command."""
+
+from reconcile.cli.commands import app, main
+
+__all__ = ["app", "main"]
