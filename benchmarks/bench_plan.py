@@ -16,7 +16,6 @@ from pathlib import Path
 from reconcile.adapters.reports.plan_report import write_plan_report
 from reconcile.core.model import (
     LEVELS,
-    ClassStatus,
     Location,
     SchoolClass,
     ServerState,
@@ -27,7 +26,8 @@ from reconcile.core.model import (
     WantedState,
     WantedUser,
 )
-from reconcile.core.plan import plan
+from reconcile.core.plan import make_plan
+from reconcile.core.vocabulary import ClassStatus
 from reconcile.core.wording import class_changes, step_sections
 
 PUPILS_PER_CLASS = 25
@@ -112,9 +112,9 @@ def main() -> None:
     print(f"{'utilisateurs':>12} {'opérations':>10} {'plan (s)':>9} {'rendu (s)':>9} {'rapport (s)':>11}")
     for size in (2_000, 50_000):
         current, wanted = synthetic_rentree(size)
-        result = plan(current, wanted, allow_mass_delete=True)
+        result = make_plan(current, wanted, allow_mass_delete=True)
         assert result.can_apply, result.problems[:3]
-        plan_time = best_of(3, lambda c=current, w=wanted: plan(c, w, allow_mass_delete=True))
+        plan_time = best_of(3, lambda c=current, w=wanted: make_plan(c, w, allow_mass_delete=True))
         render_time = best_of(3, lambda r=result, c=current: (step_sections(r), class_changes(r, c)))
         with tempfile.TemporaryDirectory() as folder:
             started = time.perf_counter()

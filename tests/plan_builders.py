@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from reconcile.core.model import (
-    LEAVES_SCHOOL,
-    ClassStatus,
     ExportInfo,
     Location,
     SchoolClass,
@@ -23,6 +21,7 @@ from reconcile.core.model import (
     WantedState,
     WantedUser,
 )
+from reconcile.core.vocabulary import LEAVES_SCHOOL, ClassStatus
 
 FIRST_NEW_ROW = 100
 

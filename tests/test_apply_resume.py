@@ -16,17 +16,10 @@ import pytest
 from reconcile.adapters.journal import JOURNAL_NAME
 from reconcile.app.apply import apply_workbook
 from reconcile.core.errors import DriftAmbiguous, NotConfirmed, PageNotRecognised, PlanBlocked
-from reconcile.core.model import (
-    ClassStatus,
-    Target,
-    User,
-    UserType,
-    WantedClass,
-    WantedState,
-    WantedUser,
-)
+from reconcile.core.model import Target, User, UserType, WantedClass, WantedState, WantedUser
 from reconcile.core.outcome import ApplyRun
 from reconcile.core.ports import CreatedUser
+from reconcile.core.vocabulary import ClassStatus
 from tests.memory_server import KILL_AFTER, KILL_BEFORE, Killed, MemoryServer, small_school
 
 ADULT, PUPIL = UserType.ADULT, UserType.PUPIL

@@ -21,6 +21,7 @@ from reconcile.adapters.intrascol.client import IntraScolClient
 from reconcile.adapters.workbook import layout, write_workbook
 from reconcile.cli import commands as cli
 from reconcile.cli.commands import app
+from reconcile.core import vocabulary
 from reconcile.core.errors import ReconcileError, WorkbookError
 
 MOVES_UP = {"GS": "CP", "CP": "CE1", "CE1": "CE2", "CE2": "CE2-CM1", "CE2-CM1": "CM1-CM2", "CM1": "CM2"}
@@ -80,12 +81,12 @@ def edit(path: Path, change: Callable[[Workbook], None]) -> None:
 
 
 def rentree(workbook: Workbook) -> None:
-    users = workbook[layout.USERS_SHEET]
+    users = workbook[vocabulary.USERS_SHEET]
     column = headers(users)
     for row in data_rows(users):
-        login = users.cell(row, column[layout.LOGIN]).value
-        current = users.cell(row, column[layout.CURRENT_CLASS]).value
-        target = users.cell(row, column[layout.TARGET_CLASS])
+        login = users.cell(row, column[vocabulary.LOGIN]).value
+        current = users.cell(row, column[vocabulary.CURRENT_CLASS]).value
+        target = users.cell(row, column[vocabulary.TARGET_CLASS])
         if login == "nathalie.vasseur" or current == "CM2":
             target.value = "Quitte l'école"
         elif current in MOVES_UP:
@@ -98,22 +99,22 @@ def rentree(workbook: Workbook) -> None:
         ("Da Silva", "Enzo", "Élève", "CP"),
     ]:
         row = first_empty_row(users)
-        users.cell(row, column[layout.LAST_NAME]).value = last
-        users.cell(row, column[layout.FIRST_NAME]).value = first
-        users.cell(row, column[layout.TYPE]).value = kind
-        users.cell(row, column[layout.TARGET_CLASS]).value = target_class
-    classes = workbook[layout.CLASSES_SHEET]
+        users.cell(row, column[vocabulary.LAST_NAME]).value = last
+        users.cell(row, column[vocabulary.FIRST_NAME]).value = first
+        users.cell(row, column[vocabulary.TYPE]).value = kind
+        users.cell(row, column[vocabulary.TARGET_CLASS]).value = target_class
+    classes = workbook[vocabulary.CLASSES_SHEET]
     column = headers(classes)
     for row in data_rows(classes):
-        name = classes.cell(row, column[layout.CLASS_NAME]).value
+        name = classes.cell(row, column[vocabulary.CLASS_NAME]).value
         if name == "CM1":
-            classes.cell(row, column[layout.STATUS]).value = "Supprimer"
+            classes.cell(row, column[vocabulary.STATUS]).value = "Supprimer"
         elif name == "CM2":
-            classes.cell(row, column[layout.RESPONSIBLE]).value = "Benoît ROUSSEAU"
+            classes.cell(row, column[vocabulary.RESPONSIBLE]).value = "Benoît ROUSSEAU"
     row = first_empty_row(classes)
-    classes.cell(row, column[layout.CLASS_NAME]).value = "CM1-CM2"
-    classes.cell(row, column[layout.RESPONSIBLE]).value = "Camille REY"
-    classes.cell(row, column[layout.STATUS]).value = "Créer"
+    classes.cell(row, column[vocabulary.CLASS_NAME]).value = "CM1-CM2"
+    classes.cell(row, column[vocabulary.RESPONSIBLE]).value = "Camille REY"
+    classes.cell(row, column[vocabulary.STATUS]).value = "Créer"
 
 
 def test_plan_prints_the_summary_writes_the_report_and_changes_nothing(sandbox, exported: Path) -> None:
@@ -150,10 +151,12 @@ def test_plan_prints_the_summary_writes_the_report_and_changes_nothing(sandbox, 
 def test_a_plan_with_problems_exits_1_and_reports_them_first(sandbox, exported: Path, tmp_path: Path) -> None:
     def send_a_pupil_to_the_removed_class(workbook: Workbook) -> None:
         rentree(workbook)
-        users = workbook[layout.USERS_SHEET]
+        users = workbook[vocabulary.USERS_SHEET]
         column = headers(users)
-        row = next(r for r in data_rows(users) if users.cell(r, column[layout.CURRENT_CLASS]).value == "CE2")
-        users.cell(row, column[layout.TARGET_CLASS]).value = "CM1"
+        row = next(
+            r for r in data_rows(users) if users.cell(r, column[vocabulary.CURRENT_CLASS]).value == "CE2"
+        )
+        users.cell(row, column[vocabulary.TARGET_CLASS]).value = "CM1"
 
     edit(exported, send_a_pupil_to_the_removed_class)
     before = sandbox.store.snapshot()
@@ -171,11 +174,11 @@ def test_a_plan_with_problems_exits_1_and_reports_them_first(sandbox, exported: 
 
 def test_mass_deletion_needs_the_option(sandbox, exported: Path) -> None:
     def everybody_leaves(workbook: Workbook) -> None:
-        users = workbook[layout.USERS_SHEET]
+        users = workbook[vocabulary.USERS_SHEET]
         column = headers(users)
         for row in data_rows(users):
-            if users.cell(row, column[layout.TYPE]).value == "Élève":
-                users.cell(row, column[layout.TARGET_CLASS]).value = "Quitte l'école"
+            if users.cell(row, column[vocabulary.TYPE]).value == "Élève":
+                users.cell(row, column[vocabulary.TARGET_CLASS]).value = "Quitte l'école"
 
     edit(exported, everybody_leaves)
     refused = CliRunner().invoke(app, ["plan", str(exported)], env=environment(sandbox))
@@ -194,7 +197,7 @@ def test_an_unedited_workbook_has_nothing_to_do(sandbox, exported: Path) -> None
 
 
 def test_a_broken_workbook_is_refused_before_connecting(sandbox, exported: Path) -> None:
-    edit(exported, lambda wb: wb[layout.USERS_SHEET].cell(layout.FIRST_ROW, 6, "Classe imaginaire"))
+    edit(exported, lambda wb: wb[vocabulary.USERS_SHEET].cell(layout.FIRST_ROW, 6, "Classe imaginaire"))
     before = sandbox.store.snapshot()
     result = CliRunner().invoke(app, ["plan", str(exported)], env=environment(sandbox))
     assert isinstance(result.exception, WorkbookError)

@@ -18,7 +18,7 @@ from reconcile.adapters.workbook import layout, load_wanted, write_workbook
 from reconcile.cli import commands as cli
 from reconcile.cli.commands import app
 from reconcile.core.model import ServerState
-from reconcile.core.plan import ChangeResponsible, plan
+from reconcile.core.plan import ChangeResponsible, make_plan
 from reconcile.sandbox import RunningSandbox
 from tests.test_cli_apply import read, reconcile_apply
 
@@ -67,7 +67,7 @@ def test_plan_keeps_a_responsible_changed_on_the_server_since_the_export(
     assert wanted.export is not None
     assert wanted.export.responsible_at_export(DRIFTED_CLASS) == EXPORTED_TEACHER
 
-    result = plan(read(sandbox), wanted)
+    result = make_plan(read(sandbox), wanted)
     changes = [op for op in result.operations if isinstance(op, ChangeResponsible)]
     assert changes == [ChangeResponsible(EDITED_CLASS, SECRETARY_CHOICE, EDITED_FROM)]
     (warning,) = [w for w in result.warnings if DRIFTED_CLASS in w.message]

@@ -19,11 +19,11 @@ from typer.testing import CliRunner
 from reconcile.adapters.workbook import load_wanted, write_workbook
 from reconcile.adapters.workbook.onde import fill_from_onde
 from reconcile.cli.commands import app
-from reconcile.core.model import LEAVES_SCHOOL, SchoolClass, ServerState, Target, User, UserType
+from reconcile.core.errors import OndeError
+from reconcile.core.model import SchoolClass, ServerState, Target, User, UserType
 from reconcile.core.onde import (
     Layout,
     NewPupilRow,
-    OndeError,
     OndePupil,
     Origin,
     ServerPupil,
@@ -32,6 +32,7 @@ from reconcile.core.onde import (
     match_extraction,
     read_extraction,
 )
+from reconcile.core.vocabulary import LEAVES_SCHOOL
 from tests.test_workbook import resave_with_libreoffice
 
 DATA = Path(__file__).parent / "data" / "onde"

@@ -19,7 +19,7 @@ from reconcile.adapters.intrascol.client import IntraScolClient
 from reconcile.adapters.workbook import load_wanted
 from reconcile.cli.commands import app
 from reconcile.core.model import Target, WantedState, fold
-from reconcile.core.plan import CreateClass, CreateUser, DeleteUsers, TransferPupils, plan
+from reconcile.core.plan import CreateClass, CreateUser, DeleteUsers, TransferPupils, make_plan
 from reconcile.sandbox import RunningSandbox
 
 # This year's class -> (next year's level, the ONDE class label).
@@ -141,7 +141,7 @@ def test_the_plan_of_the_onde_workbook_is_the_expected_rentree(
     output = run("plan", str(workbook), "--output-dir", str(tmp_path / "plan"))
     assert "Rien n'a été modifié" in output
     client = IntraScolClient(sb.url, sb.admin_login, sb.admin_password)
-    rentree = plan(client.read_state(), load_wanted(workbook))
+    rentree = make_plan(client.read_state(), load_wanted(workbook))
     assert not rentree.problems, rentree.problems
     operations = rentree.operations
     deleted = {login for op in operations if isinstance(op, DeleteUsers) for login in op.logins}

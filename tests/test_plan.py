@@ -7,15 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from reconcile.core.model import (
-    LEAVES_SCHOOL,
-    ClassStatus,
-    Location,
-    ServerState,
-    Target,
-    UserType,
-    WantedUser,
-)
+from reconcile.core.model import Location, ServerState, Target, UserType, WantedUser
 from reconcile.core.plan import (
     AssignPupil,
     ChangeResponsible,
@@ -28,8 +20,9 @@ from reconcile.core.plan import (
     Step,
     TransferPupils,
     class_order_key,
-    plan,
+    make_plan,
 )
+from reconcile.core.vocabulary import LEAVES_SCHOOL, ClassStatus
 from tests.plan_builders import make_server, school, workbook
 
 LEAVES = LEAVES_SCHOOL
@@ -64,7 +57,7 @@ def rentree_targets() -> dict[str, str]:
 
 def test_an_unchanged_workbook_gives_an_empty_plan_without_remarks() -> None:
     state = school()
-    result = plan(state, workbook(state))
+    result = make_plan(state, workbook(state))
     assert result.is_empty
     assert result.can_apply
     assert result.problems == ()
@@ -74,7 +67,7 @@ def test_an_unchanged_workbook_gives_an_empty_plan_without_remarks() -> None:
 
 def test_a_target_equal_to_the_current_class_is_no_transfer() -> None:
     state = school()
-    result = plan(state, workbook(state, targets={"lbernard": "cp", "mrobert": "CE1"}))
+    result = make_plan(state, workbook(state, targets={"lbernard": "cp", "mrobert": "CE1"}))
     assert result.is_empty
 
 
@@ -85,7 +78,7 @@ def test_a_full_rentree_orders_the_operations_as_the_procedure() -> None:
     state = school()
     targets = rentree_targets()
     targets["tthomas"] = "CE1-B"
-    result = plan(
+    result = make_plan(
         state,
         workbook(
             state,
@@ -157,7 +150,7 @@ def test_transfers_are_one_operation_per_destination_in_level_order() -> None:
         pupils=[(f"p{i}", f"Nom{i}", "Prénom", None) for i in range(10)],
     )
     targets = {"p0": "CP", "p1": "GS", "p2": "Atelier", "p3": "CE2-CM1", "p4": "CM2", "p5": "cp", "p6": "CM2"}
-    result = plan(state, workbook(state, targets=targets))
+    result = make_plan(state, workbook(state, targets=targets))
     assert ops_of(result, Step.DISTRIBUTION) == (
         TransferPupils("CM2", ("p4", "p6")),
         TransferPupils("CE2-CM1", ("p3",)),
@@ -169,7 +162,7 @@ def test_transfers_are_one_operation_per_destination_in_level_order() -> None:
 
 def test_only_pupils_whose_class_changes_are_transferred() -> None:
     state = school()
-    result = plan(state, workbook(state, targets={"lbernard": "CE1", "tthomas": "CP", "zgarcia": "CP"}))
+    result = make_plan(state, workbook(state, targets={"lbernard": "CE1", "tthomas": "CP", "zgarcia": "CP"}))
     assert ops_of(result, Step.DISTRIBUTION) == (
         TransferPupils("CE1", ("lbernard",)),
         TransferPupils("CP", ("zgarcia",)),
@@ -178,7 +171,9 @@ def test_only_pupils_whose_class_changes_are_transferred() -> None:
 
 def test_departures_are_one_deletion_of_every_leaver() -> None:
     state = school()
-    result = plan(state, workbook(state, targets={"llefebvre": LEAVES, "imichel": LEAVES, "zgarcia": LEAVES}))
+    result = make_plan(
+        state, workbook(state, targets={"llefebvre": LEAVES, "imichel": LEAVES, "zgarcia": LEAVES})
+    )
     assert ops_of(result, Step.DEPARTURES) == (
         DeleteUsers(("imichel", "llefebvre", "zgarcia"), Step.DEPARTURES),
     )
@@ -191,7 +186,7 @@ def test_new_pupils_are_created_then_assigned_and_new_adults_outside_classes_in_
         state,
         new=[("Blanc", "Noé", UserType.PUPIL, "CP"), ("Vidal", "Paul", UserType.ADULT, None)],
     )
-    result = plan(state, wanted)
+    result = make_plan(state, wanted)
     assert ops_of(result, Step.CLASSES) == ()
     assert ops_of(result, Step.ARRIVALS) == (
         CreateUser("nouveau:100", "Blanc", "Noé", UserType.PUPIL),
@@ -202,7 +197,7 @@ def test_new_pupils_are_created_then_assigned_and_new_adults_outside_classes_in_
 
 def test_the_target_class_is_named_as_the_server_spells_it() -> None:
     state = school()
-    result = plan(state, workbook(state, new=[("Blanc", "Noé", UserType.PUPIL, "ce1")]))
+    result = make_plan(state, workbook(state, new=[("Blanc", "Noé", UserType.PUPIL, "ce1")]))
     assert AssignPupil("nouveau:100", "CE1") in result.operations
 
 
@@ -216,7 +211,7 @@ def test_a_new_teacher_exists_before_the_class_that_names_them() -> None:
         new=[("Fontaine", "Julie", UserType.ADULT, None)],
         classes={"CM1-B": (ClassStatus.CREATE, "nouveau:100")},
     )
-    operations = plan(state, wanted).operations
+    operations = make_plan(state, wanted).operations
     create_teacher = operations.index(CreateUser("nouveau:100", "Fontaine", "Julie", UserType.ADULT))
     assert operations.index(CreateClass("CM1-B", "nouveau:100")) > create_teacher
     assert sum(isinstance(op, CreateUser) for op in operations) == 1
@@ -230,7 +225,7 @@ def test_a_new_teacher_named_for_a_kept_class_is_created_in_step_1() -> None:
         new=[("Fontaine", "Julie", UserType.ADULT, None)],
         classes={"CE2": (ClassStatus.KEEP, "nouveau:100")},
     )
-    result = plan(state, wanted)
+    result = make_plan(state, wanted)
     assert result.can_apply, messages(result.problems)
     assert ops_of(result, Step.CLASSES) == (
         CreateUser("nouveau:100", "Fontaine", "Julie", UserType.ADULT),
@@ -243,7 +238,7 @@ def test_a_new_teacher_named_for_a_kept_class_is_created_in_step_1() -> None:
 def test_a_departing_teacher_of_a_kept_class_is_replaced_before_leaving() -> None:
     state = school()
     wanted = workbook(state, targets={"bmartin": LEAVES}, classes={"CE1": (ClassStatus.KEEP, "adurand")})
-    result = plan(state, wanted)
+    result = make_plan(state, wanted)
     assert result.can_apply
     assert ops_of(result, Step.CLASSES) == (ChangeResponsible("CE1", "adurand", "bmartin"),)
     assert ops_of(result, Step.DEPARTURES) == (DeleteUsers(("bmartin",), Step.DEPARTURES),)
@@ -251,7 +246,7 @@ def test_a_departing_teacher_of_a_kept_class_is_replaced_before_leaving() -> Non
 
 def test_a_departing_teacher_of_a_kept_class_without_replacement_is_a_problem() -> None:
     state = school()
-    result = plan(state, workbook(state, targets={"bmartin": LEAVES}))
+    result = make_plan(state, workbook(state, targets={"bmartin": LEAVES}))
     assert not result.can_apply
     (problem,) = result.problems
     assert "Bruno MARTIN (bmartin) quitte l'école" in problem.message
@@ -264,7 +259,7 @@ def test_a_departing_teacher_of_a_removed_class_is_deleted_after_the_removal() -
     state = school()
     targets = {"imichel": LEAVES, "llefebvre": LEAVES, "emoreau": LEAVES, "zgarcia": LEAVES}
     wanted = workbook(state, targets=targets, classes={"CM2": (ClassStatus.DELETE, None)})
-    result = plan(state, wanted)
+    result = make_plan(state, wanted)
     assert result.can_apply, messages(result.problems)
     assert ops_of(result, Step.DEPARTURES) == (
         DeleteUsers(("imichel", "llefebvre", "zgarcia"), Step.DEPARTURES),
@@ -279,7 +274,7 @@ def test_a_departing_teacher_of_a_removed_class_is_deleted_after_the_removal() -
 def test_a_pupil_can_go_into_a_class_created_in_step_1() -> None:
     state = school()
     wanted = workbook(state, targets={"nsimon": "CM1-B"}, classes={"CM1-B": (ClassStatus.CREATE, "dleroy")})
-    result = plan(state, wanted)
+    result = make_plan(state, wanted)
     assert result.can_apply
     assert ops_of(result, Step.CLASSES) == (CreateClass("CM1-B", "dleroy"),)
     assert ops_of(result, Step.DISTRIBUTION) == (TransferPupils("CM1-B", ("nsimon",)),)
@@ -293,7 +288,7 @@ def test_a_removed_class_with_pupils_left_in_it_is_a_warning_naming_them() -> No
         classes={"CM1": (ClassStatus.DELETE, None), "CM2": (ClassStatus.DELETE, None)},
         omit=["llefebvre"],
     )
-    result = plan(state, wanted)
+    result = make_plan(state, wanted)
     removal_warnings = [w for w in result.warnings if "sera supprimée" in w.message]
     assert [str(w.location) for w in removal_warnings] == ["Classes, ligne 6", "Classes, ligne 5"]
     cm2, cm1 = removal_warnings
@@ -315,7 +310,7 @@ def test_class_removals_are_one_operation() -> None:
         targets={"bmartin": LEAVES, "dleroy": LEAVES, "mrobert": "CP", "hrichard": "CP", "jlaurent": "CM2"},
         classes={"CE1": (ClassStatus.DELETE, None), "CM1": (ClassStatus.DELETE, None)},
     )
-    result = plan(state, wanted)
+    result = make_plan(state, wanted)
     assert ops_of(result, Step.CLASS_REMOVALS) == (
         DeleteClasses(("CM1", "CE1")),
         DeleteUsers(("bmartin", "dleroy"), Step.CLASS_REMOVALS),
@@ -420,7 +415,7 @@ PROBLEM_CASES = [
 @pytest.mark.parametrize(("edits", "message", "location"), PROBLEM_CASES)
 def test_problems_block_the_plan_and_say_where(edits: dict, message: str, location: Location) -> None:
     state = school()
-    result = plan(state, workbook(state, **edits))
+    result = make_plan(state, workbook(state, **edits))
     assert not result.can_apply
     matching = [p for p in result.problems if message in p.message]
     assert matching, messages(result.problems)
@@ -431,14 +426,14 @@ def test_deleting_more_pupils_than_the_threshold_is_a_problem_unless_allowed() -
     state = school()  # 11 pupils
     leavers = ["imichel", "llefebvre", "jlaurent", "nsimon", "zgarcia"]  # 5 / 11 = 45 %
     wanted = workbook(state, targets=dict.fromkeys(leavers, LEAVES))
-    blocked = plan(state, wanted)
+    blocked = make_plan(state, wanted)
     (problem,) = blocked.problems
     assert problem.message.startswith("Le plan supprime 5 élèves sur 11 (45 %)")
     assert "--allow-mass-delete" in problem.message
-    allowed = plan(state, wanted, allow_mass_delete=True)
+    allowed = make_plan(state, wanted, allow_mass_delete=True)
     assert allowed.can_apply
     assert allowed.operations == blocked.operations
-    assert plan(state, wanted, mass_delete_threshold=0.5).can_apply
+    assert make_plan(state, wanted, mass_delete_threshold=0.5).can_apply
 
 
 def test_adults_do_not_count_towards_the_mass_delete_threshold() -> None:
@@ -446,7 +441,7 @@ def test_adults_do_not_count_towards_the_mass_delete_threshold() -> None:
     adults = ["adurand", "bmartin", "cpetit", "dleroy", "emoreau"]
     classes = dict.fromkeys(("CP", "CE1", "CE2", "CM1", "CM2"), (ClassStatus.DELETE, None))
     targets = dict.fromkeys(adults, LEAVES) | {"imichel": LEAVES, "llefebvre": LEAVES}
-    result = plan(state, workbook(state, targets=targets, classes=classes))
+    result = make_plan(state, workbook(state, targets=targets, classes=classes))
     assert result.can_apply, messages(result.problems)
 
 
@@ -460,7 +455,7 @@ def test_a_login_now_naming_another_person_is_a_problem() -> None:
             for u in exported.users
         ),
     )
-    result = plan(current, workbook(exported, targets={"nsimon": LEAVES}, exported_from=exported))
+    result = make_plan(current, workbook(exported, targets={"nsimon": LEAVES}, exported_from=exported))
     assert not result.can_apply
     assert "désigne maintenant « Noah SANCHEZ »" in result.problems[0].message
     assert result.is_empty
@@ -470,7 +465,7 @@ def test_a_name_edited_by_the_secretary_is_a_warning_and_the_row_still_applies()
     state = school()
     edited = workbook(state, targets={"nsimon": "CM2"})
     users = tuple(replace(u, first_name="Natan") if u.key == "nsimon" else u for u in edited.users)
-    result = plan(state, replace(edited, users=users))
+    result = make_plan(state, replace(edited, users=users))
     assert result.can_apply
     assert ops_of(result, Step.DISTRIBUTION) == (TransferPupils("CM2", ("nsimon",)),)
     assert "ne renomme pas les comptes" in result.warnings[0].message
@@ -489,7 +484,7 @@ def test_two_new_rows_for_the_same_person_and_class_warn_on_the_second() -> None
             ("Blanc", "Noé", UserType.PUPIL, "CE1"),
         ],
     )
-    result = plan(state, wanted)
+    result = make_plan(state, wanted)
     assert result.can_apply
     (warning,) = result.warnings
     assert warning.location == Location("Utilisateurs", 101)
@@ -500,7 +495,7 @@ def test_two_new_rows_for_the_same_person_and_class_warn_on_the_second() -> None
 
 def test_a_new_row_homonym_of_an_existing_user_warns_naming_login_and_class() -> None:
     state = school()
-    result = plan(state, workbook(state, new=[("Robert", "Manon", UserType.PUPIL, "CP")]))
+    result = make_plan(state, workbook(state, new=[("Robert", "Manon", UserType.PUPIL, "CP")]))
     assert result.can_apply
     (warning,) = result.warnings
     assert warning.location == Location("Utilisateurs", 100)
@@ -517,7 +512,7 @@ def test_users_on_the_server_but_not_in_the_workbook_are_listed_and_untouched() 
     )
     current = ServerState(classes=exported.classes, users=exported.users + later.users)
     wanted = workbook(exported, omit=["tthomas"], exported_from=exported)
-    result = plan(current, wanted)
+    result = make_plan(current, wanted)
     assert result.is_empty
     assert result.can_apply
     removed_row, added = result.warnings
@@ -533,7 +528,7 @@ def test_users_gone_from_the_server_are_reported_and_skipped() -> None:
     current = ServerState(
         classes=exported.classes, users=tuple(u for u in exported.users if u.login != "nsimon")
     )
-    result = plan(current, workbook(exported, targets={"nsimon": "CM2", "jlaurent": "CM2"}))
+    result = make_plan(current, workbook(exported, targets={"nsimon": "CM2", "jlaurent": "CM2"}))
     assert result.can_apply
     assert ops_of(result, Step.DISTRIBUTION) == (TransferPupils("CM2", ("jlaurent",)),)
     (warning,) = result.warnings
@@ -551,7 +546,7 @@ def test_classes_gone_or_added_since_the_export_are_reported() -> None:
     wanted = workbook(
         exported, classes={"CM2": (ClassStatus.DELETE, None)}, omit=[u.login for u in exported.users]
     )
-    result = plan(current, wanted)
+    result = make_plan(current, wanted)
     text = messages(result.warnings)
     assert "La classe « CM1 » n'existe plus sur le serveur : cette ligne est ignorée." in text
     assert "La classe « CM2 » n'existe plus sur le serveur : rien à supprimer." in text
@@ -564,7 +559,7 @@ def test_an_exported_class_whose_row_was_removed_or_renamed_is_kept_and_said_so(
     edited = workbook(state)
     # The secretary renamed the CE1 row of the Classes sheet (or erased it).
     wanted = replace(edited, classes=tuple(c for c in edited.classes if c.name != "CE1"))
-    result = plan(state, wanted)
+    result = make_plan(state, wanted)
     text = messages(result.warnings)
     assert (
         "La classe « CE1 » de l'export n'a plus de ligne dans la feuille « Classes » (ligne effacée ou "
@@ -576,7 +571,7 @@ def test_an_exported_class_whose_row_was_removed_or_renamed_is_kept_and_said_so(
 
 def test_a_new_pupil_without_target_class_is_created_without_class_with_a_warning() -> None:
     state = school()
-    result = plan(state, workbook(state, new=[("Blanc", "Noé", UserType.PUPIL, None)]))
+    result = make_plan(state, workbook(state, new=[("Blanc", "Noé", UserType.PUPIL, None)]))
     assert result.operations == (CreateUser("nouveau:100", "Blanc", "Noé", UserType.PUPIL),)
     assert "sera créé sans classe" in result.warnings[0].message
 
@@ -592,27 +587,12 @@ def test_the_plan_does_not_depend_on_the_order_the_server_lists_users_in() -> No
         new=[("Blanc", "Noé", UserType.PUPIL, "CP")],
         classes={"CE1": (ClassStatus.DELETE, None), "CE1-B": (ClassStatus.CREATE, "bmartin")},
     )
-    expected = plan(state, wanted, allow_mass_delete=True).to_json()
+    expected = make_plan(state, wanted, allow_mass_delete=True)
     shuffled = list(state.users)
     for seed in range(5):
         random.Random(seed).shuffle(shuffled)
         again = ServerState(classes=tuple(reversed(state.classes)), users=tuple(shuffled))
-        assert plan(again, wanted, allow_mass_delete=True).to_json() == expected
-
-
-def test_a_plan_survives_a_json_round_trip() -> None:
-    state = school()
-    wanted = workbook(
-        state,
-        targets=rentree_targets() | {"cpetit": LEAVES, "adurand": "CP"},
-        new=[("Fontaine", "Julie", UserType.ADULT, None), ("Blanc", "Noé", UserType.PUPIL, None)],
-        classes={"CE2": (ClassStatus.KEEP, "nouveau:100"), "CM2": (ClassStatus.DELETE, None)},
-    )
-    result = plan(state, wanted)
-    assert result.problems
-    assert result.warnings
-    assert result.operations
-    assert Plan.from_json(result.to_json()) == result
+        assert make_plan(again, wanted, allow_mass_delete=True) == expected
 
 
 def test_a_login_on_two_rows_is_a_problem() -> None:
@@ -627,7 +607,7 @@ def test_a_login_on_two_rows_is_a_problem() -> None:
         None,
         Location("Utilisateurs", 50),
     )
-    result = plan(state, workbook(state, rows=[duplicate]))
+    result = make_plan(state, workbook(state, rows=[duplicate]))
     assert "L'identifiant nsimon figure sur deux lignes" in result.problems[0].message
     assert result.problems[0].location == Location("Utilisateurs", 50)
 
@@ -651,7 +631,7 @@ def school_with_a_spare_teacher() -> ServerState:
 def test_a_responsible_changed_on_the_server_and_left_as_exported_is_kept_with_a_warning() -> None:
     exported = school()
     current = with_responsible(exported, "CE1", "adurand")
-    result = plan(current, workbook(exported, responsibles_filled=True))
+    result = make_plan(current, workbook(exported, responsibles_filled=True))
     assert result.is_empty
     assert result.can_apply
     (warning,) = result.warnings
@@ -667,7 +647,7 @@ def test_a_responsible_the_secretary_changed_wins_over_a_change_on_the_server() 
     exported = school()
     current = with_responsible(exported, "CE1", "adurand")
     wanted = workbook(exported, responsibles_filled=True, classes={"CE1": (ClassStatus.KEEP, "cpetit")})
-    result = plan(current, wanted)
+    result = make_plan(current, wanted)
     assert result.operations == (ChangeResponsible("CE1", "cpetit", "adurand"),)
     assert result.warnings == ()
 
@@ -677,7 +657,7 @@ def test_a_workbook_without_stored_responsibles_still_asks_for_the_teacher_it_sh
     current = with_responsible(exported, "CE1", "adurand")
     wanted = workbook(exported, responsibles_filled=True)
     older = replace(wanted, export=replace(wanted.export, class_responsibles=()))
-    result = plan(current, older)
+    result = make_plan(current, older)
     assert result.operations == (ChangeResponsible("CE1", "bmartin", "adurand"),)
     assert result.warnings == ()
 
@@ -686,7 +666,7 @@ def test_the_exported_teacher_can_leave_when_the_server_gave_the_class_to_anothe
     # Since the export, Gaëlle FAURE took the CE1 over from Bruno MARTIN, who leaves.
     exported = school_with_a_spare_teacher()
     current = with_responsible(exported, "CE1", "gfaure")
-    result = plan(current, workbook(exported, targets={"bmartin": LEAVES}, responsibles_filled=True))
+    result = make_plan(current, workbook(exported, targets={"bmartin": LEAVES}, responsibles_filled=True))
     assert result.can_apply, messages(result.problems)
     assert ops_of(result, Step.CLASSES) == ()
     assert ops_of(result, Step.DEPARTURES) == (DeleteUsers(("bmartin",), Step.DEPARTURES),)
@@ -697,7 +677,7 @@ def test_the_exported_teacher_returns_when_the_one_the_server_named_leaves() -> 
     # Since the export, Gaëlle FAURE was made responsible of the CE1; the workbook says she leaves.
     exported = school_with_a_spare_teacher()
     current = with_responsible(exported, "CE1", "gfaure")
-    result = plan(current, workbook(exported, targets={"gfaure": LEAVES}, responsibles_filled=True))
+    result = make_plan(current, workbook(exported, targets={"gfaure": LEAVES}, responsibles_filled=True))
     assert result.can_apply, messages(result.problems)
     assert ops_of(result, Step.CLASSES) == (ChangeResponsible("CE1", "bmartin", "gfaure"),)
     assert ops_of(result, Step.DEPARTURES) == (DeleteUsers(("gfaure",), Step.DEPARTURES),)
@@ -709,6 +689,6 @@ def test_the_exported_teacher_returns_when_the_one_the_server_named_leaves() -> 
 def test_an_emptied_responsible_cell_keeps_the_server_teacher_without_a_drift_warning() -> None:
     exported = school()
     current = with_responsible(exported, "CE1", "adurand")
-    result = plan(current, workbook(exported))
+    result = make_plan(current, workbook(exported))
     assert result.is_empty
     assert result.warnings == ()

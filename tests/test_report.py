@@ -15,8 +15,9 @@ import pytest
 from openpyxl import load_workbook
 
 from reconcile.adapters.reports.plan_report import report_environment, write_plan_report
-from reconcile.core.model import LEAVES_SCHOOL, ClassStatus, ServerState, UserType, WantedState
-from reconcile.core.plan import Plan, plan
+from reconcile.core.model import ServerState, UserType, WantedState
+from reconcile.core.plan import Plan, make_plan
+from reconcile.core.vocabulary import LEAVES_SCHOOL, ClassStatus
 from reconcile.core.wording import french_datetime, step_sections
 from tests.plan_builders import school, workbook
 
@@ -43,7 +44,7 @@ def rentree(*, blocked: bool) -> tuple[Plan, ServerState, WantedState]:
         ],
         classes={"CM1-B": (ClassStatus.CREATE, "nouveau:100"), "CM2": (ClassStatus.DELETE, None)},
     )
-    return plan(state, wanted), state, wanted
+    return make_plan(state, wanted), state, wanted
 
 
 def write(tmp_path: Path, *, blocked: bool) -> tuple[Plan, Path, Path]:
@@ -137,7 +138,7 @@ def test_an_empty_plan_report_says_there_is_nothing_to_do(tmp_path: Path) -> Non
     state = school()
     wanted = workbook(state)
     files = write_plan_report(
-        plan(state, wanted),
+        make_plan(state, wanted),
         state,
         wanted,
         tmp_path,
@@ -214,7 +215,7 @@ def test_the_html_report_renders_in_chromium(tmp_path: Path) -> None:
 def test_the_step_macro_lets_a_later_report_attach_an_outcome_to_each_operation() -> None:
     """The extension point `apply` uses: `{% call(op) r.step_block(section) %}`, escaped."""
     state = school()
-    result = plan(state, workbook(state, targets={"jlaurent": "CM2"}))
+    result = make_plan(state, workbook(state, targets={"jlaurent": "CM2"}))
     template = report_environment().from_string(
         '{% import "_rapport_macros.html.j2" as r %}'
         "{% for s in sections %}{% call(op) r.step_block(s) %}"

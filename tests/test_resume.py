@@ -13,7 +13,6 @@ from reconcile.adapters.journal import JOURNAL_NAME, Journal, exclusive_run, rea
 from reconcile.core.errors import DriftAmbiguous, JournalError
 from reconcile.core.journal_facts import EarlierWork, Event, fold_journal
 from reconcile.core.model import (
-    ClassStatus,
     ExportedUser,
     ExportInfo,
     SchoolClass,
@@ -26,6 +25,7 @@ from reconcile.core.model import (
     WantedUser,
 )
 from reconcile.core.resume import resolve
+from reconcile.core.vocabulary import ClassStatus
 
 ADULT, PUPIL = UserType.ADULT, UserType.PUPIL
 

@@ -18,9 +18,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.adapters.workbook import layout, load_wanted, read_workbook, write_workbook
 from reconcile.adapters.workbook.layout import build_template
+from reconcile.core import vocabulary
 from reconcile.core.errors import WorkbookError
 from reconcile.core.model import (
-    ClassStatus,
     Location,
     SchoolClass,
     ServerState,
@@ -30,6 +30,7 @@ from reconcile.core.model import (
     WantedClass,
     WantedUser,
 )
+from reconcile.core.vocabulary import ClassStatus
 from reconcile.sandbox import RunningSandbox
 
 URL = "http://127.0.0.1:8080/intrascol/"
@@ -88,14 +89,16 @@ def first_empty_row(sheet: Worksheet) -> int:
 
 
 def set_cells(sheet: Worksheet, row: int, values: dict[str, Any]) -> None:
-    headers = layout.USERS_HEADERS if sheet.title == layout.USERS_SHEET else layout.CLASSES_HEADERS
+    headers = (
+        vocabulary.USERS_HEADERS if sheet.title == vocabulary.USERS_SHEET else vocabulary.CLASSES_HEADERS
+    )
     for header, value in values.items():
         sheet.cell(row, headers.index(header) + 1).value = value
 
 
 def set_user(who: str, /, **values: object) -> Callable[[Workbook], None]:
     def change(workbook: Workbook) -> None:
-        sheet = workbook[layout.USERS_SHEET]
+        sheet = workbook[vocabulary.USERS_SHEET]
         set_cells(sheet, row_of(sheet, who), {_header(k): v for k, v in values.items()})
 
     return change
@@ -103,14 +106,14 @@ def set_user(who: str, /, **values: object) -> Callable[[Workbook], None]:
 
 def _header(keyword: str) -> str:
     return {
-        "login": layout.LOGIN,
-        "last": layout.LAST_NAME,
-        "first": layout.FIRST_NAME,
-        "type": layout.TYPE,
-        "target": layout.TARGET_CLASS,
-        "name": layout.CLASS_NAME,
-        "responsible": layout.RESPONSIBLE,
-        "status": layout.STATUS,
+        "login": vocabulary.LOGIN,
+        "last": vocabulary.LAST_NAME,
+        "first": vocabulary.FIRST_NAME,
+        "type": vocabulary.TYPE,
+        "target": vocabulary.TARGET_CLASS,
+        "name": vocabulary.CLASS_NAME,
+        "responsible": vocabulary.RESPONSIBLE,
+        "status": vocabulary.STATUS,
     }[keyword]
 
 
@@ -165,7 +168,7 @@ def test_a_workbook_exported_before_the_responsibles_were_stored_still_reads(exp
     """Template version 1 had no responsibles column in its hidden sheet."""
 
     def as_version_1(workbook: Workbook) -> None:
-        sheet = workbook[layout.EXPORT_SHEET]
+        sheet = workbook[vocabulary.EXPORT_SHEET]
         for row in range(1, sheet.max_row + 1):
             sheet.cell(row, layout.META_RESPONSIBLES_COLUMN).value = None
         sheet.cell(layout.META_KEYS.index("template_version") + 1, 2).value = "1"
@@ -184,14 +187,14 @@ def test_a_workbook_exported_before_the_responsibles_were_stored_still_reads(exp
 
 
 def test_rows_are_sorted_by_class_then_name_with_one_band_per_class(exported: Path) -> None:
-    sheet = load_workbook(exported)[layout.USERS_SHEET]
+    sheet = load_workbook(exported)[vocabulary.USERS_SHEET]
     logins = [sheet.cell(r, 1).value for r in range(layout.FIRST_ROW, layout.FIRST_ROW + 10)]
     # CP (empty), CE1, CE2-CM1, CM2 by level, then nobody's class (adults, a pupil) by name.
     assert logins == [
         "zoe.abel", "lea.martin", "12345", "x.hack", "ines.n", "tom.durand",
         "mdupont", "jleroy", "pmartin", "sans.classe",
     ]  # fmt: skip
-    name_column = layout.USERS_HEADERS.index(layout.LAST_NAME) + 1
+    name_column = vocabulary.USERS_HEADERS.index(vocabulary.LAST_NAME) + 1
 
     def band(login: str) -> str:
         return str(sheet.cell(row_of(sheet, login), name_column).fill.fgColor.rgb)
@@ -203,13 +206,20 @@ def test_rows_are_sorted_by_class_then_name_with_one_band_per_class(exported: Pa
 
 def test_server_columns_are_locked_and_the_rest_editable_under_protection(exported: Path) -> None:
     workbook = load_workbook(exported)
-    users = workbook[layout.USERS_SHEET]
+    users = workbook[vocabulary.USERS_SHEET]
     row = row_of(users, "lea.martin")
-    locked = {h: users.cell(row, i).protection.locked for i, h in enumerate(layout.USERS_HEADERS, start=1)}
+    locked = {
+        h: users.cell(row, i).protection.locked for i, h in enumerate(vocabulary.USERS_HEADERS, start=1)
+    }
     assert locked == {
-        layout.LOGIN: True, layout.LAST_NAME: False, layout.FIRST_NAME: False, layout.TYPE: False,
-        layout.CURRENT_CLASS: True, layout.TARGET_CLASS: False, layout.REMARKS: False,
-    }  # fmt: skip
+        vocabulary.LOGIN: True,
+        vocabulary.LAST_NAME: False,
+        vocabulary.FIRST_NAME: False,
+        vocabulary.TYPE: False,
+        vocabulary.CURRENT_CLASS: True,
+        vocabulary.TARGET_CLASS: False,
+        vocabulary.REMARKS: False,
+    }
     spare = first_empty_row(users)
     assert not users.cell(spare, 2).protection.locked  # a new row can be typed under the data
     assert users.protection.sheet
@@ -217,26 +227,26 @@ def test_server_columns_are_locked_and_the_rest_editable_under_protection(export
     assert users.freeze_panes == f"A{layout.FIRST_ROW}"
     assert users.print_title_rows == f"${layout.HEADER_ROW}:${layout.HEADER_ROW}"
     assert users.page_setup.orientation == "landscape"
-    classes = workbook[layout.CLASSES_SHEET]
+    classes = workbook[vocabulary.CLASSES_SHEET]
     assert classes.cell(row_of(classes, "CE1"), 1).protection.locked
     assert not classes.cell(row_of(classes, "CE1"), 3).protection.locked
-    assert workbook[layout.EXPORT_SHEET].sheet_state == "hidden"
+    assert workbook[vocabulary.EXPORT_SHEET].sheet_state == "hidden"
 
 
 def test_dropdowns_offer_the_classes_sheet_and_leaving(exported: Path) -> None:
     workbook = load_workbook(exported)
-    users = workbook[layout.USERS_SHEET]
+    users = workbook[vocabulary.USERS_SHEET]
     by_column = {str(v.sqref)[0]: v for v in users.data_validations.dataValidation}
-    target = by_column[layout.users_column(layout.TARGET_CLASS)]
+    target = by_column[layout.users_column(vocabulary.TARGET_CLASS)]
     assert target.formula1 == layout.TARGET_CHOICES
-    assert f"{layout.users_column(layout.TARGET_CLASS)}{row_of(users, 'sans.classe') + 1}" in target.sqref
+    assert f"{layout.users_column(vocabulary.TARGET_CLASS)}{row_of(users, 'sans.classe') + 1}" in target.sqref
     reference = workbook.defined_names[layout.TARGET_CHOICES].attr_text
-    assert f"'{layout.LISTS_SHEET}'!$A$1" in reference
-    assert f"'{layout.CLASSES_SHEET}'!$A${layout.FIRST_ROW}" in reference
-    lists = workbook[layout.LISTS_SHEET]
+    assert f"'{vocabulary.LISTS_SHEET}'!$A$1" in reference
+    assert f"'{vocabulary.CLASSES_SHEET}'!$A${layout.FIRST_ROW}" in reference
+    lists = workbook[vocabulary.LISTS_SHEET]
     assert lists["A1"].value == "Quitte l'école"
     assert lists["A2"].value == layout.list_formula(layout.FIRST_ROW)
-    classes = workbook[layout.CLASSES_SHEET]
+    classes = workbook[vocabulary.CLASSES_SHEET]
     status = {str(v.sqref)[0]: v for v in classes.data_validations.dataValidation}["C"]
     assert status.formula1 == '"Conserver,Supprimer,Créer"'
     teachers = [lists.cell(r, 2).value for r in range(1, 4)]
@@ -244,7 +254,7 @@ def test_dropdowns_offer_the_classes_sheet_and_leaving(exported: Path) -> None:
 
 
 def test_server_text_is_never_written_as_a_formula(exported: Path) -> None:
-    sheet = load_workbook(exported)[layout.USERS_SHEET]
+    sheet = load_workbook(exported)[vocabulary.USERS_SHEET]
     cell = sheet.cell(row_of(sheet, "x.hack"), 2)
     assert cell.value == EVIL
     assert cell.data_type == "s"
@@ -310,19 +320,21 @@ def test_edits_read_back_to_exactly_the_wanted_state(exported: Path) -> None:
         set_user("zoe.abel", target="CE1")(workbook)
         set_user("tom.durand", target="Quitte l'école")(workbook)
         set_user("pmartin", target="Quitte l'école")(workbook)
-        rows["pupil"] = add_row(layout.USERS_SHEET, last="Petit", first="Zoé", target="CP")(workbook)
-        rows["teacher"] = add_row(layout.USERS_SHEET, last="Bernard", first="Luc", type="Adulte")(workbook)
-        classes = workbook[layout.CLASSES_SHEET]
-        set_cells(classes, row_of(classes, "CM2"), {layout.STATUS: "Supprimer"})
-        set_cells(classes, row_of(classes, "CP"), {layout.RESPONSIBLE: "Jeanne LEROY"})
-        rows["class"] = add_row(layout.CLASSES_SHEET, name="CM1-CM2", responsible="Luc BERNARD")(workbook)
+        rows["pupil"] = add_row(vocabulary.USERS_SHEET, last="Petit", first="Zoé", target="CP")(workbook)
+        rows["teacher"] = add_row(vocabulary.USERS_SHEET, last="Bernard", first="Luc", type="Adulte")(
+            workbook
+        )
+        classes = workbook[vocabulary.CLASSES_SHEET]
+        set_cells(classes, row_of(classes, "CM2"), {vocabulary.STATUS: "Supprimer"})
+        set_cells(classes, row_of(classes, "CP"), {vocabulary.RESPONSIBLE: "Jeanne LEROY"})
+        rows["class"] = add_row(vocabulary.CLASSES_SHEET, name="CM1-CM2", responsible="Luc BERNARD")(workbook)
 
     edit(exported, rentree)
     reading = read_workbook(exported)
 
     assert reading.problems == ()
     users = {u.key: u for u in reading.wanted.users}
-    sheet = layout.USERS_SHEET
+    sheet = vocabulary.USERS_SHEET
     new_pupil, new_teacher = f"nouveau:{rows['pupil']}", f"nouveau:{rows['teacher']}"
     assert users[new_pupil] == WantedUser(
         new_pupil, None, "Petit", "Zoé", UserType.PUPIL, Target.CLASS, "CP", Location(sheet, rows["pupil"])
@@ -349,14 +361,15 @@ def test_edits_read_back_to_exactly_the_wanted_state(exported: Path) -> None:
     assert classes["CM2"].status is ClassStatus.DELETE
     assert classes["CP"].responsible == "jleroy"
     assert classes["CM1-CM2"] == WantedClass(
-        "CM1-CM2", ClassStatus.CREATE, new_teacher, Location(layout.CLASSES_SHEET, rows["class"])
+        "CM1-CM2", ClassStatus.CREATE, new_teacher, Location(vocabulary.CLASSES_SHEET, rows["class"])
     )
     assert (classes["CE1"].status, classes["CE1"].responsible) == (ClassStatus.KEEP, "mdupont")
 
 
 def test_a_deleted_row_means_nothing(exported: Path) -> None:
     edit(
-        exported, lambda wb: wb[layout.USERS_SHEET].delete_rows(row_of(wb[layout.USERS_SHEET], "tom.durand"))
+        exported,
+        lambda wb: wb[vocabulary.USERS_SHEET].delete_rows(row_of(wb[vocabulary.USERS_SHEET], "tom.durand")),
     )
     reading = read_workbook(exported)
     assert reading.problems == ()
@@ -367,8 +380,8 @@ def test_a_deleted_row_means_nothing(exported: Path) -> None:
 
 def test_empty_responsible_keeps_the_current_teacher(exported: Path) -> None:
     def clear(workbook: Workbook) -> None:
-        classes = workbook[layout.CLASSES_SHEET]
-        set_cells(classes, row_of(classes, "CE1"), {layout.RESPONSIBLE: None})
+        classes = workbook[vocabulary.CLASSES_SHEET]
+        set_cells(classes, row_of(classes, "CE1"), {vocabulary.RESPONSIBLE: None})
 
     edit(exported, clear)
     classes = {c.name: c for c in load_wanted(exported).classes}
@@ -379,7 +392,9 @@ def test_empty_responsible_keeps_the_current_teacher(exported: Path) -> None:
 def test_a_kept_class_unknown_to_the_export_is_a_new_class(exported: Path) -> None:
     edit(
         exported,
-        lambda wb: add_row(layout.CLASSES_SHEET, name="GS", responsible="mdupont", status="Conserver")(wb),
+        lambda wb: add_row(vocabulary.CLASSES_SHEET, name="GS", responsible="mdupont", status="Conserver")(
+            wb
+        ),
     )
     classes = {c.name: c for c in load_wanted(exported).classes}
     assert (classes["GS"].status, classes["GS"].responsible) == (ClassStatus.CREATE, "mdupont")
@@ -396,31 +411,37 @@ def test_what_people_and_programs_do_is_tolerated(exported: Path) -> None:
     rows: dict[str, int] = {}
 
     def messy(workbook: Workbook) -> None:
-        users = workbook[layout.USERS_SHEET]
+        users = workbook[vocabulary.USERS_SHEET]
         # The header moved down under more banner rows, retyped in another case, spaces around.
         users.insert_rows(1, amount=3)
         for col, text in enumerate(
             ["  IDENTIFIANT", "nom ", "prenom", "TYPE", "classe Actuelle", " CLASSE CIBLE "], 1
         ):
             users.cell(layout.HEADER_ROW + 3, col).value = text
-        set_cells(users, row_of(users, "lea.martin"), {layout.TARGET_CLASS: "ce2-cm1  "})
-        set_cells(users, row_of(users, "zoe.abel"), {layout.TARGET_CLASS: nfd("quitte l'ecole")})
-        set_cells(users, row_of(users, "tom.durand"), {layout.TARGET_CLASS: "Quitte l’École"})
+        set_cells(users, row_of(users, "lea.martin"), {vocabulary.TARGET_CLASS: "ce2-cm1  "})
+        set_cells(users, row_of(users, "zoe.abel"), {vocabulary.TARGET_CLASS: nfd("quitte l'ecole")})
+        set_cells(users, row_of(users, "tom.durand"), {vocabulary.TARGET_CLASS: "Quitte l’École"})
         row = row_of(users, "12345")
-        set_cells(users, row, {layout.LOGIN: 12345, layout.TARGET_CLASS: "cp"})
-        set_cells(users, row_of(users, "ines.n"), {layout.TARGET_CLASS: " Ce1 "})
+        set_cells(users, row, {vocabulary.LOGIN: 12345, vocabulary.TARGET_CLASS: "cp"})
+        set_cells(users, row_of(users, "ines.n"), {vocabulary.TARGET_CLASS: " Ce1 "})
         # New rows after a gap of empty rows, names in NFD, type typed loosely.
         spare = first_empty_row(users) + 3
-        set_cells(users, spare, {layout.LAST_NAME: nfd("  Lefèvre "), layout.FIRST_NAME: nfd("Chloé"),
-                                 layout.TYPE: "eleve", layout.TARGET_CLASS: "Cp"})  # fmt: skip
+        set_cells(users, spare, {vocabulary.LAST_NAME: nfd("  Lefèvre "), vocabulary.FIRST_NAME: nfd("Chloé"),
+                                 vocabulary.TYPE: "eleve", vocabulary.TARGET_CLASS: "Cp"})  # fmt: skip
         set_cells(
-            users, spare + 1, {layout.LAST_NAME: "Roux", layout.FIRST_NAME: "Ana", layout.TARGET_CLASS: 5}
+            users,
+            spare + 1,
+            {vocabulary.LAST_NAME: "Roux", vocabulary.FIRST_NAME: "Ana", vocabulary.TARGET_CLASS: 5},
         )
-        set_cells(users, spare + 5, {layout.REMARKS: "à revoir en octobre"})  # a lone remark: not a person
+        set_cells(
+            users, spare + 5, {vocabulary.REMARKS: "à revoir en octobre"}
+        )  # a lone remark: not a person
         rows["chloe"], rows["ana"] = spare, spare + 1
-        classes = workbook[layout.CLASSES_SHEET]
-        set_cells(classes, row_of(classes, "CM2"), {layout.STATUS: "  supprimer"})
-        add_row(layout.CLASSES_SHEET, name=5, responsible=nfd("  marie   dupont "), status="creer")(workbook)
+        classes = workbook[vocabulary.CLASSES_SHEET]
+        set_cells(classes, row_of(classes, "CM2"), {vocabulary.STATUS: "  supprimer"})
+        add_row(vocabulary.CLASSES_SHEET, name=5, responsible=nfd("  marie   dupont "), status="creer")(
+            workbook
+        )
 
     edit(exported, messy)
     reading = read_workbook(exported)
@@ -455,10 +476,10 @@ def test_a_login_turned_into_a_number_is_found(exported: Path) -> None:
 
 def test_responsible_by_name_login_in_parentheses_or_reversed_name(exported: Path) -> None:
     def change(workbook: Workbook) -> None:
-        classes = workbook[layout.CLASSES_SHEET]
-        set_cells(classes, row_of(classes, "CE1"), {layout.RESPONSIBLE: "Paul Martin (pmartin)"})
-        set_cells(classes, row_of(classes, "CM2"), {layout.RESPONSIBLE: "LEROY Jeanne"})
-        set_cells(classes, row_of(classes, "CP"), {layout.RESPONSIBLE: "JLEROY"})
+        classes = workbook[vocabulary.CLASSES_SHEET]
+        set_cells(classes, row_of(classes, "CE1"), {vocabulary.RESPONSIBLE: "Paul Martin (pmartin)"})
+        set_cells(classes, row_of(classes, "CM2"), {vocabulary.RESPONSIBLE: "LEROY Jeanne"})
+        set_cells(classes, row_of(classes, "CP"), {vocabulary.RESPONSIBLE: "JLEROY"})
 
     edit(exported, change)
     classes = {c.name: c.responsible for c in load_wanted(exported).classes}
@@ -479,12 +500,12 @@ def test_not_a_workbook_is_refused(tmp_path: Path) -> None:
 
 
 def test_missing_sheet_is_refused(exported: Path) -> None:
-    edit(exported, lambda wb: wb.remove(wb[layout.CLASSES_SHEET]))
+    edit(exported, lambda wb: wb.remove(wb[vocabulary.CLASSES_SHEET]))
     assert problems_of(exported) == ["l'onglet « Classes » manque dans le classeur."]
 
 
 def test_missing_header_is_refused(exported: Path) -> None:
-    edit(exported, lambda wb: wb[layout.USERS_SHEET].cell(layout.HEADER_ROW, 6, "Destination"))
+    edit(exported, lambda wb: wb[vocabulary.USERS_SHEET].cell(layout.HEADER_ROW, 6, "Destination"))
     assert problems_of(exported) == [
         "Utilisateurs : ligne d'en-tête introuvable dans les 10 premières lignes "
         "(colonnes manquantes : « Classe cible »)."
@@ -493,7 +514,7 @@ def test_missing_header_is_refused(exported: Path) -> None:
 
 def test_same_login_twice_is_refused(exported: Path) -> None:
     edit(exported, set_user("zoe.abel", login="lea.martin"))
-    sheet = load_workbook(exported)[layout.USERS_SHEET]
+    sheet = load_workbook(exported)[vocabulary.USERS_SHEET]
     second = max(
         r for r in range(layout.FIRST_ROW, sheet.max_row + 1) if sheet.cell(r, 1).value == "lea.martin"
     )
@@ -505,7 +526,7 @@ def test_same_login_twice_is_refused(exported: Path) -> None:
 
 def test_login_not_in_the_export_is_refused(exported: Path) -> None:
     edit(exported, set_user("zoe.abel", login="zoe.inconnue"))
-    row = row_of(load_workbook(exported)[layout.USERS_SHEET], "zoe.inconnue")
+    row = row_of(load_workbook(exported)[vocabulary.USERS_SHEET], "zoe.inconnue")
     assert problems_of(exported) == [
         f"Utilisateurs, ligne {row}, colonne « Identifiant » : l'identifiant « zoe.inconnue » ne figure pas "
         "dans l'export : pour une nouvelle personne, laissez l'Identifiant vide (le serveur le créera)."
@@ -514,7 +535,7 @@ def test_login_not_in_the_export_is_refused(exported: Path) -> None:
 
 def test_unknown_target_class_is_refused(exported: Path) -> None:
     edit(exported, set_user("lea.martin", target="CE3"))
-    row = row_of(load_workbook(exported)[layout.USERS_SHEET], "lea.martin")
+    row = row_of(load_workbook(exported)[vocabulary.USERS_SHEET], "lea.martin")
     assert problems_of(exported) == [
         f"Utilisateurs, ligne {row}, colonne « Classe cible » : "
         "la classe « CE3 » n'existe pas dans l'onglet Classes."
@@ -523,7 +544,7 @@ def test_unknown_target_class_is_refused(exported: Path) -> None:
 
 def test_ambiguous_class_spelling_is_refused(exported: Path) -> None:
     def change(workbook: Workbook) -> None:
-        add_row(layout.CLASSES_SHEET, name="CE2 CM1", responsible="jleroy")(workbook)
+        add_row(vocabulary.CLASSES_SHEET, name="CE2 CM1", responsible="jleroy")(workbook)
         set_user("lea.martin", target="ce2–cm1")(workbook)  # an en dash: both classes fold alike
 
     edit(exported, change)
@@ -535,7 +556,8 @@ def test_ambiguous_class_spelling_is_refused(exported: Path) -> None:
 def test_new_row_without_names_is_refused(exported: Path, last: str, first: str | None, missing: str) -> None:
     rows: list[int] = []
     edit(
-        exported, lambda wb: rows.append(add_row(layout.USERS_SHEET, last=last, first=first, target="CP")(wb))
+        exported,
+        lambda wb: rows.append(add_row(vocabulary.USERS_SHEET, last=last, first=first, target="CP")(wb)),
     )
     (problem,) = problems_of(exported)
     assert problem.startswith(
@@ -545,7 +567,7 @@ def test_new_row_without_names_is_refused(exported: Path, last: str, first: str 
 
 def test_unknown_type_is_refused(exported: Path) -> None:
     edit(exported, set_user("lea.martin", type="Parent"))
-    row = row_of(load_workbook(exported)[layout.USERS_SHEET], "lea.martin")
+    row = row_of(load_workbook(exported)[vocabulary.USERS_SHEET], "lea.martin")
     assert problems_of(exported) == [
         f"Utilisateurs, ligne {row}, colonne « Type » : type « Parent » inconnu : écrivez Élève ou Adulte."
     ]
@@ -553,7 +575,7 @@ def test_unknown_type_is_refused(exported: Path) -> None:
 
 def test_formula_where_a_value_is_expected_is_refused(exported: Path) -> None:
     edit(exported, set_user("lea.martin", target='=IF(1,"CE1","CP")'))
-    row = row_of(load_workbook(exported)[layout.USERS_SHEET], "lea.martin")
+    row = row_of(load_workbook(exported)[vocabulary.USERS_SHEET], "lea.martin")
     problems = problems_of(exported)
     assert problems[0].startswith(
         f"Utilisateurs, ligne {row}, colonne « Classe cible » : la cellule contient une formule"
@@ -562,12 +584,12 @@ def test_formula_where_a_value_is_expected_is_refused(exported: Path) -> None:
 
 def test_unknown_responsible_teacher_is_refused(exported: Path) -> None:
     def change(workbook: Workbook) -> None:
-        classes = workbook[layout.CLASSES_SHEET]
-        set_cells(classes, row_of(classes, "CE1"), {layout.RESPONSIBLE: "Albert CAMUS"})
-        set_cells(classes, row_of(classes, "CP"), {layout.RESPONSIBLE: "Léa MARTIN"})
+        classes = workbook[vocabulary.CLASSES_SHEET]
+        set_cells(classes, row_of(classes, "CE1"), {vocabulary.RESPONSIBLE: "Albert CAMUS"})
+        set_cells(classes, row_of(classes, "CP"), {vocabulary.RESPONSIBLE: "Léa MARTIN"})
 
     edit(exported, change)
-    classes = load_workbook(exported)[layout.CLASSES_SHEET]
+    classes = load_workbook(exported)[vocabulary.CLASSES_SHEET]
     ce1, cp = row_of(classes, "CE1"), row_of(classes, "CP")
     assert problems_of(exported) == [  # in row order: CP comes before CE1
         f"Classes, ligne {cp}, colonne « Enseignant responsable » : « Léa MARTIN » est un élève : "
@@ -580,7 +602,7 @@ def test_unknown_responsible_teacher_is_refused(exported: Path) -> None:
 
 def test_new_class_without_responsible_is_refused(exported: Path) -> None:
     rows: list[int] = []
-    edit(exported, lambda wb: rows.append(add_row(layout.CLASSES_SHEET, name="GS", status="Créer")(wb)))
+    edit(exported, lambda wb: rows.append(add_row(vocabulary.CLASSES_SHEET, name="GS", status="Créer")(wb)))
     assert problems_of(exported) == [
         f"Classes, ligne {rows[0]}, colonne « Enseignant responsable » : la nouvelle classe « GS » n'a pas "
         "d'enseignant responsable : écrivez son identifiant ou « Prénom NOM »."
@@ -590,7 +612,8 @@ def test_new_class_without_responsible_is_refused(exported: Path) -> None:
 def test_blank_class_name_is_refused(exported: Path) -> None:
     rows: list[int] = []
     edit(
-        exported, lambda wb: rows.append(add_row(layout.CLASSES_SHEET, name="   ", responsible="mdupont")(wb))
+        exported,
+        lambda wb: rows.append(add_row(vocabulary.CLASSES_SHEET, name="   ", responsible="mdupont")(wb)),
     )
     assert problems_of(exported) == [
         f"Classes, ligne {rows[0]}, colonne « Classe » : le nom de la classe est vide."
@@ -600,9 +623,10 @@ def test_blank_class_name_is_refused(exported: Path) -> None:
 def test_same_class_twice_is_refused(exported: Path) -> None:
     rows: list[int] = []
     edit(
-        exported, lambda wb: rows.append(add_row(layout.CLASSES_SHEET, name="ce1", responsible="mdupont")(wb))
+        exported,
+        lambda wb: rows.append(add_row(vocabulary.CLASSES_SHEET, name="ce1", responsible="mdupont")(wb)),
     )
-    first = row_of(load_workbook(exported)[layout.CLASSES_SHEET], "CE1")
+    first = row_of(load_workbook(exported)[vocabulary.CLASSES_SHEET], "CE1")
     assert problems_of(exported) == [
         f"Classes, ligne {rows[0]}, colonne « Classe » : la classe « ce1 » figure déjà ligne {first}."
     ]
@@ -612,11 +636,11 @@ def test_class_statuses_that_contradict_the_server_are_refused(exported: Path) -
     rows: list[int] = []
 
     def change(workbook: Workbook) -> None:
-        classes = workbook[layout.CLASSES_SHEET]
-        set_cells(classes, row_of(classes, "CE1"), {layout.STATUS: "Créer"})
-        set_cells(classes, row_of(classes, "CP"), {layout.STATUS: "Fermer"})
+        classes = workbook[vocabulary.CLASSES_SHEET]
+        set_cells(classes, row_of(classes, "CE1"), {vocabulary.STATUS: "Créer"})
+        set_cells(classes, row_of(classes, "CP"), {vocabulary.STATUS: "Fermer"})
         rows.append(
-            add_row(layout.CLASSES_SHEET, name="GS", responsible="mdupont", status="Supprimer")(workbook)
+            add_row(vocabulary.CLASSES_SHEET, name="GS", responsible="mdupont", status="Supprimer")(workbook)
         )
 
     edit(exported, change)
@@ -630,7 +654,7 @@ def test_class_statuses_that_contradict_the_server_are_refused(exported: Path) -
 
 
 def test_a_workbook_without_the_export_sheet_is_refused(exported: Path) -> None:
-    edit(exported, lambda wb: wb.remove(wb[layout.EXPORT_SHEET]))
+    edit(exported, lambda wb: wb.remove(wb[vocabulary.EXPORT_SHEET]))
     (problem,) = problems_of(exported)
     assert problem.startswith("l'onglet caché « Export (ne pas modifier) » manque")
 
@@ -639,9 +663,9 @@ def test_all_problems_are_reported_at_once(exported: Path) -> None:
     def many(workbook: Workbook) -> None:
         set_user("lea.martin", target="CE3")(workbook)
         set_user("zoe.abel", type="Chat")(workbook)
-        add_row(layout.USERS_SHEET, first="Sans-Nom", target="CP")(workbook)
-        add_row(layout.CLASSES_SHEET, name="GS")(workbook)
-        add_row(layout.CLASSES_SHEET, name="GS", responsible="mdupont")(workbook)
+        add_row(vocabulary.USERS_SHEET, first="Sans-Nom", target="CP")(workbook)
+        add_row(vocabulary.CLASSES_SHEET, name="GS")(workbook)
+        add_row(vocabulary.CLASSES_SHEET, name="GS", responsible="mdupont")(workbook)
 
     edit(exported, many)
     with pytest.raises(WorkbookError) as raised:
@@ -678,11 +702,11 @@ def test_libreoffice_round_trip_keeps_the_wanted_state_and_the_dropdowns(
     def rentree(workbook: Workbook) -> None:
         set_user("lea.martin", target="CE2-CM1")(workbook)
         set_user("tom.durand", target="Quitte l'école")(workbook)
-        add_row(layout.USERS_SHEET, last="Petit", first="Zoé", target="GS")(workbook)
-        add_row(layout.USERS_SHEET, last="Bernard", first="Luc", type="Adulte")(workbook)
-        add_row(layout.CLASSES_SHEET, name="GS", responsible="Luc BERNARD")(workbook)
-        classes = workbook[layout.CLASSES_SHEET]
-        set_cells(classes, row_of(classes, "CM2"), {layout.STATUS: "Supprimer"})
+        add_row(vocabulary.USERS_SHEET, last="Petit", first="Zoé", target="GS")(workbook)
+        add_row(vocabulary.USERS_SHEET, last="Bernard", first="Luc", type="Adulte")(workbook)
+        add_row(vocabulary.CLASSES_SHEET, name="GS", responsible="Luc BERNARD")(workbook)
+        classes = workbook[vocabulary.CLASSES_SHEET]
+        set_cells(classes, row_of(classes, "CM2"), {vocabulary.STATUS: "Supprimer"})
 
     edit(exported, rentree)
     before = read_workbook(exported)
@@ -694,18 +718,18 @@ def test_libreoffice_round_trip_keeps_the_wanted_state_and_the_dropdowns(
     assert after.problems == ()
     assert after.wanted == before.wanted
     workbook = load_workbook(resaved)
-    users = workbook[layout.USERS_SHEET]
+    users = workbook[vocabulary.USERS_SHEET]
     formulas = {v.formula1 for v in users.data_validations.dataValidation}
     assert layout.TARGET_CHOICES in formulas
     assert '"Élève,Adulte"' in formulas
-    statuses = {v.formula1 for v in workbook[layout.CLASSES_SHEET].data_validations.dataValidation}
+    statuses = {v.formula1 for v in workbook[vocabulary.CLASSES_SHEET].data_validations.dataValidation}
     assert '"Conserver,Supprimer,Créer"' in statuses
     assert layout.TEACHER_CHOICES in statuses
     assert users.protection.sheet
     assert users.protection.insertRows is False  # still allowed after Calc saved it
     assert not users.cell(first_empty_row(users), 2).protection.locked
     # Calc computed the dropdown's list: the class added in the Classes sheet is offered.
-    lists = load_workbook(resaved, data_only=True)[layout.LISTS_SHEET]
+    lists = load_workbook(resaved, data_only=True)[vocabulary.LISTS_SHEET]
     offered = [lists.cell(r, 1).value for r in range(1, 8)]
     assert offered[:6] == ["Quitte l'école", "CP", "CE1", "CE2-CM1", "CM2", "GS"]
     # The hostile name is still text after Calc saved it.
@@ -767,19 +791,21 @@ def test_sandbox_export_edit_and_read_back_gives_exactly_the_rentree(
     rows: dict[str, int] = {}
 
     def rentree(workbook: Workbook) -> None:
-        users = workbook[layout.USERS_SHEET]
+        users = workbook[vocabulary.USERS_SHEET]
         for row in range(layout.FIRST_ROW, users.max_row + 1):
             login = users.cell(row, 1).value
             if login in cm2:
-                set_cells(users, row, {layout.TARGET_CLASS: "Quitte l'école"})
+                set_cells(users, row, {vocabulary.TARGET_CLASS: "Quitte l'école"})
             elif login in cm1:
-                set_cells(users, row, {layout.TARGET_CLASS: "cm2"})  # typed in lower case
-        rows["pupil"] = add_row(layout.USERS_SHEET, last="Besson", first="Lou", target="CP")(workbook)
-        rows["teacher"] = add_row(layout.USERS_SHEET, last="Besson", first="Hugo", type="Adulte")(workbook)
-        classes = workbook[layout.CLASSES_SHEET]
-        set_cells(classes, row_of(classes, "ULIS"), {layout.STATUS: "Supprimer"})
-        set_cells(classes, row_of(classes, "GS"), {layout.RESPONSIBLE: "Martine CHATEAU"})
-        rows["class"] = add_row(layout.CLASSES_SHEET, name="CM1-CM2", responsible="Hugo BESSON")(workbook)
+                set_cells(users, row, {vocabulary.TARGET_CLASS: "cm2"})  # typed in lower case
+        rows["pupil"] = add_row(vocabulary.USERS_SHEET, last="Besson", first="Lou", target="CP")(workbook)
+        rows["teacher"] = add_row(vocabulary.USERS_SHEET, last="Besson", first="Hugo", type="Adulte")(
+            workbook
+        )
+        classes = workbook[vocabulary.CLASSES_SHEET]
+        set_cells(classes, row_of(classes, "ULIS"), {vocabulary.STATUS: "Supprimer"})
+        set_cells(classes, row_of(classes, "GS"), {vocabulary.RESPONSIBLE: "Martine CHATEAU"})
+        rows["class"] = add_row(vocabulary.CLASSES_SHEET, name="CM1-CM2", responsible="Hugo BESSON")(workbook)
 
     before = store.snapshot()
     edit(path, rentree)
@@ -799,7 +825,7 @@ def test_sandbox_export_edit_and_read_back_gives_exactly_the_rentree(
         UserType.PUPIL,
         Target.CLASS,
         "CP",
-        Location(layout.USERS_SHEET, rows["pupil"]),
+        Location(vocabulary.USERS_SHEET, rows["pupil"]),
     )
     assert (users[teacher].type, users[teacher].target) == (UserType.ADULT, Target.UNCHANGED)
     assert len(users) == len(state.users) + 2
@@ -874,24 +900,24 @@ def test_reconcile_export_into_a_read_only_folder_is_a_french_error(sandbox: Run
 
 def test_problems_are_listed_sheet_by_sheet_in_row_order(exported: Path) -> None:
     def many(workbook: Workbook) -> None:
-        add_row(layout.CLASSES_SHEET, name="GS")(workbook)
+        add_row(vocabulary.CLASSES_SHEET, name="GS")(workbook)
         set_user("sans.classe", target="CE3")(workbook)
         set_user("zoe.abel", type="Chat")(workbook)
 
     edit(exported, many)
     locations = [p.location for p in read_workbook(exported).problems]
     assert [(loc.sheet, loc.column) for loc in locations if loc] == [
-        (layout.USERS_SHEET, layout.TYPE),
-        (layout.USERS_SHEET, layout.TARGET_CLASS),
-        (layout.CLASSES_SHEET, layout.RESPONSIBLE),
+        (vocabulary.USERS_SHEET, vocabulary.TYPE),
+        (vocabulary.USERS_SHEET, vocabulary.TARGET_CLASS),
+        (vocabulary.CLASSES_SHEET, vocabulary.RESPONSIBLE),
     ]
 
 
 @pytest.mark.libreoffice
 def test_a_formula_is_refused_even_with_the_value_calc_cached(exported: Path, tmp_path: Path) -> None:
-    edit(exported, set_user("lea.martin", target=f"='{layout.CLASSES_SHEET}'!A5"))
+    edit(exported, set_user("lea.martin", target=f"='{vocabulary.CLASSES_SHEET}'!A5"))
     resaved = resave_with_libreoffice(exported, tmp_path / "calc")
-    users = load_workbook(resaved, data_only=True)[layout.USERS_SHEET]
+    users = load_workbook(resaved, data_only=True)[vocabulary.USERS_SHEET]
     row = row_of(users, "lea.martin")
     assert users.cell(row, 6).value == "CE1"  # Calc computed and cached the value…
     assert problems_of(resaved) == [  # …but the cell still holds a formula, which the tool refuses

@@ -18,10 +18,9 @@ from typing import Any
 
 from reconcile.adapters.files import writing_into
 from reconcile.adapters.workbook import layout
+from reconcile.core import vocabulary
 from reconcile.core.errors import ReconcileError
 from reconcile.core.model import (
-    LEAVES_SCHOOL,
-    ClassStatus,
     ExportInfo,
     ServerState,
     Target,
@@ -32,6 +31,7 @@ from reconcile.core.model import (
     class_levels,
     display_name,
 )
+from reconcile.core.vocabulary import LEAVES_SCHOOL, ClassStatus
 
 DEMO_MARKER = ".demo-reconcile"
 
@@ -115,36 +115,36 @@ def fill_workbook(path: Path, wanted: WantedState, state: ServerState) -> None:
     from openpyxl import load_workbook
 
     workbook = load_workbook(path)
-    users, classes = workbook[layout.USERS_SHEET], workbook[layout.CLASSES_SHEET]
+    users, classes = workbook[vocabulary.USERS_SHEET], workbook[vocabulary.CLASSES_SHEET]
     user_columns = _columns(users)
-    rows_by_login = _rows_by(users, user_columns[layout.LOGIN])
+    rows_by_login = _rows_by(users, user_columns[vocabulary.LOGIN])
     free_row = max(rows_by_login.values(), default=layout.FIRST_ROW - 1) + 1
     labels = {u.login: u.display_name for u in state.users}
     for row in wanted.users:
         target = LEAVES_SCHOOL if row.target is Target.LEAVES else (row.target_class or None)
         if row.login is not None:
-            users.cell(rows_by_login[row.login], user_columns[layout.TARGET_CLASS], target)
+            users.cell(rows_by_login[row.login], user_columns[vocabulary.TARGET_CLASS], target)
             continue
         for header, value in (
-            (layout.LAST_NAME, row.last_name),
-            (layout.FIRST_NAME, row.first_name),
-            (layout.TYPE, row.type.label),
-            (layout.TARGET_CLASS, target),
+            (vocabulary.LAST_NAME, row.last_name),
+            (vocabulary.FIRST_NAME, row.first_name),
+            (vocabulary.TYPE, row.type.label),
+            (vocabulary.TARGET_CLASS, target),
         ):
             users.cell(free_row, user_columns[header], value)
         labels[row.key] = display_name(row.first_name, row.last_name)
         free_row += 1
     class_columns = _columns(classes)
-    rows_by_class = _rows_by(classes, class_columns[layout.CLASS_NAME])
+    rows_by_class = _rows_by(classes, class_columns[vocabulary.CLASS_NAME])
     free_row = max(rows_by_class.values(), default=layout.FIRST_ROW - 1) + 1
     for wanted_class in wanted.classes:
         row_number = rows_by_class.get(wanted_class.name)
         if row_number is None:
             row_number, free_row = free_row, free_row + 1
-            classes.cell(row_number, class_columns[layout.CLASS_NAME], wanted_class.name)
-        classes.cell(row_number, class_columns[layout.STATUS], wanted_class.status.value)
+            classes.cell(row_number, class_columns[vocabulary.CLASS_NAME], wanted_class.name)
+        classes.cell(row_number, class_columns[vocabulary.STATUS], wanted_class.status.value)
         if wanted_class.responsible:
-            classes.cell(row_number, class_columns[layout.RESPONSIBLE], labels[wanted_class.responsible])
+            classes.cell(row_number, class_columns[vocabulary.RESPONSIBLE], labels[wanted_class.responsible])
     workbook.save(path)
 
 

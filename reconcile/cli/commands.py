@@ -41,12 +41,12 @@ from reconcile.adapters.journal import JOURNAL_NAME
 from reconcile.adapters.reports.apply_report import REPORT_NAME, run_report, write_apply_report, write_private
 from reconcile.adapters.reports.plan_report import ReportFiles, write_plan_report
 from reconcile.app.apply import apply_workbook
-from reconcile.core import plan as planning
 from reconcile.core.errors import ApplyIncomplete, Interrupted, NotConfirmed, ReconcileError
+from reconcile.core.findings import NOWHERE
 from reconcile.core.model import UserType, WantedState
 from reconcile.core.outcome import ApplyRun, OpStatus, Preparation
-from reconcile.core.plan import Plan, Step
-from reconcile.core.wording import headline, remarks, step_sections
+from reconcile.core.plan import Plan, Step, make_plan
+from reconcile.core.wording import headline, step_sections
 
 # Typer's help chrome, in the users' language (module-level settings of typer.rich_utils).
 rich_utils.COMMANDS_PANEL_TITLE = "Commandes"
@@ -672,13 +672,13 @@ def print_plan_summary(result: Plan) -> None:
         table.add_row(escape(section.heading), escape(section.summary), str(len(section.operations)))
     console.print(table)
     for title, items, colour in (
-        ("Problèmes à corriger", remarks(result.problems), "red"),
-        ("À vérifier", remarks(result.warnings), "yellow"),
+        ("Problèmes à corriger", result.problems, "red"),
+        ("À vérifier", result.warnings, "yellow"),
     ):
         if items:
             console.print(f"\n[bold {colour}]{title} ({len(items)}) :[/]")
             for item in items:
-                where = f"[bold]{escape(item.where)}[/] : " if item.where != "—" else ""
+                where = f"[bold]{escape(item.where)}[/] : " if item.where != NOWHERE else ""
                 console.print(f"  [{colour}]•[/] {where}{escape(item.message)}", highlight=False)
     colour = "red" if result.problems else "green"
     console.print(f"\n[bold {colour}]{escape(headline(result))}[/]", highlight=False)
@@ -716,7 +716,7 @@ def plan_command(
                 status.update(f"Lecture des comptes : {users} (page {pages})")
 
             current = client.read_state(progress=on_page)
-    result = planning.plan(current, wanted, allow_mass_delete=allow_mass_delete)
+    result = make_plan(current, wanted, allow_mass_delete=allow_mass_delete)
     print_plan_summary(result)
     files = write_plan_report(
         result,

@@ -7,9 +7,8 @@ Only `reconcile.cli` turns them into a printed message and an exit code.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from reconcile.core.model import Location
+from reconcile.core.findings import Finding
 
 
 class ReconcileError(Exception):
@@ -116,21 +115,10 @@ class ServerRefused(ServerError):
 # --- The workbook and the plan -------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """A reason a workbook or a plan cannot be applied, where it stands."""
-
-    message: str
-    location: Location | None = None
-
-    def __str__(self) -> str:
-        return f"{self.location} : {self.message}" if self.location else self.message
-
-
 class WorkbookError(ReconcileError):
     """The workbook cannot be read into a wanted state."""
 
-    def __init__(self, path: str, problems: Sequence[Problem]) -> None:
+    def __init__(self, path: str, problems: Sequence[Finding]) -> None:
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"Le classeur {path} ne peut pas être utilisé :\n{lines}")
         self.path = path
@@ -140,7 +128,7 @@ class WorkbookError(ReconcileError):
 class PlanBlocked(ReconcileError):
     """The plan has problems: nothing will be changed."""
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
+    def __init__(self, problems: Sequence[Finding]) -> None:
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"Le plan ne peut pas être appliqué :\n{lines}")
         self.problems = tuple(problems)
@@ -236,3 +224,10 @@ class UnknownClass(ReconcileError):
         super().__init__(f"La classe « {name} » n'existe pas sur le serveur. Classes existantes : {listed}.")
         self.name = name
         self.known = tuple(known)
+
+
+# --- ONDE -----------------------------------------------------------------------------
+
+
+class OndeError(ReconcileError):
+    """The ONDE extraction cannot be used (malformed, or probably filtered)."""

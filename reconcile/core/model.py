@@ -13,9 +13,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
-LEAVES_SCHOOL = "Quitte l'école"
-"""The `Classe cible` value that deletes an account."""
+from reconcile.core.vocabulary import ClassStatus
 
 
 class UserType(StrEnum):
@@ -169,12 +169,6 @@ class WantedUser:
         return self.login is None
 
 
-class ClassStatus(StrEnum):
-    KEEP = "Conserver"
-    DELETE = "Supprimer"
-    CREATE = "Créer"
-
-
 @dataclass(frozen=True, slots=True)
 class WantedClass:
     """One row of the `Classes` sheet.
@@ -308,3 +302,36 @@ def level_rank(name: str) -> int:
     """Rank of a class by its highest level (CM2 highest); -1 without a level."""
     levels = class_levels(name)
     return LEVELS.index(levels[-1]) if levels else -1
+
+
+# --- The orders in which things are shown --------------------------------------------------
+
+
+def class_reading_key(name: str) -> tuple[int, int, int, str, str]:
+    """The one order in which classes are shown: the workbook, the reports, the class lists.
+
+    By lowest level, then highest (PS first, CM2 last; `GS-CP` after `GS` and before `CP`),
+    classes whose name carries no level last; ties broken by name.
+    """
+    levels = class_levels(name)
+    if not levels:
+        return (1, 0, 0, fold(name), name)
+    return (0, LEVELS.index(levels[0]), LEVELS.index(levels[-1]), fold(name), name)
+
+
+class Named(Protocol):
+    @property
+    def last_name(self) -> str: ...
+
+    @property
+    def first_name(self) -> str: ...
+
+
+def person_order(person: Named, login: str = "") -> tuple[str, str, str]:
+    """The one order in which people are listed: by last name, then first name (accents and case
+    ignored), then login."""
+    return (fold(person.last_name), fold(person.first_name), login)
+
+
+def user_order(user: User) -> tuple[str, str, str]:
+    return person_order(user, user.login)

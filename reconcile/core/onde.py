@@ -22,14 +22,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from reconcile.core.errors import ReconcileError
-from reconcile.core.model import LEAVES_SCHOOL, LEVELS, class_levels, clean_text, fold, person_key
-from reconcile.core.plan import DEFAULT_MASS_DELETE_THRESHOLD
-
-
-class OndeError(ReconcileError):
-    """The ONDE extraction cannot be used (malformed, or probably filtered)."""
-
+from reconcile.core.errors import OndeError
+from reconcile.core.model import LEVELS, class_levels, clean_text, fold, person_key
+from reconcile.core.vocabulary import DEFAULT_MASS_DELETE_THRESHOLD, LEAVES_SCHOOL
 
 # --- Reading the extraction -------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from reconcile.core.errors import DriftAmbiguous
 from reconcile.core.journal_facts import EarlierWork, JournalFacts
-from reconcile.core.model import ServerState, User, UserType, WantedState, class_key, display_name
+from reconcile.core.model import ServerState, User, UserType, WantedState, class_key, display_name, user_order
 from reconcile.core.plan import (
     AssignPupil,
     ChangeResponsible,
@@ -26,8 +26,8 @@ from reconcile.core.plan import (
     Plan,
     Step,
     TransferPupils,
+    make_plan,
 )
-from reconcile.core.plan import plan as make_plan
 from reconcile.core.ports import ItemOutcome
 from reconcile.core.resume import Resolution, resolve
 
@@ -150,7 +150,7 @@ def verify(
     unassigned = tuple(
         sorted(
             (u for u in state.users if u.type is UserType.PUPIL and u.class_id is None),
-            key=lambda u: (u.last_name.casefold(), u.first_name.casefold(), u.login),
+            key=user_order,
         )
     )
     return Verification(state, tuple(differences), unassigned)

@@ -6,15 +6,13 @@ plan` renders it, `reconcile apply` executes and journals it.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from reconcile.core.errors import Problem
+from reconcile.core.findings import Finding, problem, warning
 from reconcile.core.model import (
-    ClassStatus,
     ExportedUser,
     Location,
     SchoolClass,
@@ -31,6 +29,14 @@ from reconcile.core.model import (
     fold,
     level_rank,
     person_key,
+    user_order,
+)
+from reconcile.core.vocabulary import (
+    DEFAULT_MASS_DELETE_THRESHOLD,
+    LAST_NAME,
+    RESPONSIBLE,
+    TARGET_CLASS,
+    ClassStatus,
 )
 
 
@@ -156,29 +162,6 @@ Operation = (
     CreateUser | CreateClass | ChangeResponsible | DeleteUsers | AssignPupil | TransferPupils | DeleteClasses
 )
 
-OPERATION_TYPES: dict[str, type[Operation]] = {
-    t.kind: t
-    for t in (
-        CreateUser,
-        CreateClass,
-        ChangeResponsible,
-        DeleteUsers,
-        AssignPupil,
-        TransferPupils,
-        DeleteClasses,
-    )
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Warning:  # noqa: A001 - a plan warning, not the builtin category
-    message: str
-    location: Location | None = None
-
-    def __str__(self) -> str:
-        return f"{self.location} : {self.message}" if self.location else self.message
-
-
 ADULT_ORIGIN = ""
 """`Plan.origins` value of an adult: adults are in no class, and no class name is empty."""
 
@@ -188,8 +171,8 @@ class Plan:
     """The operations of each step, in execution order, with problems and warnings."""
 
     steps: tuple[tuple[Step, tuple[Operation, ...]], ...]
-    problems: tuple[Problem, ...] = ()
-    warnings: tuple[Warning, ...] = ()
+    problems: tuple[Finding, ...] = ()
+    warnings: tuple[Finding, ...] = ()
     # Display names of every user key the operations mention (login or nouveau:<row>).
     names: dict[str, str] = field(default_factory=dict)
     # Where each existing user the operations mention is before the plan, to say "de CE2
@@ -209,70 +192,8 @@ class Plan:
     def can_apply(self) -> bool:
         return not self.problems
 
-    def to_json(self) -> str:
-        return json.dumps(_plan_to_data(self), ensure_ascii=False, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> Plan:
-        return _plan_from_data(json.loads(text))
-
-
-def _location_data(location: Location | None) -> dict[str, Any] | None:
-    return None if location is None else asdict(location)
-
-
-def _location_from(data: dict[str, Any] | None) -> Location | None:
-    return None if data is None else Location(**data)
-
-
-def _operation_data(op: Operation) -> dict[str, Any]:
-    return {"kind": op.kind, **asdict(op)}
-
-
-def _operation_from(data: dict[str, Any]) -> Operation:
-    values = dict(data)
-    op_type = OPERATION_TYPES[values.pop("kind")]
-    for name in ("logins", "class_names"):
-        if name in values:
-            values[name] = tuple(values[name])
-    if "type" in values:
-        values["type"] = UserType(values["type"])
-    if "step" in values:
-        values["step"] = Step(values["step"])
-    return op_type(**values)
-
-
-def _plan_to_data(plan: Plan) -> dict[str, Any]:
-    return {
-        "steps": [[int(step), [_operation_data(op) for op in ops]] for step, ops in plan.steps],
-        "problems": [{"message": p.message, "location": _location_data(p.location)} for p in plan.problems],
-        "warnings": [{"message": w.message, "location": _location_data(w.location)} for w in plan.warnings],
-        "names": plan.names,
-        "origins": plan.origins,
-    }
-
-
-def _plan_from_data(data: dict[str, Any]) -> Plan:
-    return Plan(
-        steps=tuple((Step(step), tuple(_operation_from(op) for op in ops)) for step, ops in data["steps"]),
-        problems=tuple(Problem(p["message"], _location_from(p["location"])) for p in data["problems"]),
-        warnings=tuple(Warning(w["message"], _location_from(w["location"])) for w in data["warnings"]),
-        names=dict(data.get("names", {})),
-        origins=dict(data.get("origins", {})),
-    )
-
 
 # --- The engine ------------------------------------------------------------------------
-
-DEFAULT_MASS_DELETE_THRESHOLD = 0.40
-
-NOTHING_TO_DO = "Rien à faire : le serveur est déjà dans l'état que demande le classeur."
-
-USERS_SHEET = "Utilisateurs"
-CLASSES_SHEET = "Classes"
-TARGET_COLUMN = "Classe cible"
-RESPONSIBLE_COLUMN = "Enseignant responsable"
-NAME_COLUMN = "Nom"
 
 
 def class_order_key(name: str) -> tuple[int, int, str, str]:
@@ -286,7 +207,7 @@ def class_order_key(name: str) -> tuple[int, int, str, str]:
     return (0 if rank >= 0 else 1, -rank, fold(name), name)
 
 
-def plan(
+def make_plan(
     current: ServerState,
     wanted: WantedState,
     *,
@@ -306,7 +227,7 @@ def _at(location: Location | None, column: str | None) -> Location | None:
 
 
 def _name_list(users: list[User]) -> str:
-    ordered = sorted(users, key=lambda u: (fold(u.last_name), fold(u.first_name), u.login))
+    ordered = sorted(users, key=user_order)
     return ", ".join(f"{u.display_name} ({u.login})" for u in ordered)
 
 
@@ -324,8 +245,8 @@ class _Planner:
     def __init__(self, current: ServerState, wanted: WantedState) -> None:
         self.current = current
         self.wanted = wanted
-        self.problems: list[Problem] = []
-        self.warnings: list[Warning] = []
+        self.problems: list[Finding] = []
+        self.warnings: list[Finding] = []
         self.users_by_class: dict[int, list[User]] = defaultdict(list)
         for user in current.users:
             if user.class_id is not None:
@@ -350,10 +271,10 @@ class _Planner:
     # --- Reading the workbook against the server ---------------------------------
 
     def _problem(self, message: str, location: Location | None = None) -> None:
-        self.problems.append(Problem(message, location))
+        self.problems.append(problem(message, location))
 
     def _warn(self, message: str, location: Location | None = None) -> None:
-        self.warnings.append(Warning(message, location))
+        self.warnings.append(warning(message, location))
 
     def _check_same_server(self) -> None:
         """A workbook exported from another school or server is refused: its rows would act on
@@ -413,7 +334,7 @@ class _Planner:
                         f"Les nom et prénom de {login} ont été modifiés dans le classeur "
                         f"(« {display_name(row.first_name, row.last_name)} ») : reconcile ne renomme "
                         f"pas les comptes ; la ligne s'applique au compte « {user.display_name} ».",
-                        _at(row.location, NAME_COLUMN),
+                        _at(row.location, LAST_NAME),
                     )
                 else:
                     self._problem(
@@ -521,7 +442,7 @@ class _Planner:
 
     def _resolve_destination(self, row: WantedUser, name: str) -> str | None:
         key = class_key(name)
-        where = _at(row.location, TARGET_COLUMN)
+        where = _at(row.location, TARGET_CLASS)
         who = display_name(row.first_name, row.last_name)
         if key in self.removed:
             self._problem(
@@ -544,7 +465,7 @@ class _Planner:
 
     def _responsible_ok(self, key: str, class_name: str, location: Location | None) -> bool:
         """Whether `key` can be made responsible of `class_name`; a problem otherwise."""
-        where = _at(location, RESPONSIBLE_COLUMN)
+        where = _at(location, RESPONSIBLE)
         new = self.new_by_key.get(key)
         if new is not None:
             who = display_name(new.first_name, new.last_name)
@@ -615,7 +536,7 @@ class _Planner:
                 self._problem(
                     f"La nouvelle classe {new_class.name} n'a pas d'enseignant responsable : "
                     "choisissez-en un.",
-                    _at(new_class.location, RESPONSIBLE_COLUMN),
+                    _at(new_class.location, RESPONSIBLE),
                 )
             elif self._responsible_ok(new_class.responsible, new_class.name, new_class.location):
                 create_classes.append(CreateClass(new_class.name, new_class.responsible))
@@ -657,7 +578,7 @@ class _Planner:
         now = school_class.responsible_login
         if before is None or chosen != before or now == before:
             return chosen  # not stored (older workbook), edited by the secretary, or no drift
-        where = _at(row.location if row is not None else None, RESPONSIBLE_COLUMN)
+        where = _at(row.location if row is not None else None, RESPONSIBLE)
         changed = (
             f"L'enseignant responsable de la classe {school_class.name} a changé sur le serveur depuis "
             f"l'export ({self._teacher_label(before)} à l'export, {self._teacher_label(now)} maintenant)"
@@ -688,9 +609,7 @@ class _Planner:
 
     def _report_unreplaced_teacher(self, school_class: SchoolClass, row: WantedClass | None) -> None:
         teacher = self.rows[school_class.responsible_login]
-        location = (
-            _at(row.location, RESPONSIBLE_COLUMN) if row is not None else _at(teacher.location, TARGET_COLUMN)
-        )
+        location = _at(row.location, RESPONSIBLE) if row is not None else _at(teacher.location, TARGET_CLASS)
         self._problem(
             f"{display_name(teacher.first_name, teacher.last_name)} ({teacher.key}) quitte l'école mais "
             f"reste responsable de la classe {school_class.name}, qui est conservée : indiquez un autre "
@@ -717,7 +636,7 @@ class _Planner:
                 self._problem(
                     f"{who} est une nouvelle ligne marquée « Quitte l'école » : il n'y a pas de compte "
                     "à supprimer. Effacez la ligne ou choisissez une classe cible.",
-                    _at(row.location, TARGET_COLUMN),
+                    _at(row.location, TARGET_CLASS),
                 )
                 continue
             self._check_new_person(row, seen)
@@ -728,14 +647,14 @@ class _Planner:
                         f"{who} est un adulte : un adulte ne peut pas être placé dans une classe "
                         f"(« {row.target_class} »). Laissez sa classe cible vide ; pour en faire "
                         "l'enseignant responsable, indiquez-le dans la feuille « Classes ».",
-                        _at(row.location, TARGET_COLUMN),
+                        _at(row.location, TARGET_CLASS),
                     )
                 else:
                     destination = self._destination(row)
             elif row.type is UserType.PUPIL:
                 self._warn(
                     f"Le nouvel élève {who} n'a pas de classe cible : son compte sera créé sans classe.",
-                    _at(row.location, TARGET_COLUMN),
+                    _at(row.location, TARGET_CLASS),
                 )
             if row.key not in self.step1_adults:
                 ops.append(CreateUser(row.key, row.last_name, row.first_name, row.type))
@@ -781,7 +700,7 @@ class _Planner:
                 self._problem(
                     f"{user.display_name} ({login}) est un adulte : un adulte ne peut pas être placé "
                     f"dans une classe (« {row.target_class} »). Laissez sa classe cible vide.",
-                    _at(row.location, TARGET_COLUMN),
+                    _at(row.location, TARGET_CLASS),
                 )
                 continue
             destination = self._destination(row)

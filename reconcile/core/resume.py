@@ -21,7 +21,6 @@ from datetime import datetime
 from reconcile.core.errors import DriftAmbiguous
 from reconcile.core.journal_facts import EarlierAccount, EarlierWork, JournalFacts
 from reconcile.core.model import (
-    ClassStatus,
     ExportedUser,
     ExportInfo,
     ServerState,
@@ -33,6 +32,7 @@ from reconcile.core.model import (
     class_key,
     person_key,
 )
+from reconcile.core.vocabulary import ClassStatus
 
 
 @dataclass(frozen=True, slots=True)

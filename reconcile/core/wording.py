@@ -12,11 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from reconcile.core.errors import Problem
-from reconcile.core.model import ServerState, UserType, class_key, fold, level_rank
+from reconcile.core.model import ServerState, UserType, class_key, class_reading_key, fold
 from reconcile.core.plan import (
     ADULT_ORIGIN,
-    NOTHING_TO_DO,
     AssignPupil,
     ChangeResponsible,
     CreateClass,
@@ -28,9 +26,7 @@ from reconcile.core.plan import (
     Step,
     TransferPupils,
 )
-from reconcile.core.plan import (
-    Warning as PlanWarning,
-)
+from reconcile.core.vocabulary import NOTHING_TO_DO
 
 NO_CLASS = "sans classe"
 NO_CLASS_TITLE = "Sans classe"
@@ -250,26 +246,6 @@ def headline(plan: Plan) -> str:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Remark:
-    """A problem or a warning, ready to show: where (`—` when nowhere), and what."""
-
-    severity: str  # "Problème" or "Avertissement"
-    where: str
-    message: str
-
-
-def remarks(items: Iterable[Problem | PlanWarning]) -> tuple[Remark, ...]:
-    return tuple(
-        Remark(
-            "Problème" if isinstance(item, Problem) else "Avertissement",
-            str(item.location) if item.location else "—",
-            item.message,
-        )
-        for item in items
-    )
-
-
 # --- Classes before and after -----------------------------------------------------------------
 
 
@@ -306,14 +282,13 @@ class ClassChange:
         return bool(self.arrives or self.leaves) or self.responsible_before != self.responsible_after
 
 
-def _reading_key(name: str) -> tuple[int, int, str]:
-    """Classes in reading order: PS … CM2, then classes without level, `sans classe` last."""
+def _reading_key(name: str) -> tuple[int, tuple[int, int, int, str, str]]:
+    """Classes in the one reading order, then `sans classe`, then the adults."""
     if name == ADULT_ORIGIN:
-        return (3, 0, "")
+        return (2, class_reading_key(""))
     if name == NO_CLASS:
-        return (2, 0, "")
-    rank = level_rank(name)
-    return (0 if rank >= 0 else 1, rank, fold(name))
+        return (1, class_reading_key(""))
+    return (0, class_reading_key(name))
 
 
 def _title(class_name: str) -> str:

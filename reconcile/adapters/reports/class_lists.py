@@ -19,7 +19,14 @@ import jinja2
 
 from reconcile.adapters.files import write_private_bytes, write_private_text, writing_into
 from reconcile.core.errors import UnknownClass
-from reconcile.core.model import LEVELS, SchoolClass, ServerState, User, UserType, fold, level_rank
+from reconcile.core.model import (
+    SchoolClass,
+    ServerState,
+    User,
+    UserType,
+    class_reading_key,
+    user_order,
+)
 from reconcile.core.wording import french_date
 
 if TYPE_CHECKING:
@@ -281,16 +288,11 @@ def write_class_lists(
 
 
 def _sorted_classes(state: ServerState) -> list[SchoolClass]:
-    # Lowest level first (CP before CM2), classes without a level last.
-    def key(school_class: SchoolClass) -> tuple[int, str, str]:
-        rank = level_rank(school_class.name)
-        return (rank if rank >= 0 else len(LEVELS), fold(school_class.name), school_class.name)
-
-    return sorted(state.classes, key=key)
+    return sorted(state.classes, key=lambda c: class_reading_key(c.name))
 
 
 def _sorted_pupils(users: Iterable[User]) -> tuple[User, ...]:
-    return tuple(sorted(users, key=lambda u: (fold(u.last_name), fold(u.first_name), u.login)))
+    return tuple(sorted(users, key=user_order))
 
 
 _PT = 0.3528  # millimetres per typographic point

@@ -26,17 +26,16 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile import __version__
 from reconcile.adapters.files import writing_into
+from reconcile.core.findings import Finding
 from reconcile.core.model import ServerState, WantedState
 from reconcile.core.plan import Plan
 from reconcile.core.wording import (
     ClassChange,
-    Remark,
     StepSection,
     class_changes,
     french_datetime,
     headline,
     plural,
-    remarks,
     step_sections,
 )
 
@@ -128,8 +127,8 @@ def _write_plan_report(
         exported_at=_export_date(exported_at),
     )
     sections = step_sections(plan)
-    problems = remarks(plan.problems)
-    warnings = remarks(plan.warnings)
+    problems = plan.problems
+    warnings = plan.warnings
     classes = class_changes(plan, current)
     html = (
         report_environment()
@@ -236,7 +235,7 @@ def summary_sheet(
     )
 
 
-def remarks_sheet(sheet: Worksheet, items: Sequence[Remark]) -> None:
+def remarks_sheet(sheet: Worksheet, items: Sequence[Finding]) -> None:
     write_table(
         sheet,
         ("Gravité", "Où", "Message"),

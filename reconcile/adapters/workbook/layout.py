@@ -19,34 +19,30 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reconcile.core.model import LEAVES_SCHOOL
+from reconcile.core.vocabulary import (
+    CLASS_NAME,
+    CLASSES_HEADERS,
+    CLASSES_SHEET,
+    CURRENT_CLASS,
+    EXPORT_SHEET,
+    FIRST_NAME,
+    LAST_NAME,
+    LEAVES_SCHOOL,
+    LISTS_SHEET,
+    LOGIN,
+    README_SHEET,
+    REMARKS,
+    RESPONSIBLE,
+    SIZE,
+    STATUS,
+    TARGET_CLASS,
+    TYPE,
+    USERS_HEADERS,
+    USERS_SHEET,
+)
 
 TEMPLATE_VERSION = "2"  # 2: the hidden sheet stores each class's responsible
 TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "templates" / "rentree_template.xlsx"
-
-USERS_SHEET = "Utilisateurs"
-CLASSES_SHEET = "Classes"
-README_SHEET = "Lisez-moi"
-LISTS_SHEET = "Listes"
-EXPORT_SHEET = "Export (ne pas modifier)"
-
-# Column headers, in the order the template lays them out.
-LOGIN = "Identifiant"
-LAST_NAME = "Nom"
-FIRST_NAME = "Prénom"
-TYPE = "Type"
-CURRENT_CLASS = "Classe actuelle"
-TARGET_CLASS = "Classe cible"
-REMARKS = "Remarques"
-USERS_HEADERS = (LOGIN, LAST_NAME, FIRST_NAME, TYPE, CURRENT_CLASS, TARGET_CLASS, REMARKS)
-USERS_REQUIRED = (LOGIN, LAST_NAME, FIRST_NAME, TYPE, TARGET_CLASS)
-
-CLASS_NAME = "Classe"
-RESPONSIBLE = "Enseignant responsable"
-STATUS = "Statut"
-SIZE = "Effectif actuel"
-CLASSES_HEADERS = (CLASS_NAME, RESPONSIBLE, STATUS, SIZE)
-CLASSES_REQUIRED = (CLASS_NAME, RESPONSIBLE, STATUS)
 
 README_WIDTH = 72  # fits a portrait A4 page at 100 % (Calc does not scale this sheet down)
 README_CHARS_PER_LINE = 85

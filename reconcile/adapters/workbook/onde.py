@@ -34,25 +34,11 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.adapters.workbook import layout
-from reconcile.adapters.workbook.layout import (
-    CLASS_NAME,
-    CLASSES_SHEET,
-    CURRENT_CLASS,
-    FIRST_NAME,
-    LAST_NAME,
-    LOGIN,
-    RESPONSIBLE,
-    STATUS,
-    STYLE_HEADER,
-    STYLE_NOTE,
-    STYLE_TITLE,
-    TARGET_CLASS,
-    TYPE,
-    USERS_SHEET,
-)
+from reconcile.adapters.workbook.layout import STYLE_HEADER, STYLE_NOTE, STYLE_TITLE
 from reconcile.adapters.workbook.reader import cell_text
 from reconcile.adapters.workbook.writer import teacher_labels
-from reconcile.core.model import LEAVES_SCHOOL, ClassStatus, User, UserType, fold
+from reconcile.core.errors import OndeError
+from reconcile.core.model import User, UserType, fold
 from reconcile.core.onde import (
     MEMORY_FILE_NAME,
     Arrival,
@@ -63,7 +49,6 @@ from reconcile.core.onde import (
     Matching,
     Memory,
     NewPupilRow,
-    OndeError,
     OndePupil,
     Origin,
     ServerPupil,
@@ -73,7 +58,22 @@ from reconcile.core.onde import (
     match_extraction,
     read_extraction,
 )
-from reconcile.core.plan import DEFAULT_MASS_DELETE_THRESHOLD
+from reconcile.core.vocabulary import (
+    CLASS_NAME,
+    CLASSES_SHEET,
+    CURRENT_CLASS,
+    DEFAULT_MASS_DELETE_THRESHOLD,
+    FIRST_NAME,
+    LAST_NAME,
+    LEAVES_SCHOOL,
+    LOGIN,
+    RESPONSIBLE,
+    STATUS,
+    TARGET_CLASS,
+    TYPE,
+    USERS_SHEET,
+    ClassStatus,
+)
 
 ONDE_SHEET = "ONDE"
 

@@ -22,10 +22,10 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.adapters.workbook import layout
-from reconcile.core.errors import Problem, WorkbookError
+from reconcile.core import vocabulary
+from reconcile.core.errors import WorkbookError
+from reconcile.core.findings import Finding
 from reconcile.core.model import (
-    LEAVES_SCHOOL,
-    ClassStatus,
     ExportedUser,
     ExportInfo,
     Location,
@@ -38,6 +38,7 @@ from reconcile.core.model import (
     clean_text,
     fold,
 )
+from reconcile.core.vocabulary import LEAVES_SCHOOL, ClassStatus
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class WorkbookReading:
     """What the workbook asks for, and every reason it cannot be used as it stands."""
 
     wanted: WantedState
-    problems: tuple[Problem, ...] = ()
+    problems: tuple[Finding, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -73,7 +74,7 @@ def read_workbook(path: str | os.PathLike[str]) -> WorkbookReading:
     empty = WantedState(users=(), classes=())
     file = Path(path)
     if not file.is_file():
-        return WorkbookReading(empty, (Problem(f"le fichier {file} est introuvable."),))
+        return WorkbookReading(empty, (Finding(f"le fichier {file} est introuvable."),))
     try:
         values = load_workbook(file, data_only=True)
         formulas = load_workbook(file, data_only=False)
@@ -81,7 +82,7 @@ def read_workbook(path: str | os.PathLike[str]) -> WorkbookReading:
         return WorkbookReading(
             empty,
             (
-                Problem(
+                Finding(
                     f"{file.name} n'est pas un classeur Excel (.xlsx) lisible. "
                     "Enregistrez-le au format « Classeur Excel (.xlsx) » et recommencez."
                 ),
@@ -154,7 +155,7 @@ def _table(
     headers: tuple[str, ...],
     required: tuple[str, ...],
     value_headers: tuple[str, ...],
-    problems: list[Problem],
+    problems: list[Finding],
 ) -> _Table | None:
     sheet = values.title
     frame = pd.DataFrame(list(values.iter_rows(values_only=True)), dtype=object)
@@ -162,7 +163,7 @@ def _table(
     if header_index is None:
         listed = ", ".join(f"« {h} »" for h in missing)
         problems.append(
-            Problem(
+            Finding(
                 f"ligne d'en-tête introuvable dans les {layout.HEADER_SEARCH_ROWS} premières lignes "
                 f"(colonnes manquantes : {listed}).",
                 Location(sheet),
@@ -232,24 +233,30 @@ class _Reader:
     def __init__(self, values: Workbook, formulas: Workbook) -> None:
         self.values = values
         self.formulas = formulas
-        self.problems: list[Problem] = []
+        self.problems: list[Finding] = []
 
     def problem(self, message: str, sheet: str, row: int | None = None, column: str | None = None) -> None:
-        self.problems.append(Problem(message, Location(sheet, row, column)))
+        self.problems.append(Finding(message, Location(sheet, row, column)))
 
     def read(self) -> WorkbookReading:
         export = self._export_info()
         users_table = self._load(
-            layout.USERS_SHEET,
-            layout.USERS_HEADERS,
-            layout.USERS_REQUIRED,
-            (layout.LOGIN, layout.LAST_NAME, layout.FIRST_NAME, layout.TYPE, layout.TARGET_CLASS),
+            vocabulary.USERS_SHEET,
+            vocabulary.USERS_HEADERS,
+            vocabulary.USERS_REQUIRED,
+            (
+                vocabulary.LOGIN,
+                vocabulary.LAST_NAME,
+                vocabulary.FIRST_NAME,
+                vocabulary.TYPE,
+                vocabulary.TARGET_CLASS,
+            ),
         )
         classes_table = self._load(
-            layout.CLASSES_SHEET,
-            layout.CLASSES_HEADERS,
-            layout.CLASSES_REQUIRED,
-            (layout.CLASS_NAME, layout.RESPONSIBLE, layout.STATUS),
+            vocabulary.CLASSES_SHEET,
+            vocabulary.CLASSES_HEADERS,
+            vocabulary.CLASSES_REQUIRED,
+            (vocabulary.CLASS_NAME, vocabulary.RESPONSIBLE, vocabulary.STATUS),
         )
         names = _ClassNames()
         class_rows: list[tuple[_Row, str]] = []
@@ -269,7 +276,7 @@ class _Reader:
     ) -> _Table | None:
         values = _sheet(self.values, name)
         if values is None:
-            self.problems.append(Problem(f"l'onglet « {name} » manque dans le classeur."))
+            self.problems.append(Finding(f"l'onglet « {name} » manque dans le classeur."))
             return None
         table = _table(values, self.formulas[values.title], headers, required, value_headers, self.problems)
         if table is not None:
@@ -286,11 +293,11 @@ class _Reader:
     # --- The hidden export sheet ---
 
     def _export_info(self) -> ExportInfo | None:
-        sheet = _sheet(self.values, layout.EXPORT_SHEET)
+        sheet = _sheet(self.values, vocabulary.EXPORT_SHEET)
         if sheet is None:
             self.problems.append(
-                Problem(
-                    f"l'onglet caché « {layout.EXPORT_SHEET} » manque : ce classeur ne vient pas de "
+                Finding(
+                    f"l'onglet caché « {vocabulary.EXPORT_SHEET} » manque : ce classeur ne vient pas de "
                     "« reconcile export », ou cet onglet a été supprimé. "
                     "Refaites un export et reportez-y vos choix."
                 )
@@ -347,11 +354,11 @@ class _Reader:
         kept: list[tuple[_Row, str]] = []
         first_row: dict[str, int] = {}
         for row in table.rows:
-            name = row[layout.CLASS_NAME]
-            if not (name or row[layout.RESPONSIBLE] or row[layout.STATUS]):
+            name = row[vocabulary.CLASS_NAME]
+            if not (name or row[vocabulary.RESPONSIBLE] or row[vocabulary.STATUS]):
                 continue  # an empty row
             if not name:
-                self.problem("le nom de la classe est vide.", table.sheet, row.number, layout.CLASS_NAME)
+                self.problem("le nom de la classe est vide.", table.sheet, row.number, vocabulary.CLASS_NAME)
                 continue
             key = class_key(name)
             if key in first_row:
@@ -359,7 +366,7 @@ class _Reader:
                     f"la classe « {name} » figure déjà ligne {first_row[key]}.",
                     table.sheet,
                     row.number,
-                    layout.CLASS_NAME,
+                    vocabulary.CLASS_NAME,
                 )
                 continue
             first_row[key] = row.number
@@ -376,9 +383,9 @@ class _Reader:
         first_row: dict[str, int] = {}
         users: list[WantedUser] = []
         for row in table.rows:
-            login = row[layout.LOGIN]
-            last_name, first_name = row[layout.LAST_NAME], row[layout.FIRST_NAME]
-            target_text = row[layout.TARGET_CLASS]
+            login = row[vocabulary.LOGIN]
+            last_name, first_name = row[vocabulary.LAST_NAME], row[vocabulary.FIRST_NAME]
+            target_text = row[vocabulary.TARGET_CLASS]
             if not (login or last_name or first_name or target_text):
                 continue  # an empty row (a lone Type or remark is not a person)
             where = (table.sheet, row.number)
@@ -390,7 +397,7 @@ class _Reader:
                     self.problem(
                         f"l'identifiant « {login} » figure déjà ligne {first_row[login]}.",
                         *where,
-                        layout.LOGIN,
+                        vocabulary.LOGIN,
                     )
                     continue
                 first_row[login] = row.number
@@ -401,11 +408,13 @@ class _Reader:
                         "pour une nouvelle personne, "
                         "laissez l'Identifiant vide (le serveur le créera).",
                         *where,
-                        layout.LOGIN,
+                        vocabulary.LOGIN,
                     )
             else:
                 missing = [
-                    h for h, v in ((layout.LAST_NAME, last_name), (layout.FIRST_NAME, first_name)) if not v
+                    h
+                    for h, v in ((vocabulary.LAST_NAME, last_name), (vocabulary.FIRST_NAME, first_name))
+                    if not v
                 ]
                 if missing:
                     self.problem(
@@ -423,7 +432,7 @@ class _Reader:
                     f"une nouvelle personne ne peut pas avoir « {LEAVES_SCHOOL} » : effacez la ligne "
                     "ou choisissez sa classe.",
                     *where,
-                    layout.TARGET_CLASS,
+                    vocabulary.TARGET_CLASS,
                 )
             if len(self.problems) > before:
                 continue
@@ -454,19 +463,19 @@ class _Reader:
         return matches[0] if len(matches) == 1 else text
 
     def _user_type(self, row: _Row, source: ExportedUser | None, where: tuple[str, int]) -> UserType:
-        text = row[layout.TYPE]
+        text = row[vocabulary.TYPE]
         if not text:
             return source.type if source else UserType.PUPIL
         kind = UserType.from_label(text)
         if kind is None:
-            self.problem(f"type « {text} » inconnu : écrivez Élève ou Adulte.", *where, layout.TYPE)
+            self.problem(f"type « {text} » inconnu : écrivez Élève ou Adulte.", *where, vocabulary.TYPE)
             return UserType.PUPIL
         return kind
 
     def _target(
         self, row: _Row, names: _ClassNames, where: tuple[str, int], *, check: bool
     ) -> tuple[Target, str | None]:
-        text = row[layout.TARGET_CLASS]
+        text = row[vocabulary.TARGET_CLASS]
         if not text:
             return Target.UNCHANGED, None
         if fold(text) == fold(LEAVES_SCHOOL):
@@ -479,7 +488,7 @@ class _Reader:
                 message = f"« {text} » peut désigner {_quoted(candidates)} : écrivez le nom exact."
             else:
                 message = f"la classe « {text} » n'existe pas dans l'onglet Classes."
-            self.problem(message, *where, layout.TARGET_CLASS)
+            self.problem(message, *where, vocabulary.TARGET_CLASS)
         return Target.CLASS, text
 
     # --- Classes: statuses and responsible teachers ---
@@ -497,17 +506,17 @@ class _Reader:
             name = existing or typed_name
             status = self._status(row, name, existing is not None, where)
             responsible: str | None = None
-            text = row[layout.RESPONSIBLE]
+            text = row[vocabulary.RESPONSIBLE]
             if text and status is not ClassStatus.DELETE:
                 responsible, message = resolver.resolve(text)
                 if message:
-                    self.problem(message, *where, layout.RESPONSIBLE)
+                    self.problem(message, *where, vocabulary.RESPONSIBLE)
             elif status is ClassStatus.CREATE:
                 self.problem(
                     f"la nouvelle classe « {name} » n'a pas d'enseignant responsable : "
                     "écrivez son identifiant ou « Prénom NOM ».",
                     *where,
-                    layout.RESPONSIBLE,
+                    vocabulary.RESPONSIBLE,
                 )
             if len(self.problems) > before or status is None:
                 continue
@@ -515,7 +524,7 @@ class _Reader:
         return classes
 
     def _status(self, row: _Row, name: str, existing: bool, where: tuple[str, int]) -> ClassStatus | None:
-        text = fold(row[layout.STATUS])
+        text = fold(row[vocabulary.STATUS])
         if text in {"", "conserver", "garder"}:
             # A kept class that the export did not contain is a class to create.
             return ClassStatus.KEEP if existing else ClassStatus.CREATE
@@ -525,7 +534,7 @@ class _Reader:
             self.problem(
                 f"la classe « {name} » n'est pas sur le serveur : elle ne peut pas être supprimée.",
                 *where,
-                layout.STATUS,
+                vocabulary.STATUS,
             )
             return None
         if text in {"creer", "nouvelle", "a creer"}:
@@ -534,13 +543,13 @@ class _Reader:
             self.problem(
                 f"la classe « {name} » existe déjà : mettez le Statut « Conserver » ou « Supprimer ».",
                 *where,
-                layout.STATUS,
+                vocabulary.STATUS,
             )
             return None
         self.problem(
-            f"statut « {row[layout.STATUS]} » inconnu : écrivez Conserver, Supprimer ou Créer.",
+            f"statut « {row[vocabulary.STATUS]} » inconnu : écrivez Conserver, Supprimer ou Créer.",
             *where,
-            layout.STATUS,
+            vocabulary.STATUS,
         )
         return None
 
@@ -620,10 +629,10 @@ class _Teachers:
         return person.key, None
 
 
-_SHEET_ORDER = {layout.USERS_SHEET: 1, layout.CLASSES_SHEET: 2}
+_SHEET_ORDER = {vocabulary.USERS_SHEET: 1, vocabulary.CLASSES_SHEET: 2}
 
 
-def _reading_order(problem: Problem) -> tuple[int, int]:
+def _reading_order(problem: Finding) -> tuple[int, int]:
     """Whole-workbook problems first, then Utilisateurs then Classes, each by row (stable)."""
     if problem.location is None:
         return (0, 0)

@@ -17,15 +17,16 @@ from openpyxl.worksheet.worksheet import Worksheet
 from reconcile import __version__
 from reconcile.adapters.files import writing_into
 from reconcile.adapters.workbook import layout
+from reconcile.core import vocabulary
 from reconcile.core.model import (
-    LEVELS,
     ExportInfo,
     SchoolClass,
     ServerState,
     User,
     UserType,
-    class_levels,
+    class_reading_key,
     fold,
+    user_order,
 )
 
 # Text a spreadsheet program would read as a formula, a sign or a command.
@@ -46,25 +47,17 @@ def put_text(cell: Cell | MergedCell, text: str | None) -> None:
         cell.quotePrefix = True
 
 
-def class_order(name: str) -> tuple[int, int, int, str]:
-    """Classes by level (PS first, CM2 last, double levels by their lowest), unlevelled last."""
-    levels = class_levels(name)
-    if not levels:
-        return (1, 0, 0, fold(name))
-    return (0, LEVELS.index(levels[0]), LEVELS.index(levels[-1]), fold(name))
-
-
 def sorted_classes(state: ServerState) -> list[SchoolClass]:
-    return sorted(state.classes, key=lambda c: class_order(c.name))
+    return sorted(state.classes, key=lambda c: class_reading_key(c.name))
 
 
 def sorted_users(state: ServerState, classes: list[SchoolClass]) -> list[User]:
     """By class (in class order, users in no class last), then by name."""
     rank = {c.id: index for index, c in enumerate(classes)}
 
-    def key(user: User) -> tuple[int, str, str, str]:
+    def key(user: User) -> tuple[int, tuple[str, str, str]]:
         position = rank.get(user.class_id, len(classes)) if user.class_id is not None else len(classes)
-        return (position, fold(user.last_name), fold(user.first_name), user.login)
+        return (position, user_order(user))
 
     return sorted(state.users, key=key)
 
@@ -92,15 +85,17 @@ def write_workbook(
     when = exported_at.strftime("%d/%m/%Y à %H:%M")
     school = state.school or "l'école"
 
-    users_sheet = workbook[layout.USERS_SHEET]
+    users_sheet = workbook[vocabulary.USERS_SHEET]
     users_sheet["A1"] = f"{layout.USERS_TITLE} — {school} — export du {when}"
     users_last = _write_users(users_sheet, state, users, classes)
 
-    classes_sheet = workbook[layout.CLASSES_SHEET]
+    classes_sheet = workbook[vocabulary.CLASSES_SHEET]
     classes_sheet["A1"] = f"{layout.CLASSES_TITLE} — {school} — export du {when}"
     classes_last = _write_classes(classes_sheet, classes, labels)
 
-    _write_lists(workbook[layout.LISTS_SHEET], classes_last, [labels[login] for login in _adult_order(users)])
+    _write_lists(
+        workbook[vocabulary.LISTS_SHEET], classes_last, [labels[login] for login in _adult_order(users)]
+    )
     workbook.defined_names[layout.TARGET_CHOICES] = DefinedName(
         layout.TARGET_CHOICES, attr_text=layout.target_choices_reference(classes_last)
     )
@@ -112,7 +107,7 @@ def write_workbook(
     users_sheet.auto_filter.ref = (
         f"A{layout.HEADER_ROW}:{layout.column_letter(len(layout.USERS_COLUMNS))}{users_last}"
     )
-    _write_export_info(workbook[layout.EXPORT_SHEET], state, server_url, exported_at)
+    _write_export_info(workbook[vocabulary.EXPORT_SHEET], state, server_url, exported_at)
 
     workbook.properties.created = exported_at.replace(tzinfo=None)
     workbook.properties.modified = exported_at.replace(tzinfo=None)
@@ -122,7 +117,7 @@ def write_workbook(
 
 def _adult_order(users: list[User]) -> list[str]:
     adults = [u for u in users if u.type is UserType.ADULT]
-    return [u.login for u in sorted(adults, key=lambda u: (fold(u.last_name), fold(u.first_name), u.login))]
+    return [u.login for u in sorted(adults, key=user_order)]
 
 
 def _write_users(sheet: Worksheet, state: ServerState, users: list[User], classes: list[SchoolClass]) -> int:
@@ -134,11 +129,11 @@ def _write_users(sheet: Worksheet, state: ServerState, users: list[User], classe
     row = layout.FIRST_ROW
     for user in users:
         values = {
-            layout.LOGIN: user.login,
-            layout.LAST_NAME: user.last_name,
-            layout.FIRST_NAME: user.first_name,
-            layout.TYPE: user.type.label,
-            layout.CURRENT_CLASS: state.class_name_of(user),
+            vocabulary.LOGIN: user.login,
+            vocabulary.LAST_NAME: user.last_name,
+            vocabulary.FIRST_NAME: user.first_name,
+            vocabulary.TYPE: user.type.label,
+            vocabulary.CURRENT_CLASS: state.class_name_of(user),
         }
         band = band_of.get(user.class_id) if user.class_id is not None else None
         for index, column in enumerate(columns, start=1):
@@ -223,7 +218,7 @@ def _write_export_info(sheet: Worksheet, state: ServerState, server_url: str, ex
         fields = (user.login, user.last_name, user.first_name, user.type.value, user.class_name)
         for offset, text in enumerate(fields):
             put_text(sheet.cell(row, layout.META_USERS_COLUMN + offset), text)
-    classes = sorted(info.class_responsibles, key=lambda pair: class_order(pair[0]))
+    classes = sorted(info.class_responsibles, key=lambda pair: class_reading_key(pair[0]))
     for row, (class_name, responsible) in enumerate(classes, start=2):
         put_text(sheet.cell(row, layout.META_CLASSES_COLUMN), class_name)
         put_text(sheet.cell(row, layout.META_RESPONSIBLES_COLUMN), responsible)

@@ -1,0 +1,58 @@
+"""The words the user reads and types: sheets, columns, statuses, and a few sentences.
+
+Each is written here once; the workbook, the plan, the reports and the ONDE fill all
+use these names, so that a column renamed here is renamed everywhere.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+# --- The workbook's sheets and columns -------------------------------------------------
+
+USERS_SHEET = "Utilisateurs"
+CLASSES_SHEET = "Classes"
+README_SHEET = "Lisez-moi"
+LISTS_SHEET = "Listes"
+EXPORT_SHEET = "Export (ne pas modifier)"
+
+# Column headers, in the order the template lays them out.
+LOGIN = "Identifiant"
+LAST_NAME = "Nom"
+FIRST_NAME = "Prénom"
+TYPE = "Type"
+CURRENT_CLASS = "Classe actuelle"
+TARGET_CLASS = "Classe cible"
+REMARKS = "Remarques"
+USERS_HEADERS = (LOGIN, LAST_NAME, FIRST_NAME, TYPE, CURRENT_CLASS, TARGET_CLASS, REMARKS)
+USERS_REQUIRED = (LOGIN, LAST_NAME, FIRST_NAME, TYPE, TARGET_CLASS)
+
+CLASS_NAME = "Classe"
+RESPONSIBLE = "Enseignant responsable"
+STATUS = "Statut"
+SIZE = "Effectif actuel"
+CLASSES_HEADERS = (CLASS_NAME, RESPONSIBLE, STATUS, SIZE)
+CLASSES_REQUIRED = (CLASS_NAME, RESPONSIBLE, STATUS)
+
+
+# --- What the secretary writes ---------------------------------------------------------
+
+LEAVES_SCHOOL = "Quitte l'école"
+"""The `Classe cible` value that deletes an account."""
+
+
+class ClassStatus(StrEnum):
+    KEEP = "Conserver"
+    DELETE = "Supprimer"
+    CREATE = "Créer"
+
+
+# --- Safety ----------------------------------------------------------------------------
+
+DEFAULT_MASS_DELETE_THRESHOLD = 0.40
+"""Above this share of the pupils deleted, the plan refuses unless --allow-mass-delete."""
+
+
+# --- Sentences said in several places ---------------------------------------------------
+
+NOTHING_TO_DO = "Rien à faire : le serveur est déjà dans l'état que demande le classeur."
