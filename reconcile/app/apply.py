@@ -59,7 +59,6 @@ from reconcile.core.outcome import (
     Preparation,
     Verification,
     accounts_of,
-    describe_operation,
     prepare,
     verify,
 )
@@ -77,6 +76,7 @@ from reconcile.core.plan import (
 )
 from reconcile.core.ports import BatchOutcome, ClassLister, IntraScolServer, ItemOutcome, Refusal
 from reconcile.core.resume import Resolution
+from reconcile.core.wording import describe_operation
 
 MAX_ATTEMPTS = 3
 """How many times one operation is sent before its step is given up for this run."""
@@ -567,7 +567,8 @@ class _Executor:
         words: tuple[str, str],
     ) -> OpResult:
         done_words, failed_words = words
-        parts = [f"{describe_operation(op, self.plan.names)} — {len(set(done))} {done_words}"]
+        sentence = describe_operation(op, self.plan.names, self.plan.origins).text
+        parts = [f"{sentence} — {len(set(done))} {done_words}"]
         if gone:
             missing = ", ".join(sorted(set(gone)))
             parts.append(f"{len(set(gone))} introuvable(s) sur le serveur, ignoré(s) : {missing}")

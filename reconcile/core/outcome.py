@@ -14,22 +14,18 @@ from pathlib import Path
 
 from reconcile.core.errors import DriftAmbiguous
 from reconcile.core.journal_facts import EarlierWork, JournalFacts
-from reconcile.core.model import ServerState, User, UserType, WantedState, class_key, display_name, user_order
+from reconcile.core.model import ServerState, User, UserType, WantedState, class_key, user_order
 from reconcile.core.plan import (
-    AssignPupil,
-    ChangeResponsible,
-    CreateClass,
-    CreateUser,
     DeleteClasses,
     DeleteUsers,
     Operation,
     Plan,
     Step,
-    TransferPupils,
     make_plan,
 )
 from reconcile.core.ports import ItemOutcome
 from reconcile.core.resume import Resolution, resolve
+from reconcile.core.wording import describe_operation
 
 
 class OpStatus(StrEnum):
@@ -145,7 +141,8 @@ def verify(
                 continue
             if isinstance(op, DeleteUsers) and set(op.logins) <= keepers:
                 continue
-            differences.append(describe_operation(op, remaining.names) + " : pas fait")
+            words = describe_operation(op, remaining.names, remaining.origins)
+            differences.append(f"{words.one_line} : pas fait")
         differences.extend(str(p) for p in remaining.problems)
     unassigned = tuple(
         sorted(
@@ -154,28 +151,6 @@ def verify(
         )
     )
     return Verification(state, tuple(differences), unassigned)
-
-
-def describe_operation(op: Operation, names: dict[str, str]) -> str:
-    """One operation in French words, for messages and the verification."""
-
-    def who(keys: Sequence[str]) -> str:
-        return ", ".join(names.get(k) or k for k in keys)
-
-    if isinstance(op, CreateUser):
-        kind = "l'élève" if op.type is UserType.PUPIL else "l'adulte"
-        return f"Créer {kind} {display_name(op.first_name, op.last_name)}"
-    if isinstance(op, CreateClass):
-        return f"Créer la classe {op.name} (responsable : {who([op.responsible])})"
-    if isinstance(op, ChangeResponsible):
-        return f"Confier la classe {op.class_name} à {who([op.responsible])}"
-    if isinstance(op, AssignPupil):
-        return f"Mettre {who([op.user])} en {op.class_name}"
-    if isinstance(op, TransferPupils):
-        return f"Transférer {len(op.logins)} élève(s) vers {op.class_name} : {who(op.logins)}"
-    if isinstance(op, DeleteUsers):
-        return f"Supprimer {len(op.logins)} utilisateur(s) : {who(op.logins)}"
-    return f"Supprimer la classe ou les classes {', '.join(op.class_names)}"
 
 
 @dataclass(frozen=True)

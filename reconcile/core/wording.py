@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import assert_never
 
 from reconcile.core.model import ServerState, UserType, class_key, class_reading_key, fold
 from reconcile.core.plan import (
@@ -85,6 +86,12 @@ class OperationText:
     text: str
     details: tuple[str, ...] = ()
 
+    @property
+    def one_line(self) -> str:
+        """The sentence with the names concerned, for a message of one line."""
+        names = [d for d in self.details if d != FOLDER_NOTE]
+        return f"{self.text} ({' ; '.join(names)})" if names else self.text
+
 
 def _who(key: str, names: Mapping[str, str]) -> str:
     """`Prénom NOM (login)` for an existing account, `Prénom NOM` for a new one."""
@@ -111,49 +118,57 @@ def _sorted_people(keys: Iterable[str], names: Mapping[str, str]) -> list[str]:
 
 
 def describe_operation(op: Operation, names: Mapping[str, str], origins: Mapping[str, str]) -> OperationText:
-    """The sentence a secretary reads for one operation, with the names concerned."""
-    if isinstance(op, CreateUser):
-        what = "adulte" if op.type is UserType.ADULT else "élève"
-        return OperationText(op.id, op.kind, f"Créer le compte {what} de {_who(op.user, names)}")
-    if isinstance(op, CreateClass):
-        return OperationText(
-            op.id, op.kind, f"Créer la classe {op.name} (responsable : {_who(op.responsible, names)})"
-        )
-    if isinstance(op, ChangeResponsible):
-        text = f"Confier la classe {op.class_name} à {_who(op.responsible, names)}"
-        if op.previous:
-            text += f", à la place de {_who(op.previous, names)}"
-        return OperationText(op.id, op.kind, text)
-    if isinstance(op, AssignPupil):
-        return OperationText(op.id, op.kind, f"Affecter {_who(op.user, names)} à la classe {op.class_name}")
-    if isinstance(op, DeleteUsers):
-        groups = _by_origin(op.logins, origins)
-        text = f"Supprimer {plural(len(op.logins), 'compte')}"
-        if op.step is Step.CLASS_REMOVALS:
-            text += ", après la suppression des classes dont ils étaient responsables"
-        details = tuple(
-            f"{_title(origin)} : {', '.join(_sorted_people(logins, names))}"
-            for origin, logins in groups.items()
-        )
-        return OperationText(op.id, op.kind, text, details)
-    if isinstance(op, TransferPupils):
-        groups = _by_origin(op.logins, origins)
-        pupils = plural(len(op.logins), "élève")
-        if len(groups) == 1:
-            (origin,) = groups
-            text = f"Transférer {pupils} {_source(origin)} vers {op.class_name}"
-        else:
-            parts = ", ".join(f"{len(logins)} {_source(origin)}" for origin, logins in groups.items())
-            text = f"Transférer {pupils} vers {op.class_name} ({parts})"
-        details = tuple(
-            f"{_source(origin)} : {', '.join(_sorted_people(logins, names))}"
-            for origin, logins in groups.items()
-        )
-        return OperationText(op.id, op.kind, text, details)
-    if isinstance(op, DeleteClasses):
-        text = f"Supprimer {plural(len(op.class_names), 'classe')} : {', '.join(op.class_names)}"
-        return OperationText(op.id, op.kind, text, (FOLDER_NOTE,))
-    raise TypeError(f"unknown operation {op!r}")  # pragma: no cover - the union is closed
+    """The words of one operation, the same in the terminal, the reports and apply's messages."""
+    match op:
+        case CreateUser():
+            what = "adulte" if op.type is UserType.ADULT else "élève"
+            return OperationText(op.id, op.kind, f"Créer le compte {what} de {_who(op.user, names)}")
+        case CreateClass():
+            text = f"Créer la classe {op.name} (responsable : {_who(op.responsible, names)})"
+            return OperationText(op.id, op.kind, text)
+        case ChangeResponsible():
+            text = f"Confier la classe {op.class_name} à {_who(op.responsible, names)}"
+            if op.previous:
+                text += f", à la place de {_who(op.previous, names)}"
+            return OperationText(op.id, op.kind, text)
+        case AssignPupil():
+            text = f"Affecter {_who(op.user, names)} à la classe {op.class_name}"
+            return OperationText(op.id, op.kind, text)
+        case DeleteUsers():
+            return _deletion_text(op, names, origins)
+        case TransferPupils():
+            return _transfer_text(op, names, origins)
+        case DeleteClasses():
+            text = f"Supprimer {plural(len(op.class_names), 'classe')} : {', '.join(op.class_names)}"
+            return OperationText(op.id, op.kind, text, (FOLDER_NOTE,))
+        case _:
+            assert_never(op)
+
+
+def _deletion_text(op: DeleteUsers, names: Mapping[str, str], origins: Mapping[str, str]) -> OperationText:
+    groups = _by_origin(op.logins, origins)
+    text = f"Supprimer {plural(len(op.logins), 'compte')}"
+    if op.step is Step.CLASS_REMOVALS:
+        text += ", après la suppression des classes dont ils étaient responsables"
+    details = tuple(
+        f"{_title(origin)} : {', '.join(_sorted_people(logins, names))}" for origin, logins in groups.items()
+    )
+    return OperationText(op.id, op.kind, text, details)
+
+
+def _transfer_text(op: TransferPupils, names: Mapping[str, str], origins: Mapping[str, str]) -> OperationText:
+    groups = _by_origin(op.logins, origins)
+    pupils = plural(len(op.logins), "élève")
+    if len(groups) == 1:
+        (origin,) = groups
+        text = f"Transférer {pupils} {_source(origin)} vers {op.class_name}"
+    else:
+        parts = ", ".join(f"{len(logins)} {_source(origin)}" for origin, logins in groups.items())
+        text = f"Transférer {pupils} vers {op.class_name} ({parts})"
+    details = tuple(
+        f"{_source(origin)} : {', '.join(_sorted_people(logins, names))}" for origin, logins in groups.items()
+    )
+    return OperationText(op.id, op.kind, text, details)
 
 
 # --- Steps and their counts -------------------------------------------------------------------
