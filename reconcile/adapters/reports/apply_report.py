@@ -16,8 +16,8 @@ from openpyxl import Workbook
 
 from reconcile.adapters.files import write_private_bytes, write_private_text
 from reconcile.adapters.reports.plan_report import ReportContext, ReportFiles, report_environment, write_table
-from reconcile.core.model import UserType, display_name
-from reconcile.core.outcome import ApplyRun, OpStatus
+from reconcile.core.model import UserType, display_name, person_order
+from reconcile.core.outcome import ApplyRun, NewAccount, OpStatus
 from reconcile.core.plan import Operation, Step
 from reconcile.core.wording import french_datetime
 
@@ -63,7 +63,7 @@ def run_report(run: ApplyRun, *, workbook: Path, server_url: str, when: datetime
     lines.append("")
     if run.accounts:
         lines += ["Nouveaux comptes (identifiant et mot de passe)", "-" * 46]
-        for account in sorted(run.accounts, key=lambda a: (a.type.value, a.last_name.casefold())):
+        for account in sorted(run.accounts, key=_account_order):
             kind = "Élève" if account.type is UserType.PUPIL else "Adulte"
             password = account.password or "inconnu (réponse du serveur perdue : à redéfinir)"
             lines.append(
@@ -158,16 +158,13 @@ def write_apply_report(
             "login": a.login,
             "password": a.password or "inconnu (à redéfinir)",
         }
-        for a in sorted(run.accounts, key=lambda a: (a.type.value, a.last_name.casefold(), a.first_name))
+        for a in sorted(run.accounts, key=_account_order)
     ]
     incomplete = ""
     if not run.outcome.complete:
         incomplete = f"{run.outcome.reason} — relancez la même commande : elle reprend où elle s'est arrêtée."
     verification = run.verification
-    unassigned = [
-        f"{u.first_name} {u.last_name.upper()} ({u.login})"
-        for u in (verification.unassigned if verification else ())
-    ]
+    unassigned = [f"{u.display_name} ({u.login})" for u in (verification.unassigned if verification else ())]
     html = (
         report_environment()
         .get_template("rapport_application.html.j2")
@@ -230,6 +227,11 @@ def write_apply_report(
     book.save(buffer)
     xlsx_path = write_private_bytes(output_dir / f"{APPLY_REPORT_NAME}.xlsx", buffer.getvalue())
     return ReportFiles(html_path, xlsx_path)
+
+
+def _account_order(account: NewAccount) -> tuple[str, tuple[str, str, str]]:
+    """Adults first, then pupils, each in the one order of people."""
+    return (account.type.value, person_order(account, account.login))
 
 
 def _step_of(run: ApplyRun, op: Operation) -> Step:
