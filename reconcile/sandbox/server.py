@@ -21,7 +21,8 @@ from types import TracebackType
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from reconcile.sandbox.app import LOSE_ANSWER_HOOK, Faults, create_app
+from reconcile.sandbox.app import LOSE_ANSWER_HOOK, create_app
+from reconcile.sandbox.faults import Faults
 from reconcile.sandbox.store import Store
 
 
