@@ -12,7 +12,9 @@ The in-memory server of `tests/memory_server.py`, for faults at an exact POST:
   A test that needs several fresh schools, or a subclass, calls `small_school()` itself.
 
 The sandboxes are stopped after the test; a test may call `sb.configure(latency=...,
-fail_before_post=..., lose_answer_after_post=..., session_idle_seconds=..., seed=...)`.
+fail_before_post=..., lose_answer_after_post=..., session_idle_seconds=..., seed=...)`,
+`sb.let_time_pass(seconds)` (sessions age without a sleep) and `sb.wait_for_request(path)` (a
+signal that the server received a request, instead of a sleep).
 `sb.url` is the base URL (`http://127.0.0.1:PORT/intrascol/`), `sb.store` the state
 (see `reconcile.sandbox.store.Store` for its setup and inspection helpers).
 """

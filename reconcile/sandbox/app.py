@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from reconcile.sandbox.admin import register_admin_pages
 from reconcile.sandbox.faults import Faults
 from reconcile.sandbox.plumbing import BASE, COOKIE, Site, redirect_to
-from reconcile.sandbox.sessions import Sessions
+from reconcile.sandbox.sessions import Clock, Sessions
 from reconcile.sandbox.store import Store
 from reconcile.sandbox.text import PAGE_CHARSET, encode_page
 from reconcile.sandbox.users import register_user_pages
@@ -25,10 +25,10 @@ LOSE_ANSWER_HOOK = "reconcile.sandbox.lose_answer"
 """WSGI environ key of a callable, set by the sandbox's request handler, that drops the answer."""
 
 
-def create_app(store: Store, faults: Faults) -> Flask:
-    """The IntraScol web application over `store`."""
+def create_app(store: Store, faults: Faults, clock: Clock) -> Flask:
+    """The IntraScol web application over `store`; its sessions' idle time is counted on `clock`."""
     app = Flask(__name__, static_url_path=f"{BASE}/static")
-    sessions = Sessions(lambda: faults.session_idle_seconds)
+    sessions = Sessions(lambda: faults.session_idle_seconds, clock)
     site = Site(store, faults, sessions)
 
     @app.before_request

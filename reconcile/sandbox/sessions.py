@@ -12,6 +12,25 @@ from typing import Literal
 SessionKind = Literal["anonyme", "admin", "utilisateur"]
 
 
+class Clock:
+    """The sessions' time: the monotonic clock, plus the time a test let pass (`advance`).
+
+    So that a test sees a session expire without sleeping through its idle time.
+    """
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        with self._lock:
+            return time.monotonic() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._offset += seconds
+
+
 @dataclass
 class Session:
     id: str
@@ -24,8 +43,9 @@ class Session:
 class Sessions:
     """PHP-like sessions in memory, forgotten after `idle_seconds()` without a request."""
 
-    def __init__(self, idle_seconds: Callable[[], float]) -> None:
+    def __init__(self, idle_seconds: Callable[[], float], clock: Clock) -> None:
         self._idle_seconds = idle_seconds
+        self._clock = clock
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
 
@@ -33,7 +53,7 @@ class Sessions:
         """The live session with this id, its idle time restarted; None when unknown or expired."""
         if not session_id:
             return None
-        now = time.monotonic()
+        now = self._clock.now()
         with self._lock:
             session = self._sessions.get(session_id)
             if session is None:
@@ -45,7 +65,7 @@ class Sessions:
             return session
 
     def start(self, kind: SessionKind, login: str | None = None) -> Session:
-        now = time.monotonic()
+        now = self._clock.now()
         session = Session(secrets.token_hex(13), kind, login, secrets.token_hex(16), now)
         with self._lock:
             idle = self._idle_seconds()
