@@ -1,10 +1,20 @@
-"""Shared fixtures: a real IntraScol-compatible server (the sandbox) on a free loopback port.
+"""Shared fixtures: the two IntraScol servers of the tests.
+
+A real IntraScol-compatible server (the sandbox) on a free loopback port:
 
 - `sandbox`: a fresh demo school (seed 1, no faults) for one test;
 - `empty_sandbox`: only the administrator, no user, no class.
 
-Both are stopped after the test; a test may call `sb.configure(latency=...,
-fail_before_post=..., lose_answer_after_post=..., session_idle_seconds=..., seed=...)`.
+The in-memory server of `tests/memory_server.py`, for faults at an exact POST:
+
+- `server`: a fresh `small_school()` (three classes, their teachers, four pupils); a test
+  places its faults with `server.faults`, `server.lose_answer_of`, `server.after_listing`.
+  A test that needs several fresh schools, or a subclass, calls `small_school()` itself.
+
+The sandboxes are stopped after the test; a test may call `sb.configure(latency=...,
+fail_before_post=..., lose_answer_after_post=..., session_idle_seconds=..., seed=...)`,
+`sb.let_time_pass(seconds)` (sessions age without a sleep) and `sb.wait_for_request(path)` (a
+signal that the server received a request, instead of a sleep).
 `sb.url` is the base URL (`http://127.0.0.1:PORT/intrascol/`), `sb.store` the state
 (see `reconcile.sandbox.store.Store` for its setup and inspection helpers).
 """
@@ -16,6 +26,7 @@ from collections.abc import Iterator
 import pytest
 
 from reconcile.sandbox import RunningSandbox, SandboxOptions, start_sandbox
+from tests.memory_server import MemoryServer, small_school
 
 
 @pytest.fixture
@@ -28,3 +39,8 @@ def sandbox() -> Iterator[RunningSandbox]:
 def empty_sandbox() -> Iterator[RunningSandbox]:
     with start_sandbox(SandboxOptions(demo=False, seed=1)) as running:
         yield running
+
+
+@pytest.fixture
+def server() -> MemoryServer:
+    return small_school()

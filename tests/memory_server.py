@@ -1,10 +1,25 @@
-"""An in-memory IntraScol for the executor's decision tests: faults placed on chosen POSTs.
+"""The in-memory IntraScol of the tests: `ports.IntraScolServer` and `ports.UserSession` over dictionaries.
 
-It follows the contract's rules (server-made logins given again after a deletion,
-one message per item, a class with files cannot be deleted) so that `execute`'s
-doubt checks can be driven deterministically: "the 3rd POST is applied but its
-answer is lost" is hard to arrange with the sandbox's random faults. End-to-end
-behaviour is tested against the sandbox over HTTP.
+It follows the contract's rules (`INTERFACE.md`): the server makes the logins and gives
+a freed one again, one message per item, class names unique regardless of case, only
+pupils go into a class, a class's responsible teacher is an adult and cannot be deleted,
+the pupils of a deleted class are left in no class, a class whose work folder holds
+files cannot be deleted, a user reaches only its own classes' folders.
+
+Not a mock of HTTP: end-to-end behaviour is tested against the sandbox over loopback.
+This fake lets a test put a fault exactly where it wants, deterministically:
+
+- `faults`: POST number (1-based, file deletions included) -> `BEFORE` (a 500, nothing
+  applied), `AFTER` (applied, the answer lost), `DOWN` (unreachable from then on),
+  `KILL_BEFORE` / `KILL_AFTER` (the process "dies" as it sends / once it is applied);
+- `lose_answer_of`: names of protocol methods (`"create_user"`, `"delete_files"`…) whose
+  next POST is applied and its answer lost, once each;
+- `random_faults`: `(rng, 500 rate, lost-answer rate)` drawn for every other POST;
+- `after_listing`: called once with the server right after the next folder listing
+  (a teacher changing a file between the listing and its download).
+
+`posts` names every POST sent, `reads` counts the requests that change nothing (state
+reads, users' logins and listings, downloads).
 """
 
 from __future__ import annotations
@@ -12,12 +27,12 @@ from __future__ import annotations
 import itertools
 import random
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
-from reconcile.core.errors import AnswerLost, ServerFailure, ServerUnreachable
-from reconcile.core.model import SchoolClass, ServerState, User, UserType
-from reconcile.core.ports import BatchOutcome, CreatedUser, ItemOutcome, Refusal, UserSession
+from reconcile.core.errors import AnswerLost, AuthenticationFailed, ServerFailure, ServerUnreachable
+from reconcile.core.model import SchoolClass, ServerState, User, UserType, class_key
+from reconcile.core.ports import BatchOutcome, CreatedUser, Folder, ItemOutcome, Refusal, SharedFile
 
 BEFORE = "before"  # a 500 before anything is applied
 AFTER = "after"  # applied, then the answer is lost
@@ -25,9 +40,20 @@ DOWN = "down"  # the server is unreachable from this POST on
 KILL_BEFORE = "kill-before"  # the process dies as it sends this POST
 KILL_AFTER = "kill-after"  # the process dies once this POST is applied, before reading the answer
 
+COMMON_FOLDER = Folder("commun", "Commun")
+
 
 class Killed(BaseException):
     """Stands for SIGKILL: nothing of ours runs after it (not an Exception)."""
+
+
+@dataclass
+class StoredFile:
+    """A file of a class's work folder; `data` may be changed by a test (a teacher's edit)."""
+
+    id: str
+    path: str
+    data: bytes = b""
 
 
 def _slug(text: str) -> str:
@@ -35,22 +61,29 @@ def _slug(text: str) -> str:
     return "".join(ch for ch in ascii_text if ch.isalnum())
 
 
+def _folder_id(class_id: int) -> str:
+    return f"d{class_id}"
+
+
 class MemoryServer:
-    """Implements `ports.IntraScolServer` over dictionaries."""
+    """Implements `ports.IntraScolServer` over dictionaries (see the module's docstring)."""
 
     def __init__(self, classes: Sequence[SchoolClass], users: Sequence[User]) -> None:
         self.classes = {c.id: c for c in classes}
         self.users = {u.login: u for u in users}
-        self.files: dict[int, list[str]] = {}
-        self.faults: dict[int, str] = {}  # POST number (1-based) -> BEFORE / AFTER / DOWN
+        self.files: dict[int, list[StoredFile]] = {}  # class id -> its work folder's files
+        self.faults: dict[int, str] = {}  # POST number (1-based) -> BEFORE / AFTER / DOWN / KILL_*
+        self.lose_answer_of: set[str] = set()
+        self.random_faults: tuple[random.Random, float, float] | None = None  # (rng, 500 rate, lost rate)
+        self.after_listing: Callable[[MemoryServer], None] | None = None
         self.posts: list[str] = []
         self.reads = 0
         self._ids = itertools.count(max(self.classes, default=0) + 1)
+        self._file_ids = itertools.count(1)
         self._passwords = itertools.count(100)
         self._down = False
-        self.random_faults: tuple[random.Random, float, float] | None = None  # (rng, 500 rate, lost rate)
 
-    # -- inspection -----------------------------------------------------------------------
+    # -- setup and inspection ------------------------------------------------------------------
 
     @property
     def url(self) -> str:
@@ -60,8 +93,15 @@ class MemoryServer:
     def request_count(self) -> int:
         return len(self.posts) + self.reads
 
+    def add_file(self, class_id: int, path: str, data: bytes = b"") -> StoredFile:
+        """Puts a file in a class's work folder."""
+        stored = StoredFile(f"f{next(self._file_ids)}", path, data)
+        self.files.setdefault(class_id, []).append(stored)
+        return stored
+
     def class_named(self, name: str) -> SchoolClass | None:
-        return next((c for c in self.classes.values() if c.name.casefold() == name.casefold()), None)
+        """The class with this name, whatever its case (as the server compares them)."""
+        return next((c for c in self.classes.values() if class_key(c.name) == class_key(name)), None)
 
     def members(self, name: str) -> set[str]:
         found = self.class_named(name)
@@ -70,13 +110,22 @@ class MemoryServer:
     def named(self, first_name: str, last_name: str) -> list[User]:
         return [u for u in self.users.values() if (u.first_name, u.last_name) == (first_name, last_name)]
 
-    # -- faults ---------------------------------------------------------------------------
+    # -- faults --------------------------------------------------------------------------------
 
-    def _post(self, what: str) -> str | None:
+    def serve_read(self, count: int = 1) -> None:
+        if self._down:
+            raise ServerUnreachable(self.url, "connexion refusée")
+        self.reads += count
+
+    def serve_post(self, method: str, what: str) -> str | None:
+        """Counts a POST and raises the fault placed before it; returns the one placed after it."""
         if self._down:
             raise ServerUnreachable(self.url, "connexion refusée")
         self.posts.append(what)
         fault = self.faults.get(len(self.posts))
+        if fault is None and method in self.lose_answer_of:
+            self.lose_answer_of.discard(method)
+            fault = AFTER
         if fault is None and self.random_faults is not None:
             rng, fail_rate, lose_rate = self.random_faults
             draw = rng.random()
@@ -91,18 +140,16 @@ class MemoryServer:
         return fault
 
     @staticmethod
-    def _lost(fault: str | None, what: str) -> None:
+    def finish_post(fault: str | None, what: str) -> None:
         if fault == AFTER:
             raise AnswerLost(what, "délai dépassé")
         if fault == KILL_AFTER:
             raise Killed(what)
 
-    # -- the protocol ---------------------------------------------------------------------
+    # -- the admin side ------------------------------------------------------------------------
 
     def read_state(self) -> ServerState:
-        if self._down:
-            raise ServerUnreachable(self.url, "connexion refusée")
-        self.reads += 1
+        self.serve_read()
         classes = tuple(
             replace(c, size=sum(1 for u in self.users.values() if u.class_id == c.id))
             for c in self.classes.values()
@@ -110,7 +157,7 @@ class MemoryServer:
         return ServerState(classes=classes, users=tuple(self.users.values()))
 
     def create_user(self, first_name: str, last_name: str, user_type: UserType) -> CreatedUser:
-        fault = self._post("ajout_utilisateur.php")
+        fault = self.serve_post("create_user", "ajout_utilisateur.php")
         base = f"{_slug(first_name)}.{_slug(last_name)}"
         login = next(
             candidate
@@ -121,13 +168,16 @@ class MemoryServer:
         self.users[login] = User(
             login, last_name, first_name, user_type, None, password if user_type is UserType.PUPIL else None
         )
-        self._lost(fault, "ajout_utilisateur.php")
+        self.finish_post(fault, "ajout_utilisateur.php")
         return CreatedUser(login, password)
 
     def assign(self, login: str, class_id: int) -> ItemOutcome:
-        fault = self._post("affecter.php")
+        fault = self.serve_post("assign", "affecter.php")
+        if class_id not in self.classes:
+            message = "La classe de destination n'existe pas."
+            return ItemOutcome(login, False, message, Refusal.UNKNOWN_DESTINATION)
         outcome = self._move(login, class_id)
-        self._lost(fault, "affecter.php")
+        self.finish_post(fault, "affecter.php")
         return outcome
 
     def _move(self, login: str, class_id: int) -> ItemOutcome:
@@ -141,16 +191,16 @@ class MemoryServer:
         return ItemOutcome(login, True, f"L'utilisateur {login} a été transféré dans la classe {name}.")
 
     def transfer(self, logins: Sequence[str], class_id: int) -> BatchOutcome:
-        fault = self._post("utilisateurs.php transferer")
+        fault = self.serve_post("transfer", "utilisateurs.php transferer")
         if class_id not in self.classes:
             message = "La classe de destination n'existe pas."
             return BatchOutcome((ItemOutcome("", False, message, Refusal.UNKNOWN_DESTINATION),))
         outcome = BatchOutcome(tuple(self._move(login, class_id) for login in logins))
-        self._lost(fault, "utilisateurs.php")
+        self.finish_post(fault, "utilisateurs.php")
         return outcome
 
     def delete_users(self, logins: Sequence[str]) -> BatchOutcome:
-        fault = self._post("utilisateurs.php supprimer")
+        fault = self.serve_post("delete_users", "utilisateurs.php supprimer")
         items = []
         for login in logins:
             responsible_of = [c.name for c in self.classes.values() if c.responsible_login == login]
@@ -163,32 +213,47 @@ class MemoryServer:
             else:
                 del self.users[login]
                 items.append(ItemOutcome(login, True, f"L'utilisateur {login} a été supprimé."))
-        self._lost(fault, "utilisateurs.php")
+        self.finish_post(fault, "utilisateurs.php")
         return BatchOutcome(tuple(items))
 
-    def create_class(self, name: str, responsible_login: str) -> ItemOutcome:
-        fault = self._post("ajout_classe.php")
-        if self.class_named(name) is not None:
+    def _class_refusal(
+        self, name: str, responsible_login: str, *, except_id: int | None = None
+    ) -> ItemOutcome | None:
+        """The refusal of a class creation or modification, as the server words it; None if accepted."""
+        if not name.strip():
+            return ItemOutcome(name, False, "Le nom de classe est vide.", Refusal.EMPTY_NAME)
+        same_name = self.class_named(name)
+        if same_name is not None and same_name.id != except_id:
             return ItemOutcome(name, False, "Une classe porte déjà ce nom.", Refusal.CLASS_EXISTS)
         responsible = self.users.get(responsible_login)
         if responsible is None or responsible.type is not UserType.ADULT:
-            return ItemOutcome(
-                name, False, "L'enseignant responsable est inconnu.", Refusal.UNKNOWN_RESPONSIBLE
-            )
+            message = "L'enseignant responsable est inconnu."
+            return ItemOutcome(name, False, message, Refusal.UNKNOWN_RESPONSIBLE)
+        return None
+
+    def create_class(self, name: str, responsible_login: str) -> ItemOutcome:
+        fault = self.serve_post("create_class", "ajout_classe.php")
+        refusal = self._class_refusal(name, responsible_login)
+        if refusal is not None:
+            return refusal
         class_id = next(self._ids)
+        responsible = self.users[responsible_login]
         self.classes[class_id] = SchoolClass(class_id, name, responsible_login, responsible.display_name)
-        self._lost(fault, "ajout_classe.php")
+        self.finish_post(fault, "ajout_classe.php")
         return ItemOutcome(name, True, f"La classe {name} a été créée.")
 
     def modify_class(self, class_id: int, responsible_login: str) -> ItemOutcome:
-        fault = self._post("modifier_classe.php")
+        fault = self.serve_post("modify_class", "modifier_classe.php")
         school_class = self.classes[class_id]
+        refusal = self._class_refusal(school_class.name, responsible_login, except_id=class_id)
+        if refusal is not None:
+            return refusal
         self.classes[class_id] = replace(school_class, responsible_login=responsible_login)
-        self._lost(fault, "modifier_classe.php")
+        self.finish_post(fault, "modifier_classe.php")
         return ItemOutcome(school_class.name, True, f"La classe {school_class.name} a été modifiée.")
 
     def delete_classes(self, class_ids: Sequence[int]) -> BatchOutcome:
-        fault = self._post("classes.php supprimer")
+        fault = self.serve_post("delete_classes", "classes.php supprimer")
         items = []
         for class_id in class_ids:
             name = self.classes[class_id].name
@@ -199,15 +264,88 @@ class MemoryServer:
                 items.append(ItemOutcome(name, False, message, Refusal.FOLDER_NOT_EMPTY))
                 continue
             del self.classes[class_id]
+            self.files.pop(class_id, None)
             for login, user in list(self.users.items()):
                 if user.class_id == class_id:
                     self.users[login] = replace(user, class_id=None)
             items.append(ItemOutcome(name, True, f"La classe {name} a été supprimée."))
-        self._lost(fault, "classes.php")
+        self.finish_post(fault, "classes.php")
         return BatchOutcome(tuple(items))
 
-    def user_session(self, login: str, password: str) -> UserSession:
-        raise AssertionError("the users' side is exercised against the sandbox")
+    # -- the users' side -----------------------------------------------------------------------
+
+    def user_session(self, login: str, password: str) -> MemorySession:
+        self.serve_read(2)  # the login page, then its form
+        user = self.users.get(login)
+        if user is None or user.password is None or user.password != password:
+            raise AuthenticationFailed(self.url, login)
+        return MemorySession(self, login)
+
+    def reachable_class_ids(self, login: str) -> set[int]:
+        """A pupil reaches its class's folder, a teacher those of the classes it is responsible for."""
+        user = self.users.get(login)
+        if user is None:
+            return set()
+        if user.type is UserType.PUPIL:
+            return {user.class_id} if user.class_id is not None else set()
+        return {c.id for c in self.classes.values() if c.responsible_login == login}
+
+
+class MemorySession:
+    """Implements `ports.UserSession`: logged in as one user of a `MemoryServer`."""
+
+    def __init__(self, server: MemoryServer, login: str) -> None:
+        self.server = server
+        self.login = login
+        self.closed = False
+
+    def _class_of(self, folder_id: str) -> int:
+        reachable = {
+            _folder_id(class_id): class_id for class_id in self.server.reachable_class_ids(self.login)
+        }
+        if folder_id not in reachable:
+            raise ServerFailure(f"{self.server.url}partages.php?dossier={folder_id}", 404)
+        return reachable[folder_id]
+
+    def folders(self) -> tuple[Folder, ...]:
+        self.server.serve_read()
+        classes = self.server.classes
+        own = sorted(self.server.reachable_class_ids(self.login))
+        return (COMMON_FOLDER, *(Folder(_folder_id(i), classes[i].name) for i in own))
+
+    def files(self, folder_id: str) -> tuple[SharedFile, ...]:
+        self.server.serve_read()
+        if folder_id == COMMON_FOLDER.id:
+            return ()
+        stored = self.server.files.get(self._class_of(folder_id), [])
+        listing = tuple(SharedFile(f.id, f.path, len(f.data)) for f in stored)
+        if self.server.after_listing is not None:
+            hook, self.server.after_listing = self.server.after_listing, None
+            hook(self.server)
+        return listing
+
+    def download(self, file_id: str) -> bytes:
+        self.server.serve_read()
+        for class_id in self.server.reachable_class_ids(self.login):
+            for stored in self.server.files.get(class_id, []):
+                if stored.id == file_id:
+                    return stored.data
+        raise ServerFailure(f"{self.server.url}telecharger.php?fichier={file_id}", 404)
+
+    def delete_files(self, folder_id: str, file_ids: Sequence[str]) -> BatchOutcome:
+        fault = self.server.serve_post("delete_files", "partages.php supprimer")
+        class_id = self._class_of(folder_id)
+        stored = self.server.files.get(class_id, [])
+        gone = [f for f in stored if f.id in file_ids]
+        self.server.files[class_id] = [f for f in stored if f.id not in file_ids]
+        outcome = BatchOutcome(
+            tuple(ItemOutcome(f.path, True, f"Le fichier {f.path} a été supprimé.") for f in gone)
+        )
+        self.server.finish_post(fault, "partages.php")
+        return outcome
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def small_school() -> MemoryServer:

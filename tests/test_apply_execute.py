@@ -85,8 +85,9 @@ def assert_rentree_done(server: MemoryServer) -> None:
     assert {"ines.noir", "hugo.gris", "paul.durand"}.isdisjoint(server.users)
 
 
-def test_a_plan_is_carried_out_in_order_with_one_post_per_operation(tmp_path: Path) -> None:
-    server = small_school()
+def test_a_plan_is_carried_out_in_order_with_one_post_per_operation(
+    tmp_path: Path, server: MemoryServer
+) -> None:
     outcome, _ = run(server, tmp_path)
     assert outcome.complete, outcome.reason
     assert_rentree_done(server)
@@ -100,8 +101,9 @@ def test_a_plan_is_carried_out_in_order_with_one_post_per_operation(tmp_path: Pa
     }
 
 
-def test_the_journal_is_private_and_records_every_post_before_and_after(tmp_path: Path) -> None:
-    server = small_school()
+def test_the_journal_is_private_and_records_every_post_before_and_after(
+    tmp_path: Path, server: MemoryServer
+) -> None:
     run(server, tmp_path)
     path = tmp_path / JOURNAL_NAME
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -119,8 +121,9 @@ def test_the_journal_is_private_and_records_every_post_before_and_after(tmp_path
     assert {"ines.noir", "hugo.gris", "paul.durand"} <= facts.deleted_logins
 
 
-def test_a_lost_answer_to_a_creation_adopts_the_account_and_never_creates_it_twice(tmp_path: Path) -> None:
-    server = small_school()
+def test_a_lost_answer_to_a_creation_adopts_the_account_and_never_creates_it_twice(
+    tmp_path: Path, server: MemoryServer
+) -> None:
     server.faults = {1: AFTER, 5: AFTER}  # Julie's creation and Zoé's
     outcome, _ = run(server, tmp_path)
     assert outcome.complete, outcome.reason
@@ -133,8 +136,7 @@ def test_a_lost_answer_to_a_creation_adopts_the_account_and_never_creates_it_twi
     assert zoe.password == server.users[zoe.login].password
 
 
-def test_a_homonym_already_on_the_server_is_not_adopted(tmp_path: Path) -> None:
-    server = small_school()
+def test_a_homonym_already_on_the_server_is_not_adopted(tmp_path: Path, server: MemoryServer) -> None:
     server.users["zoe.nguyen"] = User("zoe.nguyen", "Nguyễn", "Zoé", PUPIL, 2, "velo11")
     server.faults = {5: AFTER}
     outcome, _ = run(server, tmp_path)
@@ -144,8 +146,9 @@ def test_a_homonym_already_on_the_server_is_not_adopted(tmp_path: Path) -> None:
     assert server.users["zoe.nguyen"].class_id == 2  # the older Zoé stays where she was
 
 
-def test_a_500_before_a_post_is_retried_after_checking_it_did_not_happen(tmp_path: Path) -> None:
-    server = small_school()
+def test_a_500_before_a_post_is_retried_after_checking_it_did_not_happen(
+    tmp_path: Path, server: MemoryServer
+) -> None:
     server.faults = {1: BEFORE, 8: BEFORE}  # Julie's creation; the first transfer (one POST later)
     outcome, _ = run(server, tmp_path)
     assert outcome.complete, outcome.reason
@@ -157,8 +160,9 @@ def test_a_500_before_a_post_is_retried_after_checking_it_did_not_happen(tmp_pat
 
 
 @pytest.mark.parametrize("post", [2, 3, 4, 6, 7, 8, 9, 10])
-def test_a_lost_answer_to_an_applied_post_is_not_sent_again(tmp_path: Path, post: int) -> None:
-    server = small_school()
+def test_a_lost_answer_to_an_applied_post_is_not_sent_again(
+    tmp_path: Path, post: int, server: MemoryServer
+) -> None:
     server.faults = {post: AFTER}
     outcome, _ = run(server, tmp_path)
     assert outcome.complete, outcome.reason
@@ -166,8 +170,7 @@ def test_a_lost_answer_to_an_applied_post_is_not_sent_again(tmp_path: Path, post
     assert len(server.posts) == 10
 
 
-def test_a_refused_deletion_stops_before_the_next_step(tmp_path: Path) -> None:
-    server = small_school()
+def test_a_refused_deletion_stops_before_the_next_step(tmp_path: Path, server: MemoryServer) -> None:
     plan = Plan(
         steps=(
             (Step.DEPARTURES, (DeleteUsers(("ines.noir", "anne.martin")),)),
@@ -183,8 +186,7 @@ def test_a_refused_deletion_stops_before_the_next_step(tmp_path: Path) -> None:
     assert server.named("Zoé", "Nguyễn") == []
 
 
-def test_a_server_gone_mid_run_leaves_an_incomplete_outcome(tmp_path: Path) -> None:
-    server = small_school()
+def test_a_server_gone_mid_run_leaves_an_incomplete_outcome(tmp_path: Path, server: MemoryServer) -> None:
     server.faults = {3: DOWN}
     outcome, journal = run(server, tmp_path)
     assert not outcome.complete
@@ -194,9 +196,10 @@ def test_a_server_gone_mid_run_leaves_an_incomplete_outcome(tmp_path: Path) -> N
     assert "ines.noir" in server.users  # step 2 never began
 
 
-def test_a_class_whose_folder_holds_files_is_kept_with_keep_folders(tmp_path: Path) -> None:
-    server = small_school()
-    server.files[3] = ["affiche.pdf"]
+def test_a_class_whose_folder_holds_files_is_kept_with_keep_folders(
+    tmp_path: Path, server: MemoryServer
+) -> None:
+    server.add_file(3, "affiche.pdf")
     outcome, _ = run(server, tmp_path, keep_folders=True)
     assert server.class_named("CM2") is not None
     assert outcome.kept_classes == ["CM2"]
@@ -205,9 +208,9 @@ def test_a_class_whose_folder_holds_files_is_kept_with_keep_folders(tmp_path: Pa
     assert "dossier de travail non vide" in removal.message
 
 
-def test_a_full_folder_is_archived_then_its_class_deleted(tmp_path: Path) -> None:
-    server = small_school()
-    server.files[3] = ["affiche.pdf", "photos/sortie.jpg"]
+def test_a_full_folder_is_archived_then_its_class_deleted(tmp_path: Path, server: MemoryServer) -> None:
+    server.add_file(3, "affiche.pdf")
+    server.add_file(3, "photos/sortie.jpg")
     archived: list[str] = []
 
     def workaround(school_class: SchoolClass) -> Archive:
@@ -232,8 +235,9 @@ def test_a_server_listing_its_classes_alone_spares_a_full_read_after_creating_a_
     assert (listing.reads, listing.class_reads) == (1, 1)  # the first read, then the class list alone
 
 
-def test_a_journal_that_can_no_longer_be_written_stops_the_run_before_the_next_post(tmp_path: Path) -> None:
-    server = small_school()
+def test_a_journal_that_can_no_longer_be_written_stops_the_run_before_the_next_post(
+    tmp_path: Path, server: MemoryServer
+) -> None:
     journal = open_journal(tmp_path)
     posts_before_failure = 3
 

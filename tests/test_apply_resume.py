@@ -96,8 +96,9 @@ def assert_wanted_state(server: MemoryServer) -> None:
     assert server.class_named("CM2") is None
 
 
-def test_a_full_rentree_reaches_the_wanted_state_and_a_second_run_changes_nothing(tmp_path: Path) -> None:
-    server = small_school()
+def test_a_full_rentree_reaches_the_wanted_state_and_a_second_run_changes_nothing(
+    tmp_path: Path, server: MemoryServer
+) -> None:
     first = apply(server, tmp_path)
     assert verified(first), (first.outcome.reason, first.verification)
     assert_wanted_state(server)
@@ -134,8 +135,9 @@ def test_a_run_killed_at_any_post_resumes_to_the_same_state_without_duplicates(
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_random_500s_and_lost_answers_converge_within_three_runs(tmp_path: Path, seed: int) -> None:
-    server = small_school()
+def test_random_500s_and_lost_answers_converge_within_three_runs(
+    tmp_path: Path, seed: int, server: MemoryServer
+) -> None:
     server.random_faults = (random.Random(seed), 0.10, 0.05)
     runs = 0
     while runs < 3:
@@ -147,8 +149,9 @@ def test_random_500s_and_lost_answers_converge_within_three_runs(tmp_path: Path,
     assert_wanted_state(server)
 
 
-def test_declining_the_confirmation_changes_nothing_and_writes_no_journal(tmp_path: Path) -> None:
-    server = small_school()
+def test_declining_the_confirmation_changes_nothing_and_writes_no_journal(
+    tmp_path: Path, server: MemoryServer
+) -> None:
     before = server.read_state()
 
     def decline(_preparation: object) -> bool:
@@ -162,16 +165,18 @@ def test_declining_the_confirmation_changes_nothing_and_writes_no_journal(tmp_pa
     assert not (tmp_path / JOURNAL_NAME).exists()
 
 
-def test_a_plan_with_problems_is_refused_before_anything_changes(tmp_path: Path) -> None:
-    server = small_school()
+def test_a_plan_with_problems_is_refused_before_anything_changes(
+    tmp_path: Path, server: MemoryServer
+) -> None:
     with pytest.raises(PlanBlocked, match="40"):
         apply_workbook(server, WANTED, workbook=tmp_path / "r.xlsx", output_dir=tmp_path,
                        confirm=lambda _p: True)  # fmt: skip
     assert server.posts == []
 
 
-def test_a_departing_login_now_naming_someone_else_is_refused_before_anything_changes(tmp_path: Path) -> None:
-    server = small_school()
+def test_a_departing_login_now_naming_someone_else_is_refused_before_anything_changes(
+    tmp_path: Path, server: MemoryServer
+) -> None:
     # Since the export, Inès's account was deleted and her login given to another pupil.
     del server.users["ines.noir"]
     server.users["ines.noir"] = User("ines.noir", "Noir", "Inès-Marie", PUPIL, 1, "x")
@@ -180,8 +185,9 @@ def test_a_departing_login_now_naming_someone_else_is_refused_before_anything_ch
     assert server.posts == []
 
 
-def test_a_pupil_moved_away_since_the_export_is_skipped_not_recreated(tmp_path: Path) -> None:
-    server = small_school()
+def test_a_pupil_moved_away_since_the_export_is_skipped_not_recreated(
+    tmp_path: Path, server: MemoryServer
+) -> None:
     del server.users["tom.blanc"]  # deleted on the server since the export
     run = apply(server, tmp_path)
     assert run.outcome.complete
@@ -192,8 +198,8 @@ def test_a_pupil_moved_away_since_the_export_is_skipped_not_recreated(tmp_path: 
 
 def test_a_corrected_workbook_applied_after_a_finished_run_takes_over_the_accounts_made(
     tmp_path: Path,
+    server: MemoryServer,
 ) -> None:
-    server = small_school()
     first = apply(server, tmp_path)
     assert verified(first)
     # The secretary adds a pupil above the new rows: every new row changes number.

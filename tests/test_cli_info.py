@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from typer.testing import CliRunner
@@ -135,7 +134,8 @@ def test_ctrl_c_during_export_writes_nothing_and_exits_1(sandbox, tmp_path) -> N
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2.0)
+    # Interrupted once it is reading the accounts (its first request for the class list).
+    assert sandbox.wait_for_request("admin/classes.php", timeout=60), "export never read the server"
     assert process.poll() is None, "export ended before it could be interrupted"
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)

@@ -21,7 +21,7 @@ from reconcile.app.folders import (
 )
 from reconcile.core.errors import FolderArchiveError
 from reconcile.core.model import SchoolClass, User, UserType
-from tests.protocol_fake import FakeSchool
+from tests.memory_server import MemoryServer
 
 DAY = date(2026, 8, 31)
 CM2 = SchoolClass(4, "CM2 Élan", "prof")
@@ -32,10 +32,8 @@ FILES = {
 }
 
 
-def school() -> FakeSchool:
-    fake = FakeSchool()
-    fake.add_class(4, "CM2 Élan")
-    fake.add_class(5, "CP")
+def school() -> MemoryServer:
+    fake = MemoryServer([CM2, SchoolClass(5, "CP", "prof")], [])
     for path, data in FILES.items():
         fake.add_file(4, path, data)
     fake.add_file(5, "cp.txt", b"reste")
@@ -80,7 +78,7 @@ def test_archive_then_empty_then_remove_the_provisional_pupil(tmp_path):
 def test_a_file_changed_after_the_listing_aborts_before_any_deletion(tmp_path):
     fake = school()
 
-    def teacher_edits(school_state: FakeSchool) -> None:
+    def teacher_edits(school_state: MemoryServer) -> None:
         school_state.files[4][0].data += " (corrigé)".encode()
 
     fake.after_listing = teacher_edits

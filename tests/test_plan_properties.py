@@ -1,10 +1,10 @@
 """Properties of the plan engine on random schools and random rentrée edits.
 
-The plan's operations are executed on `SimulatedIntraScol`, an in-memory model of
-the server written from INTERFACE.md (logins made by the server and reused after a
-deletion, responsible teachers cannot be deleted, pupils of a deleted class are left
-in no class, only pupils go into a class, class names unique regardless of case).
-Any refusal fails the test: a plan without problems must go through as it is.
+The plan's operations are executed on the in-memory IntraScol of `tests/memory_server.py`,
+which follows INTERFACE.md (logins made by the server and reused after a deletion,
+responsible teachers cannot be deleted, pupils of a deleted class are left in no class,
+only pupils go into a class, class names unique regardless of case). Any refusal fails
+the test: a plan without problems must go through as it is.
 """
 
 from __future__ import annotations
@@ -18,16 +18,13 @@ from hypothesis import strategies as st
 
 from reconcile.core.model import (
     Location,
-    SchoolClass,
     ServerState,
     Target,
-    User,
     UserType,
     WantedClass,
     WantedState,
     WantedUser,
     class_key,
-    fold,
 )
 from reconcile.core.plan import (
     AssignPupil,
@@ -40,136 +37,33 @@ from reconcile.core.plan import (
     TransferPupils,
     make_plan,
 )
+from reconcile.core.ports import BatchOutcome, ItemOutcome
 from reconcile.core.vocabulary import ClassStatus
 from reconcile.core.wording import NO_CLASS_TITLE, class_changes
+from tests.memory_server import MemoryServer
 from tests.plan_builders import export_info
 
 
 class Refused(AssertionError):
-    """The simulated server refused an item: the plan asked for something impossible."""
+    """The server refused an item: the plan asked for something impossible."""
 
 
-@dataclass
-class _Account:
-    last_name: str
-    first_name: str
-    type: UserType
-    class_id: int | None = None
+def accepted(outcome: ItemOutcome | BatchOutcome) -> None:
+    """Fails the test on any refused item."""
+    items = outcome.items if isinstance(outcome, BatchOutcome) else (outcome,)
+    for item in items:
+        if not item.ok:
+            raise Refused(f"{item.subject} : {item.message}")
 
 
-@dataclass
-class _Class:
-    name: str
-    responsible: str
-
-
-class SimulatedIntraScol:
-    """The admin side of IntraScol, in memory, as INTERFACE.md describes it."""
-
-    def __init__(self) -> None:
-        self.users: dict[str, _Account] = {}
-        self.classes: dict[int, _Class] = {}
-        self._next_class_id = 1
-
-    @classmethod
-    def from_state(cls, state: ServerState) -> SimulatedIntraScol:
-        server = cls()
-        for u in state.users:
-            server.users[u.login] = _Account(u.last_name, u.first_name, u.type, u.class_id)
-        for c in state.classes:
-            server.classes[c.id] = _Class(c.name, c.responsible_login)
-        server._next_class_id = max((c.id for c in state.classes), default=0) + 1
-        return server
-
-    def state(self) -> ServerState:
-        return ServerState(
-            classes=tuple(SchoolClass(i, c.name, c.responsible) for i, c in sorted(self.classes.items())),
-            users=tuple(
-                User(
-                    login,
-                    a.last_name,
-                    a.first_name,
-                    a.type,
-                    a.class_id,
-                    "pw" if a.type is UserType.PUPIL else None,
-                )
-                for login, a in sorted(self.users.items())
-            ),
-        )
-
-    def class_id(self, name: str) -> int:
-        for class_id, school_class in self.classes.items():
-            if class_key(school_class.name) == class_key(name):
-                return class_id
+def class_id(server: MemoryServer, name: str) -> int:
+    found = server.class_named(name)
+    if found is None:
         raise Refused(f"La classe de destination n'existe pas : {name}")
-
-    # ajout_utilisateur.php: the server makes the login; a freed login is given again.
-    def create_user(self, first_name: str, last_name: str, user_type: UserType) -> str:
-        base = (fold(first_name)[:1] + fold(last_name)).replace(" ", "") or "x"
-        login, number = base, 1
-        while login in self.users:
-            number += 1
-            login = f"{base}{number}"
-        self.users[login] = _Account(last_name, first_name, user_type)
-        return login
-
-    def _pupil(self, login: str) -> _Account:
-        account = self.users.get(login)
-        if account is None:
-            raise Refused(f"L'utilisateur {login} n'existe pas.")
-        if account.type is not UserType.PUPIL:
-            raise Refused(f"{login} n'est pas un élève")
-        return account
-
-    def assign(self, login: str, class_id: int) -> None:
-        if class_id not in self.classes:
-            raise Refused("classe inconnue")
-        self._pupil(login).class_id = class_id
-
-    def transfer(self, logins: tuple[str, ...], class_id: int) -> None:
-        if class_id not in self.classes:
-            raise Refused("La classe de destination n'existe pas.")
-        for login in logins:
-            self._pupil(login).class_id = class_id
-
-    def delete_users(self, logins: tuple[str, ...]) -> None:
-        for login in logins:
-            if login not in self.users:
-                raise Refused(f"L'utilisateur {login} n'existe pas.")
-            for school_class in self.classes.values():
-                if school_class.responsible == login:
-                    raise Refused(f"L'utilisateur {login} est responsable de la classe {school_class.name}.")
-            del self.users[login]
-
-    def _check_responsible(self, login: str) -> None:
-        account = self.users.get(login)
-        if account is None or account.type is not UserType.ADULT:
-            raise Refused(f"L'enseignant responsable est inconnu : {login}")
-
-    def create_class(self, name: str, responsible: str) -> int:
-        if not name.strip():
-            raise Refused("Le nom de classe est vide.")
-        if any(class_key(c.name) == class_key(name) for c in self.classes.values()):
-            raise Refused(f"Une classe porte déjà ce nom : {name}")
-        self._check_responsible(responsible)
-        class_id = self._next_class_id
-        self._next_class_id += 1
-        self.classes[class_id] = _Class(name, responsible)
-        return class_id
-
-    def modify_class(self, class_id: int, responsible: str) -> None:
-        self._check_responsible(responsible)
-        self.classes[class_id].responsible = responsible
-
-    def delete_classes(self, class_ids: list[int]) -> None:
-        for class_id in class_ids:
-            del self.classes[class_id]
-            for account in self.users.values():
-                if account.class_id == class_id:
-                    account.class_id = None
+    return found.id
 
 
-def execute(result: Plan, server: SimulatedIntraScol) -> dict[str, str]:
+def execute(result: Plan, server: MemoryServer) -> dict[str, str]:
     """Run the plan's operations in order; returns the logins made for new rows."""
     made: dict[str, str] = {}
 
@@ -179,19 +73,19 @@ def execute(result: Plan, server: SimulatedIntraScol) -> dict[str, str]:
     for op in result.operations:
         if isinstance(op, CreateUser):
             assert op.user not in made, "a user created twice"
-            made[op.user] = server.create_user(op.first_name, op.last_name, op.type)
+            made[op.user] = server.create_user(op.first_name, op.last_name, op.type).login
         elif isinstance(op, CreateClass):
-            server.create_class(op.name, login(op.responsible))
+            accepted(server.create_class(op.name, login(op.responsible)))
         elif isinstance(op, ChangeResponsible):
-            server.modify_class(server.class_id(op.class_name), login(op.responsible))
+            accepted(server.modify_class(class_id(server, op.class_name), login(op.responsible)))
         elif isinstance(op, DeleteUsers):
-            server.delete_users(op.logins)
+            accepted(server.delete_users(op.logins))
         elif isinstance(op, AssignPupil):
-            server.assign(login(op.user), server.class_id(op.class_name))
+            accepted(server.assign(login(op.user), class_id(server, op.class_name)))
         elif isinstance(op, TransferPupils):
-            server.transfer(op.logins, server.class_id(op.class_name))
+            accepted(server.transfer(op.logins, class_id(server, op.class_name)))
         elif isinstance(op, DeleteClasses):
-            server.delete_classes([server.class_id(name) for name in op.class_names])
+            accepted(server.delete_classes([class_id(server, name) for name in op.class_names]))
     return made
 
 
@@ -207,19 +101,21 @@ names = st.tuples(st.sampled_from(LAST_NAMES), st.sampled_from(FIRST_NAMES))
 @st.composite
 def schools(draw: st.DrawFn) -> ServerState:
     """A server state built through the simulated server, so logins look like its own."""
-    server = SimulatedIntraScol()
+    server = MemoryServer([], [])
     class_names = draw(st.lists(st.sampled_from(CLASS_NAMES), min_size=1, max_size=5, unique=True))
     adults = [
-        server.create_user(first, last, UserType.ADULT)
+        server.create_user(first, last, UserType.ADULT).login
         for last, first in draw(st.lists(names, min_size=len(class_names), max_size=len(class_names) + 3))
     ]
-    class_ids = [server.create_class(name, draw(st.sampled_from(adults))) for name in class_names]
+    for name in class_names:
+        accepted(server.create_class(name, draw(st.sampled_from(adults))))
+    class_ids = [class_id(server, name) for name in class_names]
     for last, first in draw(st.lists(names, max_size=25)):
-        pupil = server.create_user(first, last, UserType.PUPIL)
-        class_id = draw(st.none() | st.sampled_from(class_ids))
-        if class_id is not None:
-            server.assign(pupil, class_id)
-    return server.state()
+        pupil = server.create_user(first, last, UserType.PUPIL).login
+        chosen = draw(st.none() | st.sampled_from(class_ids))
+        if chosen is not None:
+            accepted(server.assign(pupil, chosen))
+    return server.read_state()
 
 
 @dataclass(frozen=True)
@@ -348,7 +244,7 @@ def expected_users(
     return result
 
 
-def actual_users(server: SimulatedIntraScol) -> dict[str, tuple[str, str, UserType, str | None]]:
+def actual_users(server: MemoryServer) -> dict[str, tuple[str, str, UserType, str | None]]:
     return {
         login: (
             a.last_name,
@@ -368,12 +264,12 @@ PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_ch
 def test_executing_the_plan_yields_exactly_the_wanted_state(scenario: Scenario) -> None:
     result = make_plan(scenario.current, scenario.wanted, allow_mass_delete=True)
     assert result.problems == (), [str(p) for p in result.problems]
-    server = SimulatedIntraScol.from_state(scenario.current)
+    server = MemoryServer(scenario.current.classes, scenario.current.users)
     made = execute(result, server)
     new_keys = {r.key for r in scenario.wanted.users if r.login is None}
     assert set(made) == new_keys, "every new row created exactly once"
     assert actual_users(server) == expected_users(scenario, made)
-    assert {class_key(c.name): c.responsible for c in server.classes.values()} == expected_classes(
+    assert {class_key(c.name): c.responsible_login for c in server.classes.values()} == expected_classes(
         scenario, made
     )
 
@@ -383,9 +279,9 @@ def test_executing_the_plan_yields_exactly_the_wanted_state(scenario: Scenario) 
 def test_a_second_plan_after_execution_has_nothing_left_to_do(scenario: Scenario) -> None:
     """Idempotence: the server after the plan, read against the same intent, is done."""
     result = make_plan(scenario.current, scenario.wanted, allow_mass_delete=True)
-    server = SimulatedIntraScol.from_state(scenario.current)
+    server = MemoryServer(scenario.current.classes, scenario.current.users)
     made = execute(result, server)
-    after = server.state()
+    after = server.read_state()
     rows = []
     for row in scenario.wanted.users:
         if row.target is Target.LEAVES:
@@ -436,7 +332,7 @@ def test_no_user_is_created_twice_and_only_leavers_are_deleted(scenario: Scenari
 def test_the_report_class_tables_match_what_the_server_ends_with(scenario: Scenario) -> None:
     """The before/after table of each class counts what executing the plan really gives."""
     result = make_plan(scenario.current, scenario.wanted, allow_mass_delete=True)
-    server = SimulatedIntraScol.from_state(scenario.current)
+    server = MemoryServer(scenario.current.classes, scenario.current.users)
     execute(result, server)
     pupils_after: Counter[str] = Counter()
     for account in server.users.values():

@@ -9,19 +9,19 @@ server, and the client must work against it only through `INTERFACE.md`.
         sb.url, sb.admin_login, sb.admin_password, sb.store
 """
 
-from reconcile.sandbox.server import RunningSandbox, SandboxOptions, start_sandbox
-from reconcile.sandbox.store import (
+from reconcile.sandbox.records import (
     ADULT,
     COMMON_FOLDER,
     PUPIL,
     VERSION,
     Message,
-    Store,
     StoredClass,
     StoredFile,
     StoredFolder,
     StoredUser,
 )
+from reconcile.sandbox.server import RunningSandbox, SandboxOptions, start_sandbox
+from reconcile.sandbox.store import Store
 
 __all__ = [
     "ADULT",

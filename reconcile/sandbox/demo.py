@@ -10,7 +10,8 @@ import random
 import sqlite3
 import threading
 
-from reconcile.sandbox.store import ADULT, PUPIL, Store, memory_store
+from reconcile.sandbox.records import ADULT, PUPIL
+from reconcile.sandbox.store import Store, memory_store
 
 SCHOOLS = (
     "École élémentaire Jules Ferry",

@@ -21,7 +21,10 @@ from types import TracebackType
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from reconcile.sandbox.app import LOSE_ANSWER_HOOK, Faults, create_app
+from reconcile.sandbox.app import LOSE_ANSWER_HOOK, create_app
+from reconcile.sandbox.faults import Faults
+from reconcile.sandbox.plumbing import BASE
+from reconcile.sandbox.sessions import Clock
 from reconcile.sandbox.store import Store
 
 
@@ -49,14 +52,33 @@ class SandboxOptions:
     log_requests: bool = False
 
 
+class Traffic:
+    """The paths the server received requests for, so that a test can wait for one."""
+
+    def __init__(self) -> None:
+        self._paths: set[str] = set()
+        self._received = threading.Condition()
+
+    def receive(self, path: str) -> None:
+        with self._received:
+            self._paths.add(path)
+            self._received.notify_all()
+
+    def wait_for(self, path: str, timeout: float) -> bool:
+        with self._received:
+            return self._received.wait_for(lambda: path in self._paths, timeout)
+
+
 class _SandboxRequestHandler(WSGIRequestHandler):
-    """werkzeug's handler, plus the lost-answer hook and optional request logging."""
+    """werkzeug's handler, plus the lost-answer hook, the traffic seen and optional request logging."""
 
     log_requests = False
+    traffic: Traffic  # set by `start_sandbox`, one per sandbox
 
     def make_environ(self) -> dict[str, object]:
         environ = super().make_environ()
         environ[LOSE_ANSWER_HOOK] = self._lose_answer
+        self.traffic.receive(str(environ["PATH_INFO"]))
         return environ
 
     def _lose_answer(self) -> None:
@@ -77,9 +99,20 @@ def _interrupt(signum: int, frame: object) -> None:
 class RunningSandbox:
     """A sandbox serving on `url` until `stop()` (also a context manager)."""
 
-    def __init__(self, server: BaseWSGIServer, store: Store, faults: Faults, temporary: Path | None) -> None:
+    def __init__(
+        self,
+        server: BaseWSGIServer,
+        store: Store,
+        faults: Faults,
+        temporary: Path | None,
+        *,
+        clock: Clock,
+        traffic: Traffic,
+    ) -> None:
         self._server = server
         self._faults = faults
+        self._clock = clock
+        self._traffic = traffic
         self._temporary = temporary
         self.store = store
         self.host = str(server.host)
@@ -120,6 +153,15 @@ class RunningSandbox:
             self._faults.fail_get = fail_get
         if seed is not None:
             self._faults.reseed(seed)
+
+    def let_time_pass(self, seconds: float) -> None:
+        """The sessions age by `seconds` at once: what a test does instead of sleeping through them."""
+        self._clock.advance(seconds)
+
+    def wait_for_request(self, path: str, timeout: float = 30.0) -> bool:
+        """Waits until the server has received a request for `path` (relative to `url`, without
+        the query: `admin/classes.php`); False if none came within `timeout` seconds."""
+        return self._traffic.wait_for(f"{BASE}/{path}", timeout)
 
     def stop(self) -> None:
         """Stops serving, closes the state, deletes it when temporary."""
@@ -187,12 +229,18 @@ def start_sandbox(
         session_idle_seconds=options.session_idle_seconds,
         seed=options.seed,
     )
-    handler = type("SandboxRequestHandler", (_SandboxRequestHandler,), {"log_requests": options.log_requests})
+    clock, traffic = Clock(), Traffic()
+    handler = type(
+        "SandboxRequestHandler",
+        (_SandboxRequestHandler,),
+        {"log_requests": options.log_requests, "traffic": traffic},
+    )
     try:
-        server = make_server(host, port, create_app(store, faults), threaded=True, request_handler=handler)
+        app = create_app(store, faults, clock)
+        server = make_server(host, port, app, threaded=True, request_handler=handler)
     except BaseException:
         store.close()
         if temporary is not None:
             temporary.unlink(missing_ok=True)
         raise
-    return RunningSandbox(server, store, faults, temporary)
+    return RunningSandbox(server, store, faults, temporary, clock=clock, traffic=traffic)

@@ -1,156 +1,31 @@
-"""The sandbox's state: an embedded SQLite file, and the school's rules over it.
+"""The sandbox's state and the school's rules over it: what the admin pages change.
 
-The pages (`app.py`) and the tests go through the same `Store`, so that what a test
-sets up is exactly what the pages then show, and every rule of the contract (the
-refusals and their messages) lives in one place.
+The pages (`admin.py`, `users.py`) and the tests go through the same `Store`, so that
+what a test sets up is exactly what the pages then show, and every rule of the contract
+(the refusals and their messages) lives in one place. Reading is in `reading.py`, the
+SQLite file in `database.py`, what the store hands out in `records.py`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import random
 import sqlite3
 import string
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
 
+from reconcile.sandbox.database import connect, initialise_empty
+from reconcile.sandbox.reading import StoreReader, class_key
+from reconcile.sandbox.records import PUPIL, USER_TYPES, Message, StoredClass, StoredFile, StoredUser
 from reconcile.sandbox.text import ascii_slug, clean_name
-
-VERSION = "0.1.7a"
-PUPIL = "eleve"
-ADULT = "adulte"
-USER_TYPES = (PUPIL, ADULT)
-COMMON_FOLDER = "Commun"
-
-_SCHEMA = """
-CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE classes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    name_key TEXT NOT NULL UNIQUE,
-    responsible TEXT NOT NULL
-);
-CREATE TABLE users (
-    login TEXT PRIMARY KEY,
-    first_name TEXT NOT NULL,
-    last_name TEXT NOT NULL,
-    type TEXT NOT NULL CHECK (type IN ('eleve', 'adulte')),
-    class_id INTEGER,
-    password TEXT NOT NULL
-);
-CREATE INDEX users_by_class ON users (class_id);
-CREATE TABLE folders (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT,
-    class_id INTEGER UNIQUE
-);
-CREATE TABLE files (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    folder_id INTEGER NOT NULL,
-    path TEXT NOT NULL,
-    data BLOB NOT NULL,
-    UNIQUE (folder_id, path)
-);
--- Folder and file ids live in other ranges than class ids, as on a real server
--- where they come from other tables: a client must never mix them up.
-INSERT INTO sqlite_sequence (name, seq) VALUES ('folders', 100), ('files', 1000);
-"""
 
 _PUPIL_PASSWORD_WORDS = (
     "lune", "soleil", "pomme", "chat", "loup", "velo", "nuage", "etoile", "bateau", "sapin",
     "tigre", "zebre", "ballon", "fleur", "livre", "piano", "renard", "tortue", "violon", "castor",
 )  # fmt: skip
 
-_USER_COLUMNS = "u.login, u.first_name, u.last_name, u.type, u.class_id, c.name, u.password"
-_USER_QUERY = f"SELECT {_USER_COLUMNS} FROM users u LEFT JOIN classes c ON c.id = u.class_id"
-_USER_ORDER = " ORDER BY u.last_name COLLATE NOCASE, u.first_name COLLATE NOCASE, u.login"
-_CLASS_QUERY = """
-SELECT c.id, c.name, c.responsible, r.first_name, r.last_name, f.id,
-       (SELECT COUNT(*) FROM users p WHERE p.class_id = c.id)
-FROM classes c
-LEFT JOIN users r ON r.login = c.responsible
-LEFT JOIN folders f ON f.class_id = c.id
-"""
 
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One `<p class="succes">` or `<p class="erreur">` of an answer page."""
-
-    kind: Literal["succes", "erreur", "info"]
-    text: str
-
-    @classmethod
-    def success(cls, text: str) -> Message:
-        return cls("succes", text)
-
-    @classmethod
-    def error(cls, text: str) -> Message:
-        return cls("erreur", text)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredUser:
-    """An account. `type` is `eleve` or `adulte`; names are the text the person typed."""
-
-    login: str
-    first_name: str
-    last_name: str
-    type: str
-    class_id: int | None
-    class_name: str | None
-    password: str
-
-    @property
-    def is_pupil(self) -> bool:
-        return self.type == PUPIL
-
-    @property
-    def display_name(self) -> str:
-        """`Prénom NOM`, as the class list shows a teacher."""
-        return f"{self.first_name} {self.last_name.upper()}"
-
-
-@dataclass(frozen=True, slots=True)
-class StoredClass:
-    """A class, its responsible teacher (a login), its work folder and its number of pupils."""
-
-    id: int
-    name: str
-    responsible: str
-    responsible_name: str
-    folder_id: int
-    size: int
-
-
-@dataclass(frozen=True, slots=True)
-class StoredFolder:
-    """A shared folder: a class's work folder (named after the class) or `Commun`."""
-
-    id: int
-    name: str
-    class_id: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredFile:
-    """A file of a shared folder; `path` separates sub-folders with `/`."""
-
-    id: int
-    folder_id: int
-    path: str
-    data: bytes
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-
-class Store:
+class Store(StoreReader):
     """The state of one sandbox server, in one SQLite file; safe to use from several threads.
 
     Test setup and inspection (every name below is a plain method of the store):
@@ -182,10 +57,8 @@ class Store:
     """
 
     def __init__(self, connection: sqlite3.Connection, path: Path | None, *, seed: int) -> None:
-        self._db = connection
-        self._lock = threading.RLock()
+        super().__init__(connection, path)
         self._rng = random.Random(f"passwords:{seed}")
-        self.path = path
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -194,7 +67,7 @@ class Store:
         """The state kept in `path`; a new state is the demo school or an empty school."""
         is_new = not path.exists() or path.stat().st_size == 0
         try:
-            connection = _connect(path)
+            connection = connect(path)
         except sqlite3.DatabaseError as error:
             raise ValueError(f"{path} n'est pas un état de bac à sable IntraScol.") from error
         if is_new:
@@ -213,155 +86,6 @@ class Store:
             connection.close()
             raise ValueError(f"{path} n'est pas un état de bac à sable IntraScol.")
         return cls(connection, path, seed=seed)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, self._db:
-            yield self._db
-
-    def _setting(self, key: str) -> str:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-        return str(row[0])
-
-    @property
-    def admin_login(self) -> str:
-        return self._setting("admin_login")
-
-    @property
-    def admin_password(self) -> str:
-        return self._setting("admin_password")
-
-    @property
-    def school_name(self) -> str:
-        return self._setting("school")
-
-    version = VERSION
-
-    # -- reading -------------------------------------------------------------------------------
-
-    def users(
-        self, user_type: str | None = None, *, class_id: int | None = None, no_class: bool = False
-    ) -> list[StoredUser]:
-        """Users in listing order (by name), optionally of one type, one class, or no class."""
-        conditions: list[str] = []
-        parameters: list[object] = []
-        if user_type is not None:
-            conditions.append("u.type = ?")
-            parameters.append(user_type)
-        if class_id is not None:
-            conditions.append("u.class_id = ?")
-            parameters.append(class_id)
-        if no_class:
-            conditions.append("u.class_id IS NULL")
-        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        with self._lock:
-            rows = self._db.execute(_USER_QUERY + where + _USER_ORDER, parameters).fetchall()
-        return [StoredUser(*row) for row in rows]
-
-    def user(self, login: str) -> StoredUser | None:
-        with self._lock:
-            row = self._db.execute(_USER_QUERY + " WHERE u.login = ?", (login,)).fetchone()
-        return StoredUser(*row) if row else None
-
-    def adults(self) -> list[StoredUser]:
-        return self.users(ADULT)
-
-    def pupils_of(self, class_name: str) -> list[StoredUser]:
-        school_class = self._class_or_fail(class_name)
-        return self.users(PUPIL, class_id=school_class.id)
-
-    def classes(self) -> list[StoredClass]:
-        with self._lock:
-            rows = self._db.execute(_CLASS_QUERY + " ORDER BY c.name COLLATE NOCASE").fetchall()
-        return [_stored_class(row) for row in rows]
-
-    def class_by_id(self, class_id: int) -> StoredClass | None:
-        with self._lock:
-            row = self._db.execute(_CLASS_QUERY + " WHERE c.id = ?", (class_id,)).fetchone()
-        return _stored_class(row) if row else None
-
-    def class_named(self, name: str) -> StoredClass | None:
-        """The class with this name, whatever its case."""
-        with self._lock:
-            row = self._db.execute(_CLASS_QUERY + " WHERE c.name_key = ?", (_class_key(name),)).fetchone()
-        return _stored_class(row) if row else None
-
-    def _class_or_fail(self, name: str) -> StoredClass:
-        school_class = self.class_named(name)
-        if school_class is None:
-            raise ValueError(f"La classe {name} n'existe pas.")
-        return school_class
-
-    def folders(self) -> list[StoredFolder]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT f.id, COALESCE(c.name, f.name), f.class_id FROM folders f "
-                "LEFT JOIN classes c ON c.id = f.class_id ORDER BY f.id"
-            ).fetchall()
-        return [StoredFolder(*row) for row in rows]
-
-    def folders_for(self, login: str) -> list[StoredFolder]:
-        """What a user reaches: a pupil its class's folder, a teacher those of its classes; all `Commun`."""
-        found = self.user(login)
-        if found is None:
-            return []
-        if found.is_pupil:
-            own = {found.class_id} if found.class_id is not None else set()
-        else:
-            own = {c.id for c in self.classes() if c.responsible == login}
-        return [f for f in self.folders() if f.class_id is None or f.class_id in own]
-
-    def files_in(self, folder_id: int) -> list[StoredFile]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id, folder_id, path, data FROM files WHERE folder_id = ? ORDER BY path", (folder_id,)
-            ).fetchall()
-        return [StoredFile(*row) for row in rows]
-
-    def files_of(self, class_name: str) -> list[StoredFile]:
-        """The files of a class's work folder, by path."""
-        return self.files_in(self._class_or_fail(class_name).folder_id)
-
-    def common_files(self) -> list[StoredFile]:
-        return self.files_in(self._common_folder_id())
-
-    def file(self, file_id: int) -> StoredFile | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT id, folder_id, path, data FROM files WHERE id = ?", (file_id,)
-            ).fetchone()
-        return StoredFile(*row) if row else None
-
-    def reachable_file(self, login: str, file_id: int) -> StoredFile | None:
-        """The file if `login` can reach its folder, else None."""
-        found = self.file(file_id)
-        if found is None or found.folder_id not in {f.id for f in self.folders_for(login)}:
-            return None
-        return found
-
-    def snapshot(self) -> tuple[object, ...]:
-        """Everything a page could show or change, comparable with `==`."""
-        files = []
-        with self._lock:
-            for file_id, folder_id, path, data in self._db.execute(
-                "SELECT id, folder_id, path, data FROM files ORDER BY id"
-            ):
-                files.append((file_id, folder_id, path, hashlib.sha256(data).hexdigest()))
-        return (tuple(self.users()), tuple(self.classes()), tuple(self.folders()), tuple(files))
-
-    # -- checking credentials ------------------------------------------------------------------
-
-    def check_admin(self, login: str, password: str) -> bool:
-        return login == self.admin_login and password == self.admin_password
-
-    def check_user(self, login: str, password: str) -> StoredUser | None:
-        found = self.user(login)
-        return found if found is not None and found.password == password else None
 
     # -- the admin pages' operations -----------------------------------------------------------
 
@@ -497,7 +221,7 @@ class Store:
                 return refusal
             cursor = db.execute(
                 "INSERT INTO classes (name, name_key, responsible) VALUES (?, ?, ?)",
-                (name, _class_key(name), responsible),
+                (name, class_key(name), responsible),
             )
             db.execute("INSERT INTO folders (name, class_id) VALUES (NULL, ?)", (cursor.lastrowid,))
         return Message.success(f"La classe {name} a été créée.")
@@ -515,7 +239,7 @@ class Store:
                 return refusal
             db.execute(
                 "UPDATE classes SET name = ?, name_key = ?, responsible = ? WHERE id = ?",
-                (new_name, _class_key(new_name), new_responsible, current.id),
+                (new_name, class_key(new_name), new_responsible, current.id),
             )
         return Message.success(f"La classe {new_name} a été modifiée.")
 
@@ -598,57 +322,9 @@ class Store:
         assert found is not None
         return found
 
-    def _common_folder_id(self) -> int:
-        with self._lock:
-            row = self._db.execute("SELECT id FROM folders WHERE class_id IS NULL ORDER BY id").fetchone()
-        return int(row[0])
-
-
-def _class_key(name: str) -> str:
-    return clean_name(name).casefold()
-
-
-def _stored_class(row: tuple[object, ...]) -> StoredClass:
-    class_id, name, responsible, first_name, last_name, folder_id, size = row
-    responsible_name = (
-        f"{first_name} {str(last_name).upper()}" if first_name is not None else str(responsible)
-    )
-    return StoredClass(
-        int(str(class_id)), str(name), str(responsible), responsible_name, int(str(folder_id)), int(str(size))
-    )
-
-
-def _connect(path: Path | str) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, check_same_thread=False)
-    # A sandbox is a test double: durability across a power cut does not matter.
-    connection.execute("PRAGMA synchronous = OFF")
-    return connection
-
-
-def initialise_empty(connection: sqlite3.Connection, seed: int, school: str | None = None) -> None:
-    """The schema, the administrator account, the `Commun` folder; no user, no class."""
-    rng = random.Random(f"admin:{seed}")
-    alphabet = string.ascii_letters + string.digits
-    admin_password = "".join(rng.choice(alphabet) for _ in range(12))
-    with connection:
-        connection.executescript(_SCHEMA)
-        connection.executemany(
-            "INSERT INTO settings (key, value) VALUES (?, ?)",
-            [
-                ("admin_login", "admin"),
-                ("admin_password", admin_password),
-                ("school", school or "École élémentaire Jules Ferry"),
-            ],
-        )
-        connection.execute("INSERT INTO folders (name, class_id) VALUES (?, NULL)", (COMMON_FOLDER,))
-
 
 def memory_store(seed: int) -> Store:
     """An empty school in memory (used to build the demo school once per process)."""
-    connection = _connect(":memory:")
+    connection = connect(":memory:")
     initialise_empty(connection, seed)
     return Store(connection, None, seed=seed)
-
-
-def connect(path: Path) -> sqlite3.Connection:
-    return _connect(path)

@@ -1,0 +1,274 @@
+"""The HTTP rules of `INTERFACE.md`: one logged-in session, its retries, its `jeton`, its renewal.
+
+- GETs (and the login form, which changes nothing) are retried on connection
+  errors, timeouts and 5xx answers, with a bounded exponential backoff.
+- A form POST is never retried blindly: once it may have reached the server, a
+  5xx, a timeout or a dropped connection raises `AnswerLost` and the caller
+  re-reads the state. Only answers proving the POST was not applied lead to a
+  re-send: a redirection to the login page (expired session: log in again) and
+  `Jeton de formulaire invalide.` (read the token again), once each.
+
+`Connection` is used by `client.IntraScolClient` (the admin side) and
+`user_side.UserSideSession` (the users' side); nothing else needs it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from urllib.parse import urlencode, urljoin, urlparse
+
+import requests
+from urllib3.exceptions import NewConnectionError
+
+from reconcile import __version__
+from reconcile.adapters.intrascol.pages import Page, decode
+from reconcile.core.errors import (
+    AnswerLost,
+    AuthenticationFailed,
+    PageNotRecognised,
+    ServerError,
+    ServerFailure,
+    ServerUnreachable,
+)
+from reconcile.core.ports import Refusal
+
+Fields = Sequence[tuple[str, str]]
+
+_MAX_REDIRECTS = 5
+
+
+def new_session() -> requests.Session:
+    session = requests.Session()
+    session.headers["User-Agent"] = f"reconcile/{__version__}"
+    return session
+
+
+def sibling_session(session: requests.Session) -> requests.Session:
+    """A session with the same settings (headers, TLS, proxies) but its own cookie jar."""
+    sibling = requests.Session()
+    sibling.headers.update(session.headers)
+    sibling.verify, sibling.cert, sibling.trust_env = session.verify, session.cert, session.trust_env
+    sibling.proxies.update(session.proxies)
+    return sibling
+
+
+class RequestCounter:
+    """HTTP requests made by one client, its users' sessions included."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+def form_body(fields: Fields) -> bytes:
+    """A form post as a Latin-1 browser sends it: other characters as `&#NNN;`."""
+    return urlencode(list(fields), encoding="iso-8859-1", errors="xmlcharrefreplace").encode("ascii")
+
+
+def _never_sent(error: requests.RequestException) -> bool:
+    """Whether the connection failed before the request could reach the server."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(reason, NewConnectionError)
+
+
+def _reason(error: requests.RequestException) -> str:
+    if isinstance(error, requests.Timeout):
+        return "délai d'attente dépassé"
+    if _never_sent(error):
+        return "connexion impossible"
+    return "connexion interrompue"
+
+
+_LOST = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+class Connection:
+    """One logged-in session on one side of IntraScol (admin or users').
+
+    Logs in lazily, keeps the `PHPSESSID` cookie in its `requests.Session`,
+    caches the `jeton` from every page it reads, logs in again when the server
+    sends it back to the login page.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        login_path: str,
+        login: str,
+        password: str,
+        *,
+        session: requests.Session,
+        counter: RequestCounter,
+        timeout: float,
+        get_retries: int,
+        backoff: float,
+    ) -> None:
+        self.base_url = base_url
+        self.login_url = urljoin(base_url, login_path)
+        self.login = login
+        self._password = password
+        self.session = session
+        self._counter = counter
+        self._timeout = timeout
+        self._get_retries = get_retries
+        self._backoff = backoff
+        self._logged_in = False
+        self._jeton: str | None = None
+
+    def absolute(self, path: str) -> str:
+        return urljoin(self.base_url, path)
+
+    # --- raw HTTP ----------------------------------------------------------------------
+
+    def _send(self, method: str, url: str, body: bytes | None = None) -> requests.Response:
+        self._counter.value += 1
+        headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else None
+        return self.session.request(
+            method, url, data=body, headers=headers, timeout=self._timeout, allow_redirects=False
+        )
+
+    def _send_retrying(self, method: str, url: str, body: bytes | None = None) -> requests.Response:
+        """A request that changes nothing, retried on connection errors and 5xx."""
+        failure: ServerError = ServerUnreachable(url, "aucune tentative")
+        for attempt in range(self._get_retries + 1):
+            if attempt:
+                time.sleep(self._backoff * 2 ** (attempt - 1))
+            try:
+                response = self._send(method, url, body)
+            except _LOST as error:
+                failure = ServerUnreachable(url, _reason(error))
+                continue
+            except requests.RequestException as error:
+                raise ServerUnreachable(url, str(error)) from error
+            if response.status_code < 500:
+                return response
+            failure = ServerFailure(url, response.status_code)
+        raise failure
+
+    def _send_once(self, url: str, body: bytes) -> requests.Response:
+        """A form POST: sent once; an answer lost after sending raises `AnswerLost`."""
+        try:
+            response = self._send("POST", url, body)
+        except _LOST as error:
+            if isinstance(error, requests.ConnectionError) and _never_sent(error):
+                raise ServerUnreachable(url, _reason(error)) from error
+            raise AnswerLost(url, _reason(error)) from error
+        except requests.RequestException as error:
+            raise ServerUnreachable(url, str(error)) from error
+        if response.status_code >= 500:
+            raise AnswerLost(url, f"erreur {response.status_code} du serveur")
+        return response
+
+    # --- session -----------------------------------------------------------------------
+
+    def _to_login(self, response: requests.Response) -> bool:
+        """Whether the server sent us back to a login page (no valid session)."""
+        if not response.is_redirect:
+            return False
+        target = urljoin(response.url, response.headers.get("Location", ""))
+        return urlparse(target).path.endswith("login.php")
+
+    def _page(self, response: requests.Response) -> Page:
+        page = Page(response.url, decode(response.content, response.headers.get("Content-Type")))
+        jeton = page.jeton()
+        if jeton:
+            self._jeton = jeton
+        return page
+
+    def log_in(self) -> None:
+        """Post the login form (retried: it changes nothing); `AuthenticationFailed` if refused."""
+        self._logged_in = False
+        self._jeton = None
+        fields = [("login", self.login), ("motdepasse", self._password)]
+        response = self._send_retrying("POST", self.login_url, form_body(fields))
+        if not response.is_redirect and response.status_code == 200:
+            page = self._page(response)
+            if any(e.refusal is Refusal.INVALID_TOKEN for e in page.errors()):
+                # A server whose login form carries a `jeton` too: read it, post again.
+                form = self._page(self._send_retrying("GET", self.login_url))
+                token = form.jeton() or ""
+                body = form_body([*fields, ("jeton", token)])
+                response = self._send_retrying("POST", self.login_url, body)
+        if response.status_code == 404:
+            raise PageNotRecognised(self.login_url, "de formulaire de connexion (erreur 404)")
+        if response.status_code >= 400:
+            raise ServerFailure(self.login_url, response.status_code)
+        if response.is_redirect:
+            refused = self._to_login(response)
+        else:
+            # The contract words the admin's refusal only (an `erreur`); a server may
+            # also show its form again, or a page with the message and no form.
+            answer = self._page(response)
+            refused = answer.is_login_form() or bool(answer.errors())
+        if refused:
+            raise AuthenticationFailed(self.base_url, self.login)
+        self._logged_in = True
+        self._jeton = None  # a new session has a new token
+
+    def _ensure_logged_in(self) -> None:
+        if not self._logged_in:
+            self.log_in()
+
+    def get(self, url: str) -> requests.Response:
+        """GET a page of the session: logs in first or again as needed, follows redirections."""
+        self._ensure_logged_in()
+        relogged = False
+        for _ in range(_MAX_REDIRECTS):
+            response = self._send_retrying("GET", url)
+            if self._to_login(response):
+                if relogged:
+                    raise ServerError(f"Le serveur renvoie à la connexion juste après la connexion ({url}).")
+                self.log_in()
+                relogged = True
+                continue
+            if response.is_redirect:
+                url = urljoin(response.url, response.headers.get("Location", ""))
+                continue
+            if response.status_code >= 400:
+                raise ServerFailure(url, response.status_code)
+            return response
+        raise ServerError(f"Le serveur redirige sans fin ({url}).")
+
+    def get_page(self, path: str) -> Page:
+        return self._page(self.get(self.absolute(path)))
+
+    def jeton(self, token_page: str) -> str:
+        if self._jeton is None:
+            self.get_page(token_page)
+        if self._jeton is None:
+            missing = 'le jeton de formulaire (input name="jeton")'
+            raise PageNotRecognised(self.absolute(token_page), missing)
+        return self._jeton
+
+    def post(self, path: str, fields: Fields, *, token_page: str) -> Page:
+        """Post a form with the session's `jeton` and return the answer page.
+
+        Re-sent only when the answer proves it was not applied: sent back to the
+        login page (once), or `Jeton de formulaire invalide.` (once).
+        """
+        url = self.absolute(path)
+        relogged = token_refreshed = False
+        while True:
+            self._ensure_logged_in()
+            body = form_body([*fields, ("jeton", self.jeton(token_page))])
+            response = self._send_once(url, body)
+            if self._to_login(response) and not relogged:
+                self.log_in()
+                relogged = True
+                continue
+            if self._to_login(response):
+                raise ServerError(f"Le serveur renvoie à la connexion juste après la connexion ({url}).")
+            if response.is_redirect:
+                # Post/redirect/get: the form was applied, its messages are on the next page.
+                return self._page(self.get(urljoin(url, response.headers.get("Location", ""))))
+            if response.status_code >= 400:
+                raise ServerFailure(url, response.status_code)
+            page = self._page(response)
+            refused_token = any(e.refusal is Refusal.INVALID_TOKEN for e in page.errors())
+            if refused_token and not token_refreshed:
+                self._jeton = None
+                token_refreshed = True
+                continue
+            return page
