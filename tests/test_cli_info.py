@@ -11,7 +11,7 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from reconcile.cli.commands import app
+from reconcile.cli import app
 
 
 def environment(sandbox, password: str | None = None) -> dict[str, str]:
