@@ -1,3 +1,3 @@
-from reconcile.cli.commands import main
+from reconcile.cli import main
 
 main()

@@ -9,7 +9,11 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
 from reconcile.app.demo import DEMO_FILES
+from reconcile.cli import app
 
 
 def test_the_demo_runs_the_whole_cycle_and_says_where_everything_is(tmp_path: Path) -> None:
@@ -65,3 +69,13 @@ def test_the_demo_in_a_folder_it_cannot_make_is_a_french_error(tmp_path: Path) -
     assert f"Impossible d'écrire dans le dossier {a_file}" in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
     assert a_file.read_bytes() == b"le vrai classeur"
+
+
+def test_the_demo_hands_the_password_to_its_steps_not_to_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("INTRASCOL_PASSWORD", raising=False)
+    result = CliRunner().invoke(app, ["demo", "--output-dir", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    assert "Vérification : le serveur relu est dans l'état demandé." in result.output
+    assert "INTRASCOL_PASSWORD" not in os.environ

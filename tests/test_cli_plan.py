@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 
 from reconcile.adapters.intrascol.client import IntraScolClient
 from reconcile.adapters.workbook import layout, write_workbook
-from reconcile.cli import commands as cli
-from reconcile.cli.commands import app
+from reconcile.cli import app
+from reconcile.cli.render import console
 from reconcile.core import vocabulary
 from reconcile.core.errors import ReconcileError, WorkbookError
 
@@ -39,7 +39,7 @@ def environment(sandbox) -> dict[str, str]:
 @pytest.fixture(autouse=True)
 def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     """The summary as a 200-column terminal shows it (Rich sizes its console once, at import)."""
-    monkeypatch.setattr(cli.console, "width", 200)
+    monkeypatch.setattr(console, "width", 200)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from reconcile.cli.commands import app
+from reconcile.cli import app
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 COMMANDS = sorted(
@@ -33,3 +33,12 @@ def test_every_command_has_a_french_help(name: str) -> None:
     assert summary
     assert summary.strip()[0].isupper()
     assert "Show this message" not in summary
+
+
+def test_the_help_lists_the_commands_in_the_order_of_the_rentree() -> None:
+    result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    rows = [line.strip("│ ").split(maxsplit=1) for line in result.output.splitlines()]
+    listed = [row[0] for row in rows if row and row[0] in COMMANDS]
+    workflow = ["info", "export", "onde", "plan", "apply", "listes", "demo", "sandbox", "version"]
+    assert listed == workflow

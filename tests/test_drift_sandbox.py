@@ -15,8 +15,8 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from reconcile.adapters.workbook import layout, load_wanted, write_workbook
-from reconcile.cli import commands as cli
-from reconcile.cli.commands import app
+from reconcile.cli import app
+from reconcile.cli.render import console
 from reconcile.core.model import ServerState
 from reconcile.core.plan import ChangeResponsible, make_plan
 from reconcile.sandbox import RunningSandbox
@@ -73,7 +73,7 @@ def test_plan_keeps_a_responsible_changed_on_the_server_since_the_export(
     (warning,) = [w for w in result.warnings if DRIFTED_CLASS in w.message]
     assert "Karima BENALI (karima.benali) reste responsable" in warning.message
 
-    monkeypatch.setattr(cli.console, "width", 200)  # Rich sized its console at import
+    monkeypatch.setattr(console, "width", 200)  # Rich sized its console at import
     snapshot = sandbox.store.snapshot()
     shown = CliRunner().invoke(
         app,

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from reconcile.adapters.workbook import load_wanted, write_workbook
 from reconcile.adapters.workbook.onde import fill_from_onde
-from reconcile.cli.commands import app
+from reconcile.cli import app
 from reconcile.core.errors import OndeError
 from reconcile.core.model import SchoolClass, ServerState, Target, User, UserType
 from reconcile.core.onde import (

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from reconcile.adapters.intrascol.client import IntraScolClient
 from reconcile.adapters.workbook import load_wanted
-from reconcile.cli.commands import app
+from reconcile.cli import app
 from reconcile.core.model import Target, WantedState, fold
 from reconcile.core.plan import CreateClass, CreateUser, DeleteUsers, TransferPupils, make_plan
 from reconcile.sandbox import RunningSandbox

@@ -1,7 +1,9 @@
 """`reconcile demo`'s rentrée: a realistic edit of a school, as the secretary would fill the workbook in.
 
-Also what the tests and benchmarks apply. No HTTP and no sandbox here: the command
-starts the sandbox and hands this module its state and the exported workbook.
+Also what the tests and benchmarks apply. No sandbox here (only the command line may load
+it): the command starts the sandbox, reads the school through `DemoRentree.of`, puts the
+pupils' work on the server, then exports, has `DemoRentree.fill` type the rentrée into the
+workbook, plans and applies.
 
 The CM2 leave; every other pupil moves up one level (GS→CP, CP→CE1, CE1→CE2,
 CE2→CM1, CM1→CM2); the pupils of the double-level class go to CM2 and that class is
@@ -13,6 +15,7 @@ name has no level (ULIS) are left as they are.
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,7 @@ from reconcile.core.model import (
     class_levels,
     display_name,
 )
+from reconcile.core.ports import IntraScolServer
 from reconcile.core.vocabulary import LEAVES_SCHOOL, ClassStatus
 
 DEMO_MARKER = ".demo-reconcile"
@@ -194,3 +198,29 @@ def prepare_demo_folder(folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / DEMO_MARKER).touch()
     return folder
+
+
+@dataclass(frozen=True)
+class DemoRentree:
+    """The demo's rentrée of a school, decided from the school as the server held it before."""
+
+    school: ServerState
+
+    @classmethod
+    def of(cls, server: IntraScolServer) -> DemoRentree:
+        """The rentrée of the school `server` holds now (read before anything is changed)."""
+        return cls(server.read_state())
+
+    @property
+    def removed_class(self) -> str | None:
+        """The class the rentrée removes (the double-level one), if the school has one."""
+        return removed_class(self.school)
+
+    @property
+    def pupils_work(self) -> dict[str, bytes]:
+        """The files to put in the removed class's work folder first, so the run archives them."""
+        return dict(DEMO_FILES) if self.removed_class else {}
+
+    def fill(self, workbook: Path) -> None:
+        """Type the rentrée into the workbook exported from the school, as the secretary would."""
+        fill_workbook(workbook, rentree(self.school), self.school)

@@ -1,5 +1,5 @@
-"""The command line: the only user of Typer; a module per command."""
+"""The command line: the only user of Typer and Rich; a module per command."""
 
-from reconcile.cli.commands import app, main
+from reconcile.cli.root import app, main
 
 __all__ = ["app", "main"]

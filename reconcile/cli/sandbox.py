@@ -1,0 +1,122 @@
+"""`reconcile sandbox`: the IntraScol-compatible test server, until Ctrl-C."""
+
+from __future__ import annotations
+
+import errno
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from reconcile.cli.render import console, error_console
+
+
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port d'écoute (0 : un port libre).")] = 8080,
+    host: Annotated[str, typer.Option(help="Adresse d'écoute.")] = "127.0.0.1",
+    state: Annotated[
+        Path | None,
+        typer.Option(help="Fichier SQLite où garder l'état du serveur (par défaut : un fichier temporaire)."),
+    ] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo/--empty", help="Un nouvel état : l'école de démonstration, ou vide.")
+    ] = True,
+    seed: Annotated[int, typer.Option(help="Graine de l'école de démonstration et des pannes simulées.")] = 1,
+    session_minutes: Annotated[
+        float | None, typer.Option(help="Durée d'inactivité avant expiration d'une session (minutes).")
+    ] = None,
+    session_seconds: Annotated[
+        float | None, typer.Option(help="Durée d'inactivité avant expiration d'une session (secondes).")
+    ] = None,
+    latency: Annotated[float, typer.Option(help="Délai ajouté à chaque réponse (secondes).")] = 0.0,
+    fail_before_post: Annotated[
+        float, typer.Option(help="Probabilité d'une erreur 500 avant d'appliquer un formulaire (0 à 1).")
+    ] = 0.0,
+    lose_answer_after_post: Annotated[
+        float, typer.Option(help="Probabilité d'appliquer un formulaire puis de perdre la réponse (0 à 1).")
+    ] = 0.0,
+) -> None:
+    """Lance un serveur IntraScol de démonstration (bac à sable) jusqu'à Ctrl-C."""
+    from reconcile.sandbox import SandboxOptions, start_sandbox
+
+    problems = [
+        f"{name} attend une probabilité entre 0 et 1, pas {value}."
+        for name, value in (
+            ("--fail-before-post", fail_before_post),
+            ("--lose-answer-after-post", lose_answer_after_post),
+        )
+        if not 0.0 <= value <= 1.0
+    ]
+    if not 0 <= port <= 65535:
+        problems.append(f"--port attend un numéro entre 0 et 65535, pas {port}.")
+    problems += [
+        f"{name} attend une durée positive, pas {value}."
+        for name, value in (
+            ("--latency", latency),
+            ("--session-minutes", session_minutes),
+            ("--session-seconds", session_seconds),
+        )
+        if value is not None and value < 0
+    ]
+    if problems:
+        for problem in problems:
+            error_console.print(f"[bold red]Erreur :[/] {problem}", highlight=False)
+        raise typer.Exit(1)
+    idle = 30 * 60.0
+    if session_seconds is not None:
+        idle = session_seconds
+    elif session_minutes is not None:
+        idle = session_minutes * 60
+    options = SandboxOptions(
+        demo=demo,
+        seed=seed,
+        state=state,
+        session_idle_seconds=idle,
+        latency=latency,
+        fail_before_post=fail_before_post,
+        lose_answer_after_post=lose_answer_after_post,
+        log_requests=True,
+    )
+    try:
+        running = start_sandbox(options, host=host, port=port)
+    except OSError as error:
+        message = f"impossible d'écouter sur {host}:{port} : {_why_not_listening(error)}."
+        error_console.print(f"[bold red]Erreur :[/] {escape(message)}", highlight=False)
+        raise typer.Exit(1) from error
+    except ValueError as error:
+        error_console.print(f"[bold red]Erreur :[/] {error}")
+        raise typer.Exit(1) from error
+    store = running.store
+    lines = [
+        f"Bac à sable IntraScol : {running.url}",
+        f"  {store.school_name} : {len(store.classes())} classes, {len(store.users())} utilisateurs",
+        f"  État : {store.path}" + ("" if state else " (temporaire, effacé à l'arrêt)"),
+        f"  Administration : {running.url}admin/login.php",
+        f"  Identifiant administrateur : {running.admin_login}",
+        f"  Mot de passe administrateur : {running.admin_password}",
+        "Pour y connecter reconcile dans un autre terminal :",
+        f"  export INTRASCOL_URL={running.url} INTRASCOL_LOGIN={running.admin_login}",
+        "  (le mot de passe ci-dessus vous sera demandé, sans s'afficher)",
+        "Arrêt : Ctrl-C.",
+    ]
+    try:
+        for line in lines:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+        running.serve_until_interrupted()
+    except KeyboardInterrupt:  # Ctrl-C before serving began
+        running.stop()
+    console.print("Bac à sable arrêté.")
+
+
+def _why_not_listening(error: OSError) -> str:
+    """Why the sandbox cannot listen, in French (the system's words for the rarer cases)."""
+    if isinstance(error, socket.gaierror):
+        return "adresse inconnue (--host)"
+    return {
+        errno.EADDRINUSE: "ce port est déjà utilisé (par un autre bac à sable ?) : choisissez-en un "
+        "autre avec --port, ou --port 0 pour un port libre",
+        errno.EADDRNOTAVAIL: "cette adresse n'est pas celle de cet ordinateur (--host)",
+        errno.EACCES: "ce port est réservé à l'administrateur : choisissez-en un au-dessus de 1024",
+    }.get(error.errno or 0, error.strerror or str(error))
