@@ -21,17 +21,9 @@ from reconcile.adapters.workbook.onde import fill_from_onde
 from reconcile.cli.commands import app
 from reconcile.core.errors import OndeError
 from reconcile.core.model import SchoolClass, ServerState, Target, User, UserType
-from reconcile.core.onde import (
-    Layout,
-    NewPupilRow,
-    OndePupil,
-    Origin,
-    ServerPupil,
-    check_complete,
-    map_classes,
-    match_extraction,
-    read_extraction,
-)
+from reconcile.core.onde import NewPupilRow, Origin, ServerPupil, match_extraction
+from reconcile.core.onde_classes import check_complete, map_classes
+from reconcile.core.onde_extraction import Layout, OndePupil, read_extraction
 from reconcile.core.vocabulary import LEAVES_SCHOOL
 from tests.test_workbook import resave_with_libreoffice
 

@@ -6,7 +6,7 @@ validations, protection and hidden metadata survive; only these cells change:
 `INE`, `Détail ONDE`), new classes appended to `Classes` (status `Créer`), and the
 sheet `ONDE` (each ONDE class label -> an IntraScol class, editable).
 
-The decisions themselves are made by the pure `reconcile.core.onde`. Sheet names, header
+The decisions themselves are made by the pure `reconcile.core.onde*` modules. Sheet names, header
 texts, the header search depth, named styles and cell reading come from the workbook
 module (`reconcile.adapters.workbook.layout`, `cell_text`); headers are found here on the
 openpyxl sheet itself (the reader's finder works on a DataFrame), since cells are edited
@@ -40,24 +40,23 @@ from reconcile.adapters.workbook.writer import teacher_labels
 from reconcile.core.errors import OndeError
 from reconcile.core.model import User, UserType, fold
 from reconcile.core.onde import (
-    MEMORY_FILE_NAME,
     Arrival,
-    ClassMapping,
-    ClassOrigin,
     Decision,
-    Extraction,
     Matching,
-    Memory,
     NewPupilRow,
-    OndePupil,
     Origin,
     ServerPupil,
+    match_extraction,
+)
+from reconcile.core.onde_classes import (
+    ClassMapping,
+    ClassOrigin,
     check_complete,
     guess_responsible,
     map_classes,
-    match_extraction,
-    read_extraction,
 )
+from reconcile.core.onde_extraction import Extraction, OndePupil, read_extraction
+from reconcile.core.onde_memory import MEMORY_FILE_NAME, Memory
 from reconcile.core.vocabulary import (
     CLASS_NAME,
     CLASSES_SHEET,
