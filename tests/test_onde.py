@@ -578,6 +578,22 @@ def test_onde_text_never_becomes_a_formula(tmp_path: Path) -> None:
     ]
     assert {c.value for c in cells} == {'=HYPERLINK("http://x")', "=1+2"}
     assert all(c.data_type == "s" for c in cells)
+    assert all(c.quotePrefix for c in cells)  # still text when the secretary edits the cell
+
+
+def test_a_header_written_twice_is_filled_in_the_column_plan_reads(tmp_path: Path) -> None:
+    workbook = write_test_workbook(tilleuls(), tmp_path / "rentree.xlsx")
+    book = load_workbook(workbook)
+    sheet = book["Utilisateurs"]
+    copy = sheet.max_column + 1
+    sheet.cell(3, copy, "Classe cible")  # a second « Classe cible », right of the table
+    book.save(workbook)
+    output = fill_from_onde(workbook, CURRENT_ISO, today=TODAY).output
+    wanted = {u.login: u for u in load_wanted(output).users}
+    assert (wanted["bnguyen"].target, wanted["bnguyen"].target_class) == (Target.CLASS, "CE1")
+    sheet = load_workbook(output)["Utilisateurs"]
+    assert sheet.cell(3, copy).value == "Classe cible"  # the new columns come after it
+    assert [sheet.cell(3, copy + n).value for n in (1, 2, 3)] == ["Origine", "INE", "Détail ONDE"]
 
 
 @pytest.mark.libreoffice
