@@ -379,6 +379,15 @@ def test_an_extraction_that_cannot_be_read_is_named_in_french(tmp_path: Path) ->
         fill_from_onde(workbook, tmp_path, today=TODAY)
 
 
+def test_a_workbook_that_is_not_an_xlsx_is_named_in_french(tmp_path: Path) -> None:
+    workbook = tmp_path / "rentree.xlsx"
+    workbook.write_text("Identifiant;Nom\n", encoding="utf-8")  # a CSV renamed, not a zip
+    with pytest.raises(OndeError, match=r"rentree\.xlsx n'est pas un classeur Excel \(\.xlsx\) lisible"):
+        fill_from_onde(workbook, CURRENT_ISO, today=TODAY)
+    with pytest.raises(OndeError, match=r"Le classeur .*absent\.xlsx n'existe pas"):
+        fill_from_onde(tmp_path / "absent.xlsx", CURRENT_ISO, today=TODAY)
+
+
 def test_an_output_name_that_is_not_xlsx_is_refused(tmp_path: Path) -> None:
     workbook = write_test_workbook(tilleuls(), tmp_path / "rentree.xlsx")
     with pytest.raises(OndeError, match=r"« rentree-onde\.csv » : le classeur doit finir par \.xlsx"):

@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
 from reconcile.adapters.files import replace_atomically
 from reconcile.adapters.workbook.onde_classes import ClassesSheet, previous_mapping, write_onde_sheet
 from reconcile.adapters.workbook.onde_users import UsersSheet
-from reconcile.adapters.workbook.sheets import check_workbook_name, save_workbook
+from reconcile.adapters.workbook.sheets import NOT_A_WORKBOOK, check_workbook_name, save_workbook
 from reconcile.core.errors import OndeError
 from reconcile.core.model import fold
 from reconcile.core.onde import Matching, Origin, match_extraction
@@ -147,7 +146,7 @@ def _open_workbook(path: Path) -> Workbook:
         return load_workbook(path)
     except FileNotFoundError:
         raise OndeError(f"Le classeur {path} n'existe pas.") from None
-    except (InvalidFileException, KeyError, OSError, ValueError):
+    except NOT_A_WORKBOOK:
         raise OndeError(
             f"{path} n'est pas un classeur Excel (.xlsx) lisible. "
             "Partez du classeur écrit par reconcile export."

@@ -8,20 +8,18 @@ column as the spreadsheet shows them, in one pass.
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.adapters.workbook import layout
 from reconcile.adapters.workbook.export_sheet import read_export_info
 from reconcile.adapters.workbook.names import ClassNames, Teachers
-from reconcile.adapters.workbook.sheets import cell_text, find_header_row, find_sheet
+from reconcile.adapters.workbook.sheets import NOT_A_WORKBOOK, cell_text, find_header_row, find_sheet
 from reconcile.core import vocabulary
 from reconcile.core.errors import WorkbookError
 from reconcile.core.findings import Finding
@@ -77,7 +75,7 @@ def read_workbook(path: str | os.PathLike[str]) -> WorkbookReading:
     try:
         values = load_workbook(file, data_only=True)
         formulas = load_workbook(file, data_only=False)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError):
+    except NOT_A_WORKBOOK:
         return WorkbookReading(
             empty,
             (

@@ -7,6 +7,7 @@ formula, a table grown in place (the ONDE fill), and the workbook saved as a who
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterable, Sequence
 from copy import copy
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
 from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -24,6 +26,9 @@ from reconcile.adapters.files import replace_atomically
 from reconcile.adapters.workbook import layout
 from reconcile.core.errors import ReconcileError
 from reconcile.core.model import clean_text, fold
+
+# What openpyxl raises for a file that is not a readable .xlsx (a CSV, a .xls, a damaged zip).
+NOT_A_WORKBOOK = (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError)
 
 # Text a spreadsheet program would read as a formula, a sign or a command.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
