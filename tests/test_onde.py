@@ -634,3 +634,15 @@ def test_homonym_newcomers_keep_their_own_rows_on_a_rerun() -> None:
     rows = [NewPupilRow(30, "Roux", "Lina"), NewPupilRow(31, "Roux", "Lina")]
     matching = match_extraction(read_extraction(text.encode()), [], rows)
     assert [(a.onde.ine, a.row) for a in matching.arrivals] == [("111", 30), ("222", 31)]
+
+
+def test_a_newcomer_with_a_usage_name_takes_the_first_of_its_rows_every_run() -> None:
+    text = "Nom élève;Nom d'usage élève;Prénom élève;INE;Libellé classe\nDUPONT;MOREAU;Inès;111;CP\n"
+    extraction = read_extraction(text.encode())
+    # A row typed under each of her names, without INE: the upper one is hers, whatever the run.
+    for rows in (
+        [NewPupilRow(40, "Moreau", "Inès"), NewPupilRow(41, "Dupont", "Inès")],
+        [NewPupilRow(40, "Dupont", "Inès"), NewPupilRow(41, "Moreau", "Inès")],
+    ):
+        matching = match_extraction(extraction, [], rows)
+        assert [a.row for a in matching.arrivals] == [40]

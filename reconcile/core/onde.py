@@ -264,7 +264,11 @@ def _arrivals(newcomers: Sequence[OndePupil], new_rows: Sequence[NewPupilRow]) -
     used: set[int] = set()
     arrivals = []
     for onde in newcomers:
-        rows = [r for key in onde.name_keys() for r in rows_by_key.get(key, []) if r.row not in used]
+        # In the workbook's order: a name and a usage name must not pick by the order of a set.
+        rows = sorted(
+            (r for key in onde.name_keys() for r in rows_by_key.get(key, []) if r.row not in used),
+            key=lambda r: r.row,
+        )
         # A reference written by a previous run picks the row; else the first row of those names
         # that no other newcomer's reference claims (homonym newcomers keep their own rows).
         chosen = [r for r in rows if onde.matches_reference(r.reference)] or [
