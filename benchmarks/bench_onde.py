@@ -14,7 +14,8 @@ from pathlib import Path
 from reconcile.adapters.workbook import write_workbook
 from reconcile.adapters.workbook.onde import fill_from_onde
 from reconcile.core.model import SchoolClass, ServerState, User, UserType
-from reconcile.core.onde import ServerPupil, match_extraction, read_extraction
+from reconcile.core.onde import ServerPupil, match_extraction
+from reconcile.core.onde_extraction import read_extraction
 
 LEVELS = ("CP", "CE1", "CE2", "CM1", "CM2")
 CLASSES = 40

@@ -10,6 +10,7 @@ import pytest
 from reconcile.adapters.files import (
     create_private_binary,
     open_private_append,
+    replace_atomically,
     write_private_bytes,
     write_private_text,
 )
@@ -37,6 +38,22 @@ def test_replacing_a_readable_file_leaves_a_0600_file_and_no_temporary(tmp_path)
     assert mode(path) == 0o600
     assert path.read_bytes() == b"nouveau"
     assert [p.name for p in tmp_path.iterdir()] == ["rapport.html"]
+
+
+def test_a_file_replaced_atomically_gets_its_mode_and_a_failed_write_leaves_the_old_one(tmp_path):
+    path = tmp_path / "rentree.xlsx"  # a workbook holds no password: it may be readable by others
+    replace_atomically(path, lambda stream: stream.write(b"premier"), mode=0o644)
+    assert mode(path) == 0o644
+    assert path.read_bytes() == b"premier"
+
+    def crash(stream):
+        stream.write(b"la moitie")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        replace_atomically(path, crash, mode=0o644)
+    assert path.read_bytes() == b"premier"
+    assert [p.name for p in tmp_path.iterdir()] == ["rentree.xlsx"]
 
 
 def test_append_narrows_an_existing_journal_and_appends(tmp_path):

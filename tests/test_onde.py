@@ -21,17 +21,9 @@ from reconcile.adapters.workbook.onde import fill_from_onde
 from reconcile.cli import app
 from reconcile.core.errors import OndeError
 from reconcile.core.model import SchoolClass, ServerState, Target, User, UserType
-from reconcile.core.onde import (
-    Layout,
-    NewPupilRow,
-    OndePupil,
-    Origin,
-    ServerPupil,
-    check_complete,
-    map_classes,
-    match_extraction,
-    read_extraction,
-)
+from reconcile.core.onde import NewPupilRow, Origin, ServerPupil, match_extraction
+from reconcile.core.onde_classes import check_complete, map_classes
+from reconcile.core.onde_extraction import Layout, OndePupil, read_extraction
 from reconcile.core.vocabulary import LEAVES_SCHOOL
 from tests.test_workbook import resave_with_libreoffice
 
@@ -387,6 +379,15 @@ def test_an_extraction_that_cannot_be_read_is_named_in_french(tmp_path: Path) ->
         fill_from_onde(workbook, tmp_path, today=TODAY)
 
 
+def test_a_workbook_that_is_not_an_xlsx_is_named_in_french(tmp_path: Path) -> None:
+    workbook = tmp_path / "rentree.xlsx"
+    workbook.write_text("Identifiant;Nom\n", encoding="utf-8")  # a CSV renamed, not a zip
+    with pytest.raises(OndeError, match=r"rentree\.xlsx n'est pas un classeur Excel \(\.xlsx\) lisible"):
+        fill_from_onde(workbook, CURRENT_ISO, today=TODAY)
+    with pytest.raises(OndeError, match=r"Le classeur .*absent\.xlsx n'existe pas"):
+        fill_from_onde(tmp_path / "absent.xlsx", CURRENT_ISO, today=TODAY)
+
+
 def test_an_output_name_that_is_not_xlsx_is_refused(tmp_path: Path) -> None:
     workbook = write_test_workbook(tilleuls(), tmp_path / "rentree.xlsx")
     with pytest.raises(OndeError, match=r"« rentree-onde\.csv » : le classeur doit finir par \.xlsx"):
@@ -586,6 +587,22 @@ def test_onde_text_never_becomes_a_formula(tmp_path: Path) -> None:
     ]
     assert {c.value for c in cells} == {'=HYPERLINK("http://x")', "=1+2"}
     assert all(c.data_type == "s" for c in cells)
+    assert all(c.quotePrefix for c in cells)  # still text when the secretary edits the cell
+
+
+def test_a_header_written_twice_is_filled_in_the_column_plan_reads(tmp_path: Path) -> None:
+    workbook = write_test_workbook(tilleuls(), tmp_path / "rentree.xlsx")
+    book = load_workbook(workbook)
+    sheet = book["Utilisateurs"]
+    copy = sheet.max_column + 1
+    sheet.cell(3, copy, "Classe cible")  # a second « Classe cible », right of the table
+    book.save(workbook)
+    output = fill_from_onde(workbook, CURRENT_ISO, today=TODAY).output
+    wanted = {u.login: u for u in load_wanted(output).users}
+    assert (wanted["bnguyen"].target, wanted["bnguyen"].target_class) == (Target.CLASS, "CE1")
+    sheet = load_workbook(output)["Utilisateurs"]
+    assert sheet.cell(3, copy).value == "Classe cible"  # the new columns come after it
+    assert [sheet.cell(3, copy + n).value for n in (1, 2, 3)] == ["Origine", "INE", "Détail ONDE"]
 
 
 @pytest.mark.libreoffice
@@ -617,3 +634,15 @@ def test_homonym_newcomers_keep_their_own_rows_on_a_rerun() -> None:
     rows = [NewPupilRow(30, "Roux", "Lina"), NewPupilRow(31, "Roux", "Lina")]
     matching = match_extraction(read_extraction(text.encode()), [], rows)
     assert [(a.onde.ine, a.row) for a in matching.arrivals] == [("111", 30), ("222", 31)]
+
+
+def test_a_newcomer_with_a_usage_name_takes_the_first_of_its_rows_every_run() -> None:
+    text = "Nom élève;Nom d'usage élève;Prénom élève;INE;Libellé classe\nDUPONT;MOREAU;Inès;111;CP\n"
+    extraction = read_extraction(text.encode())
+    # A row typed under each of her names, without INE: the upper one is hers, whatever the run.
+    for rows in (
+        [NewPupilRow(40, "Moreau", "Inès"), NewPupilRow(41, "Dupont", "Inès")],
+        [NewPupilRow(40, "Dupont", "Inès"), NewPupilRow(41, "Moreau", "Inès")],
+    ):
+        matching = match_extraction(extraction, [], rows)
+        assert [a.row for a in matching.arrivals] == [40]

@@ -18,8 +18,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.adapters.workbook import layout, load_wanted, read_workbook, write_workbook
 from reconcile.adapters.workbook.layout import build_template
+from reconcile.adapters.workbook.sheets import HeaderRow, check_workbook_name, find_header_row
 from reconcile.core import vocabulary
-from reconcile.core.errors import WorkbookError
+from reconcile.core.errors import OndeError, ReconcileError, WorkbookError
 from reconcile.core.model import (
     Location,
     SchoolClass,
@@ -510,6 +511,29 @@ def test_missing_header_is_refused(exported: Path) -> None:
         "Utilisateurs : ligne d'en-tête introuvable dans les 10 premières lignes "
         "(colonnes manquantes : « Classe cible »)."
     ]
+
+
+def test_the_header_row_is_the_first_with_every_required_header_and_a_repeated_one_is_its_first() -> None:
+    rows = [("Utilisateurs — export",), (), (" identifiant ", "NOM", None, "nom"), ("Identifiant", "Nom")]
+    found = find_header_row(rows, ("Identifiant", "Nom"))
+    assert isinstance(found, HeaderRow)
+    assert (found.row, found.column("Nom"), found.filled) == (3, 2, (1, 2, 4))
+    # Not found: the headers missing from the closest row (for the message); none below the 10th row.
+    closest = find_header_row([("Identifiant",), ("Nom", "Prénom")], ("Identifiant", "Nom", "Prénom"))
+    assert closest == ["Identifiant"]
+    late = [()] * layout.HEADER_SEARCH_ROWS + [("Identifiant", "Nom")]
+    assert find_header_row(late, ("Identifiant", "Nom")) == ["Identifiant", "Nom"]
+
+
+def test_a_workbook_to_write_must_end_in_xlsx() -> None:
+    check_workbook_name(Path("rentree.XLSX"))
+    with pytest.raises(
+        OndeError,
+        match=r"^« rentree\.csv » : le classeur doit finir par \.xlsx, .* Par exemple : -o rentree\.xlsx$",
+    ):
+        check_workbook_name(Path("dossier/rentree.csv"), OndeError)
+    with pytest.raises(ReconcileError, match=r"Par exemple : -o rentree\.xlsx$"):
+        check_workbook_name(Path("."))
 
 
 def test_same_login_twice_is_refused(exported: Path) -> None:

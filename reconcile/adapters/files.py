@@ -6,9 +6,10 @@ set by a `chmod` after the data is already on disk, so no other account of a sha
 machine can read them even for an instant. A file that already exists gets its
 mode narrowed before anything is written into it.
 
-Whole files (`write_private_bytes`, `write_private_text`) are written to a private
-temporary file in the same folder, then renamed over the target: a reader never
-sees half a file, and a crash leaves the previous version in place.
+Whole files (`write_private_bytes`, `write_private_text`, and the workbooks through
+`replace_atomically`) are written to a private temporary file in the same folder, then
+renamed over the target: a reader never sees half a file, and a crash leaves the previous
+version in place.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import contextlib
 import errno
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
@@ -54,23 +55,35 @@ def writing_into(folder: Path) -> Iterator[None]:
         raise OutputNotWritable(str(folder), french_reason(error)) from error
 
 
-def write_private_bytes(path: Path, data: bytes) -> Path:
-    """Write `data` to `path` (created or replaced) with mode 0600, atomically."""
+def replace_atomically(path: Path, write: Callable[[BinaryIO], object], *, mode: int = PRIVATE_MODE) -> Path:
+    """Create or replace `path` with what `write` puts into a stream, atomically; give it `mode`.
+
+    The folder must exist. `mode` is set before the rename: with the default the file is
+    never readable by another account; a workbook that holds no password may be given more.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     # mkstemp creates the file with mode 0600 already (O_EXCL, owner only).
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as stream:
-            stream.write(data)
+            write(stream)
             stream.flush()
             os.fsync(stream.fileno())
+        if mode != PRIVATE_MODE:
+            os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
     return path
+
+
+def write_private_bytes(path: Path, data: bytes) -> Path:
+    """Write `data` to `path` (created or replaced, its folder too) with mode 0600, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return replace_atomically(path, lambda stream: stream.write(data))
 
 
 def write_private_text(path: Path, text: str, *, encoding: str = "utf-8") -> Path:

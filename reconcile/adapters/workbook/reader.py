@@ -8,20 +8,18 @@ column as the spreadsheet shows them, in one pass.
 from __future__ import annotations
 
 import os
-import re
-import zipfile
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.adapters.workbook import layout
+from reconcile.adapters.workbook.export_sheet import read_export_info
+from reconcile.adapters.workbook.names import ClassNames, Teachers
+from reconcile.adapters.workbook.sheets import NOT_A_WORKBOOK, cell_text, find_header_row, find_sheet
 from reconcile.core import vocabulary
 from reconcile.core.errors import WorkbookError
 from reconcile.core.findings import Finding
@@ -35,7 +33,6 @@ from reconcile.core.model import (
     WantedState,
     WantedUser,
     class_key,
-    clean_text,
     fold,
 )
 from reconcile.core.vocabulary import LEAVES_SCHOOL, ClassStatus
@@ -78,7 +75,7 @@ def read_workbook(path: str | os.PathLike[str]) -> WorkbookReading:
     try:
         values = load_workbook(file, data_only=True)
         formulas = load_workbook(file, data_only=False)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError):
+    except NOT_A_WORKBOOK:
         return WorkbookReading(
             empty,
             (
@@ -89,26 +86,6 @@ def read_workbook(path: str | os.PathLike[str]) -> WorkbookReading:
             ),
         )
     return _Reader(values, formulas).read()
-
-
-# --- Cells -----------------------------------------------------------------------------
-
-
-def cell_text(value: Any) -> str:
-    """A cell's value as the text a person typed: numbers without `.0`, spaces collapsed, NFC."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "VRAI" if value else "FAUX"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else str(value)
-    if isinstance(value, datetime):
-        return value.strftime("%d/%m/%Y %H:%M") if value.time() != time() else value.strftime("%d/%m/%Y")
-    if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
-    return clean_text(str(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,26 +106,6 @@ class _Table:
     formula_cells: list[tuple[int, str]]  # (row, header) of formulas in value columns
 
 
-def _find_header(
-    frame: pd.DataFrame, headers: tuple[str, ...], required: tuple[str, ...]
-) -> tuple[int | None, dict[str, int], list[str]]:
-    """The header row (0-based) within the first rows, its columns, or the missing headers."""
-    wanted = {fold(h): h for h in headers}
-    best_missing = list(required)
-    for index in range(min(layout.HEADER_SEARCH_ROWS, len(frame))):
-        found: dict[str, int] = {}
-        for position, value in enumerate(frame.iloc[index]):
-            header = wanted.get(fold(cell_text(value)))
-            if header is not None and header not in found:
-                found[header] = position
-        missing = [h for h in required if h not in found]
-        if not missing:
-            return index, found, []
-        if len(missing) < len(best_missing):
-            best_missing = missing
-    return None, {}, best_missing
-
-
 def _table(
     values: Worksheet,
     formulas: Worksheet,
@@ -158,10 +115,10 @@ def _table(
     problems: list[Finding],
 ) -> _Table | None:
     sheet = values.title
-    frame = pd.DataFrame(list(values.iter_rows(values_only=True)), dtype=object)
-    header_index, columns, missing = _find_header(frame, headers, required)
-    if header_index is None:
-        listed = ", ".join(f"« {h} »" for h in missing)
+    cells = list(values.iter_rows(values_only=True))
+    found = find_header_row(cells, required)
+    if isinstance(found, list):
+        listed = ", ".join(f"« {h} »" for h in found)
         problems.append(
             Finding(
                 f"ligne d'en-tête introuvable dans les {layout.HEADER_SEARCH_ROWS} premières lignes "
@@ -170,7 +127,10 @@ def _table(
             )
         )
         return None
-    body = frame.iloc[header_index + 1 :, list(columns.values())].map(cell_text)
+    # The frame counts rows and columns from 0, the spreadsheet from 1.
+    columns = {h: found.column(h) - 1 for h in headers if fold(h) in found.columns}
+    frame = pd.DataFrame(cells, dtype=object)
+    body = frame.iloc[found.row :, list(columns.values())].map(cell_text)
     body.columns = pd.Index(list(columns))
     rows = [
         _Row(number=int(index) + 1, cells={str(h): str(v) for h, v in record.items()})
@@ -181,48 +141,10 @@ def _table(
         if header not in columns:
             continue
         column = columns[header] + 1
-        for row_number in range(header_index + 2, formulas.max_row + 1):
+        for row_number in range(found.row + 1, formulas.max_row + 1):
             if formulas.cell(row_number, column).data_type == "f":
                 formula_cells.append((row_number, header))
     return _Table(sheet, rows, formula_cells)
-
-
-def _sheet(workbook: Workbook, name: str) -> Worksheet | None:
-    """A sheet by name, case, accents and surrounding spaces ignored."""
-    for sheet in workbook.worksheets:
-        if fold(sheet.title) == fold(name):
-            return sheet
-    return None
-
-
-# --- Class names -------------------------------------------------------------------------
-
-
-@dataclass
-class _ClassNames:
-    """The class names of the Classes sheet, to resolve what people type in `Classe cible`."""
-
-    by_key: dict[str, str] = field(default_factory=dict)
-    by_fold: dict[str, list[str]] = field(default_factory=dict)
-
-    def add(self, name: str) -> None:
-        if class_key(name) in self.by_key:
-            return
-        self.by_key[class_key(name)] = name
-        self.by_fold.setdefault(fold(name), []).append(name)
-
-    def resolve(self, text: str) -> tuple[str | None, list[str]]:
-        """(the class, []) or (None, the candidates: several when ambiguous, none when unknown)."""
-        exact = self.by_key.get(class_key(text))
-        if exact is not None:
-            return exact, []
-        candidates = self.by_fold.get(fold(text), [])
-        if len(candidates) == 1:
-            return candidates[0], []
-        return None, candidates
-
-
-_LOGIN_IN_PARENTHESES = re.compile(r"\(([^()]+)\)\s*$")
 
 
 def _quoted(names: list[str]) -> str:
@@ -258,7 +180,7 @@ class _Reader:
             vocabulary.CLASSES_REQUIRED,
             (vocabulary.CLASS_NAME, vocabulary.RESPONSIBLE, vocabulary.STATUS),
         )
-        names = _ClassNames()
+        names = ClassNames()
         class_rows: list[tuple[_Row, str]] = []
         if classes_table is not None:
             class_rows = self._class_names(classes_table, names)
@@ -274,7 +196,7 @@ class _Reader:
     def _load(
         self, name: str, headers: tuple[str, ...], required: tuple[str, ...], value_headers: tuple[str, ...]
     ) -> _Table | None:
-        values = _sheet(self.values, name)
+        values = find_sheet(self.values, name)
         if values is None:
             self.problems.append(Finding(f"l'onglet « {name} » manque dans le classeur."))
             return None
@@ -293,7 +215,7 @@ class _Reader:
     # --- The hidden export sheet ---
 
     def _export_info(self) -> ExportInfo | None:
-        sheet = _sheet(self.values, vocabulary.EXPORT_SHEET)
+        sheet = find_sheet(self.values, vocabulary.EXPORT_SHEET)
         if sheet is None:
             self.problems.append(
                 Finding(
@@ -303,54 +225,11 @@ class _Reader:
                 )
             )
             return None
-        rows = [[cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-
-        def cell(row: int, column: int) -> str:
-            return rows[row][column - 1] if row < len(rows) and column - 1 < len(rows[row]) else ""
-
-        meta = {cell(r, 1): cell(r, 2) for r in range(len(rows)) if cell(r, 1)}
-        exported: list[ExportedUser] = []
-        for r in range(1, len(rows)):
-            login = cell(r, layout.META_USERS_COLUMN)
-            if not login:
-                continue
-            kind = (
-                UserType.ADULT
-                if cell(r, layout.META_USERS_COLUMN + 3) == UserType.ADULT.value
-                else UserType.PUPIL
-            )
-            exported.append(
-                ExportedUser(
-                    login=login,
-                    last_name=cell(r, layout.META_USERS_COLUMN + 1),
-                    first_name=cell(r, layout.META_USERS_COLUMN + 2),
-                    type=kind,
-                    class_name=cell(r, layout.META_USERS_COLUMN + 4) or None,
-                )
-            )
-        class_names = tuple(n for r in range(1, len(rows)) if (n := cell(r, layout.META_CLASSES_COLUMN)))
-        # Absent from a workbook of template version 1: then the responsibles are not known.
-        class_responsibles = tuple(
-            (name, login)
-            for r in range(1, len(rows))
-            if (name := cell(r, layout.META_CLASSES_COLUMN))
-            and (login := cell(r, layout.META_RESPONSIBLES_COLUMN))
-        )
-        return ExportInfo(
-            server_url=meta.get("server_url", ""),
-            school=meta.get("school", ""),
-            exported_at=meta.get("exported_at", ""),
-            tool_version=meta.get("tool_version", ""),
-            template_version=meta.get("template_version", ""),
-            fingerprint=meta.get("fingerprint", ""),
-            users=tuple(exported),
-            class_names=class_names,
-            class_responsibles=class_responsibles,
-        )
+        return read_export_info(sheet)
 
     # --- Classes: names first (the users' targets refer to them) ---
 
-    def _class_names(self, table: _Table, names: _ClassNames) -> list[tuple[_Row, str]]:
+    def _class_names(self, table: _Table, names: ClassNames) -> list[tuple[_Row, str]]:
         kept: list[tuple[_Row, str]] = []
         first_row: dict[str, int] = {}
         for row in table.rows:
@@ -377,7 +256,7 @@ class _Reader:
     # --- Users ---
 
     def _users(
-        self, table: _Table, names: _ClassNames, export: ExportInfo | None, *, check_targets: bool
+        self, table: _Table, names: ClassNames, export: ExportInfo | None, *, check_targets: bool
     ) -> list[WantedUser]:
         exported = {u.login: u for u in export.users} if export else {}
         first_row: dict[str, int] = {}
@@ -473,7 +352,7 @@ class _Reader:
         return kind
 
     def _target(
-        self, row: _Row, names: _ClassNames, where: tuple[str, int], *, check: bool
+        self, row: _Row, names: ClassNames, where: tuple[str, int], *, check: bool
     ) -> tuple[Target, str | None]:
         text = row[vocabulary.TARGET_CLASS]
         if not text:
@@ -497,7 +376,7 @@ class _Reader:
         self, sheet: str, rows: list[tuple[_Row, str]], users: list[WantedUser], export: ExportInfo | None
     ) -> list[WantedClass]:
         exported_names = {class_key(n): n for n in export.class_names} if export else {}
-        resolver = _Teachers(users, export)
+        resolver = Teachers(users, export)
         classes: list[WantedClass] = []
         for row, typed_name in rows:
             where = (sheet, row.number)
@@ -554,81 +433,6 @@ class _Reader:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class _Person:
-    key: str
-    login: str | None
-    last_name: str
-    first_name: str
-    type: UserType
-    row: int | None
-
-
-class _Teachers:
-    """Resolves `Enseignant responsable`: a login, `Prénom NOM`, `NOM Prénom`, or `… (login)`."""
-
-    def __init__(self, users: list[WantedUser], export: ExportInfo | None) -> None:
-        people: dict[str, _Person] = {}
-        for user in users:
-            row = user.location.row if user.location else None
-            people[user.key] = _Person(user.key, user.login, user.last_name, user.first_name, user.type, row)
-        for exported in export.users if export else ():
-            # A row deleted from Utilisateurs leaves the user untouched: still a possible teacher.
-            people.setdefault(
-                exported.login,
-                _Person(
-                    exported.login,
-                    exported.login,
-                    exported.last_name,
-                    exported.first_name,
-                    exported.type,
-                    None,
-                ),
-            )
-        self.people = list(people.values())
-        self.by_login = {p.login: p for p in self.people if p.login}
-        self.by_folded_login = {p.login.casefold(): p for p in self.people if p.login}
-        self.by_name: dict[str, list[_Person]] = {}
-        for person in self.people:
-            for key in _name_keys(person):
-                self.by_name.setdefault(key, []).append(person)
-
-    def resolve(self, text: str) -> tuple[str | None, str | None]:
-        """(the user key, None) or (None, the French problem)."""
-        in_parentheses = _LOGIN_IN_PARENTHESES.search(text)
-        person = self.by_login.get(text) or self.by_folded_login.get(text.casefold())
-        if person is None and in_parentheses:
-            person = self.by_login.get(in_parentheses.group(1).strip())
-        if person is None:
-            name = fold(_LOGIN_IN_PARENTHESES.sub("", text))
-            matches = self.by_name.get(name, [])
-            adults = [p for p in matches if p.type is UserType.ADULT]
-            if len(adults) > 1:
-                logins = [p.login or f"ligne {p.row}" for p in adults]
-                return (
-                    None,
-                    f"plusieurs adultes s'appellent « {text} » ({', '.join(logins)}) : "
-                    "écrivez l'identifiant.",
-                )
-            if len(adults) == 1:
-                person = adults[0]
-            elif matches:
-                person = matches[0]
-        if person is None:
-            return None, (
-                f"l'enseignant responsable « {text} » est inconnu : écrivez l'identifiant ou « Prénom NOM » "
-                "d'un adulte de l'onglet Utilisateurs."
-            )
-        if person.type is not UserType.ADULT:
-            if person.login is None:
-                return None, (
-                    f"« {text} » est une nouvelle ligne de type Élève (Utilisateurs, ligne {person.row}) : "
-                    "mettez « Adulte » dans sa colonne Type."
-                )
-            return None, f"« {text} » est un élève : l'enseignant responsable doit être un adulte."
-        return person.key, None
-
-
 _SHEET_ORDER = {vocabulary.USERS_SHEET: 1, vocabulary.CLASSES_SHEET: 2}
 
 
@@ -639,11 +443,4 @@ def _reading_order(problem: Finding) -> tuple[int, int]:
     return (_SHEET_ORDER.get(problem.location.sheet, 3), problem.location.row or 0)
 
 
-def _name_keys(person: _Person) -> set[str]:
-    return {
-        fold(f"{person.first_name} {person.last_name}"),
-        fold(f"{person.last_name} {person.first_name}"),
-    }
-
-
-__all__ = ["WorkbookReading", "cell_text", "load_wanted", "read_workbook"]
+__all__ = ["WorkbookReading", "load_wanted", "read_workbook"]

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
+from openpyxl import load_workbook
 from openpyxl.styles import PatternFill
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reconcile import __version__
 from reconcile.adapters.files import writing_into
 from reconcile.adapters.workbook import layout
+from reconcile.adapters.workbook.export_sheet import write_export_info
+from reconcile.adapters.workbook.sheets import put_text, save_workbook
 from reconcile.core import vocabulary
 from reconcile.core.model import (
-    ExportInfo,
     SchoolClass,
     ServerState,
     User,
@@ -28,23 +26,6 @@ from reconcile.core.model import (
     fold,
     user_order,
 )
-
-# Text a spreadsheet program would read as a formula, a sign or a command.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def put_text(cell: Cell | MergedCell, text: str | None) -> None:
-    """Write server text as a plain string: never a formula, a link or an error code."""
-    assert isinstance(cell, Cell), "server text goes into a plain cell, not a merged one"
-    if not text:
-        cell.value = None
-        return
-    cleaned = ILLEGAL_CHARACTERS_RE.sub("", text)
-    cell.value = cleaned
-    cell.data_type = "s"
-    if cleaned.startswith(_FORMULA_STARTS):
-        # Keeps it text when the secretary edits the cell in Excel or Calc.
-        cell.quotePrefix = True
 
 
 def sorted_classes(state: ServerState) -> list[SchoolClass]:
@@ -107,12 +88,12 @@ def write_workbook(
     users_sheet.auto_filter.ref = (
         f"A{layout.HEADER_ROW}:{layout.column_letter(len(layout.USERS_COLUMNS))}{users_last}"
     )
-    _write_export_info(workbook[vocabulary.EXPORT_SHEET], state, server_url, exported_at)
+    write_export_info(workbook[vocabulary.EXPORT_SHEET], state, server_url, exported_at)
 
     workbook.properties.created = exported_at.replace(tzinfo=None)
     workbook.properties.modified = exported_at.replace(tzinfo=None)
     with writing_into(Path(path).resolve().parent):
-        _save_atomically(workbook, Path(path))
+        save_workbook(workbook, Path(path), mode=_document_mode())
 
 
 def _adult_order(users: list[User]) -> list[str]:
@@ -204,36 +185,8 @@ def _resize_validations(sheet: Worksheet, last: int) -> None:
         validation.sqref = type(validation.sqref)(f"{column}{layout.FIRST_ROW}:{column}{last}")
 
 
-def _write_export_info(sheet: Worksheet, state: ServerState, server_url: str, exported_at: datetime) -> None:
-    info = ExportInfo.of_state(
-        state,
-        server_url=server_url,
-        exported_at=exported_at.isoformat(timespec="seconds"),
-        tool_version=__version__,
-        template_version=layout.TEMPLATE_VERSION,
-    )
-    for row, key in enumerate(layout.META_KEYS, start=1):
-        put_text(sheet.cell(row, 2), getattr(info, key))
-    for row, user in enumerate(sorted(info.users, key=lambda u: u.login), start=2):
-        fields = (user.login, user.last_name, user.first_name, user.type.value, user.class_name)
-        for offset, text in enumerate(fields):
-            put_text(sheet.cell(row, layout.META_USERS_COLUMN + offset), text)
-    classes = sorted(info.class_responsibles, key=lambda pair: class_reading_key(pair[0]))
-    for row, (class_name, responsible) in enumerate(classes, start=2):
-        put_text(sheet.cell(row, layout.META_CLASSES_COLUMN), class_name)
-        put_text(sheet.cell(row, layout.META_RESPONSIBLES_COLUMN), responsible)
-
-
-def _save_atomically(workbook: Workbook, path: Path) -> None:
-    directory = path.resolve().parent
-    handle, temporary = tempfile.mkstemp(prefix=".reconcile-", suffix=".xlsx", dir=directory)
-    os.close(handle)
-    try:
-        workbook.save(temporary)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # an ordinary document: it holds no password
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+def _document_mode() -> int:
+    """The mode of an ordinary document (the umask's): the workbook holds no password."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask

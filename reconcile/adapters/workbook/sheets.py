@@ -1,0 +1,183 @@
+"""What the reader, the writer and the ONDE fill share about sheets and cells.
+
+A sheet found by its name as people retype it, a header row found within the first rows,
+a cell read as the text a person typed, server text written so that it never becomes a
+formula, a table grown in place (the ONDE fill), and the workbook saved as a whole file.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterable, Sequence
+from copy import copy
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
+from openpyxl.styles import PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from reconcile.adapters.files import replace_atomically
+from reconcile.adapters.workbook import layout
+from reconcile.core.errors import ReconcileError
+from reconcile.core.model import clean_text, fold
+
+# What openpyxl raises for a file that is not a readable .xlsx (a CSV, a .xls, a damaged zip).
+NOT_A_WORKBOOK = (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError)
+
+# Text a spreadsheet program would read as a formula, a sign or a command.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def cell_text(value: Any) -> str:
+    """A cell's value as the text a person typed: numbers without `.0`, spaces collapsed, NFC."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "VRAI" if value else "FAUX"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
+    if isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y %H:%M") if value.time() != time() else value.strftime("%d/%m/%Y")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    return clean_text(str(value))
+
+
+def put_text(cell: Cell | MergedCell, text: str | None) -> None:
+    """Write server text as a plain string: never a formula, a link or an error code."""
+    assert isinstance(cell, Cell), "server text goes into a plain cell, not a merged one"
+    if not text:
+        cell.value = None
+        return
+    cleaned = ILLEGAL_CHARACTERS_RE.sub("", text)
+    cell.value = cleaned
+    cell.data_type = "s"
+    if cleaned.startswith(_FORMULA_STARTS):
+        # Keeps it text when the secretary edits the cell in Excel or Calc.
+        cell.quotePrefix = True
+
+
+def find_sheet(workbook: Workbook, name: str) -> Worksheet | None:
+    """A sheet by name, case, accents and surrounding spaces ignored."""
+    for sheet in workbook.worksheets:
+        if fold(sheet.title) == fold(name):
+            return sheet
+    return None
+
+
+@dataclass(frozen=True)
+class HeaderRow:
+    """A table's header row, numbered as the spreadsheet numbers rows and columns (from 1).
+
+    `columns` maps each header text, folded (see `model.fold`), to its column: a text written
+    twice names its first column, the one the reader reads. `filled` is every column with a
+    header text, repeated ones included, left to right.
+    """
+
+    row: int
+    columns: dict[str, int]
+    filled: tuple[int, ...]
+
+    def column(self, header: str) -> int:
+        return self.columns[fold(header)]
+
+
+def find_header_row(rows: Iterable[Sequence[Any]], required: Sequence[str]) -> HeaderRow | list[str]:
+    """The first of the first rows that holds every `required` header, in any case or spacing.
+
+    Without one, the headers missing from the row that came closest (for the message).
+    """
+    wanted = [fold(header) for header in required]
+    best_missing = list(required)
+    for number, row in enumerate(rows, start=1):
+        if number > layout.HEADER_SEARCH_ROWS:
+            break
+        columns: dict[str, int] = {}
+        filled: list[int] = []
+        for column, value in enumerate(row, start=1):
+            text = fold(cell_text(value))
+            if text:
+                columns.setdefault(text, column)
+                filled.append(column)
+        missing = [header for header, key in zip(required, wanted, strict=True) if key not in columns]
+        if not missing:
+            return HeaderRow(number, columns, tuple(filled))
+        if len(missing) < len(best_missing):
+            best_missing = missing
+    return best_missing
+
+
+def require_sheet(workbook: Workbook, name: str, error: type[ReconcileError]) -> Worksheet:
+    """`find_sheet`, refusing (with `error`) a workbook without that sheet."""
+    sheet = find_sheet(workbook, name)
+    if sheet is None:
+        raise error(
+            f"Le classeur n'a pas d'onglet « {name} » : partez du classeur écrit par reconcile export."
+        )
+    return sheet
+
+
+def require_header_row(sheet: Worksheet, required: Sequence[str], error: type[ReconcileError]) -> HeaderRow:
+    """`find_header_row` on a sheet, refusing (with `error`) a sheet whose first rows hold none."""
+    found = find_header_row(sheet.iter_rows(max_row=layout.HEADER_SEARCH_ROWS, values_only=True), required)
+    if isinstance(found, list):
+        names = ", ".join(f"« {name} »" for name in required)
+        raise error(f"Onglet {sheet.title} : ligne d'en-tête introuvable (colonnes {names}).")
+    return found
+
+
+# --- A table grown in place -------------------------------------------------------------
+
+
+def last_data_row(sheet: Worksheet, header_row: int, columns: Iterable[int]) -> int:
+    """The last row under the header with text in one of `columns` (the header row if none)."""
+    last = header_row
+    columns = list(columns)
+    for row in range(header_row + 1, sheet.max_row + 1):
+        if any(cell_text(sheet.cell(row, column).value) for column in columns):
+            last = row
+    return last
+
+
+def copy_style(source: Cell | MergedCell, target: Cell | MergedCell, *, keep_fill: bool = False) -> None:
+    """The look of `source` (font, border, alignment, number format, protection), its fill if asked."""
+    if isinstance(source, Cell) and isinstance(target, Cell) and source.has_style:
+        target._style = copy(source._style)  # type: ignore[attr-defined]  # openpyxl has no public copy
+        if not keep_fill:
+            target.fill = PatternFill()
+
+
+def extend_validations(sheet: Worksheet, old_end: int, new_end: int) -> None:
+    """Dropdowns that reached the last row reach the appended rows too."""
+    for validation in sheet.data_validations.dataValidation:
+        for cells in list(validation.sqref.ranges):
+            if cells.min_row <= old_end <= cells.max_row < new_end:
+                validation.sqref.add(
+                    f"{get_column_letter(cells.min_col)}{cells.max_row + 1}:"
+                    f"{get_column_letter(cells.max_col)}{new_end}"
+                )
+
+
+# --- The file ---------------------------------------------------------------------------
+
+
+def check_workbook_name(path: Path, error: type[ReconcileError] = ReconcileError) -> None:
+    """Refuse (with `error`) a workbook to write whose name does not end in `.xlsx`."""
+    if path.suffix.lower() != ".xlsx":
+        raise error(
+            f"« {path.name} » : le classeur doit finir par .xlsx, sinon ni Excel ni LibreOffice Calc ni "
+            f"reconcile plan ne l'ouvrent comme un classeur. Par exemple : -o {path.stem or 'rentree'}.xlsx"
+        )
+
+
+def save_workbook(workbook: Workbook, path: Path, *, mode: int) -> None:
+    """Write beside `path` then rename: a crash never leaves half a workbook. The folder must exist."""
+    replace_atomically(path, workbook.save, mode=mode)
