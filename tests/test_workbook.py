@@ -16,9 +16,10 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from reconcile.adapters.files import check_workbook_name
 from reconcile.adapters.workbook import layout, load_wanted, read_workbook, write_workbook
 from reconcile.adapters.workbook.layout import build_template
-from reconcile.adapters.workbook.sheets import HeaderRow, check_workbook_name, find_header_row
+from reconcile.adapters.workbook.sheets import HeaderRow, find_header_row
 from reconcile.core import vocabulary
 from reconcile.core.errors import OndeError, ReconcileError, WorkbookError
 from reconcile.core.model import (

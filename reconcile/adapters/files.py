@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from reconcile.core.errors import OutputNotWritable
+from reconcile.core.errors import OutputNotWritable, ReconcileError
 
 PRIVATE_MODE = 0o600
 """Read and write by the owner only."""
@@ -124,3 +124,12 @@ def create_private_binary(path: Path) -> Iterator[BinaryIO]:
     descriptor = _open_private_descriptor(Path(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     with os.fdopen(descriptor, "wb") as stream:
         yield stream
+
+
+def check_workbook_name(path: Path, error: type[ReconcileError] = ReconcileError) -> None:
+    """Refuse (with `error`) a workbook to write whose name does not end in `.xlsx`."""
+    if path.suffix.lower() != ".xlsx":
+        raise error(
+            f"« {path.name} » : le classeur doit finir par .xlsx, sinon ni Excel ni LibreOffice Calc ni "
+            f"reconcile plan ne l'ouvrent comme un classeur. Par exemple : -o {path.stem or 'rentree'}.xlsx"
+        )

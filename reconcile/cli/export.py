@@ -10,10 +10,10 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from reconcile.adapters.files import check_workbook_name
 from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import on_ctrl_c
 from reconcile.cli.render import console
-from reconcile.cli.workbook import check_workbook_name
 from reconcile.core.errors import ReconcileError
 
 

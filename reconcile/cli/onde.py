@@ -10,8 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from reconcile.adapters.files import check_workbook_name
 from reconcile.cli.render import console
-from reconcile.cli.workbook import check_workbook_name
 
 
 def onde(

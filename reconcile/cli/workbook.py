@@ -1,4 +1,4 @@
-"""The workbook as the commands take it: an output name checked, an input read."""
+"""The workbook as the commands take it: an input read before any connection."""
 
 from __future__ import annotations
 
@@ -6,15 +6,6 @@ from pathlib import Path
 
 from reconcile.core.errors import ReconcileError
 from reconcile.core.model import WantedState
-
-
-def check_workbook_name(output: Path) -> None:
-    """Refuse an output workbook whose name does not end in .xlsx (`export -o`, `onde -o`)."""
-    if output.suffix.lower() != ".xlsx":
-        raise ReconcileError(
-            f"« {output.name} » : le classeur doit finir par .xlsx, sinon ni Excel ni LibreOffice Calc ni "
-            f"reconcile plan ne l'ouvrent comme un classeur. Par exemple : -o {output.stem or 'rentree'}.xlsx"
-        )
 
 
 def load_workbook(workbook: Path) -> WantedState:

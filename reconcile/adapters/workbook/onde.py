@@ -19,10 +19,10 @@ from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
 
-from reconcile.adapters.files import replace_atomically
+from reconcile.adapters.files import check_workbook_name, replace_atomically
 from reconcile.adapters.workbook.onde_classes import ClassesSheet, previous_mapping, write_onde_sheet
 from reconcile.adapters.workbook.onde_users import UsersSheet
-from reconcile.adapters.workbook.sheets import NOT_A_WORKBOOK, check_workbook_name, save_workbook
+from reconcile.adapters.workbook.sheets import NOT_A_WORKBOOK, save_workbook
 from reconcile.core.errors import OndeError
 from reconcile.core.model import fold
 from reconcile.core.onde import Matching, Origin, match_extraction

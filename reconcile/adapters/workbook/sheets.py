@@ -169,15 +169,6 @@ def extend_validations(sheet: Worksheet, old_end: int, new_end: int) -> None:
 # --- The file ---------------------------------------------------------------------------
 
 
-def check_workbook_name(path: Path, error: type[ReconcileError] = ReconcileError) -> None:
-    """Refuse (with `error`) a workbook to write whose name does not end in `.xlsx`."""
-    if path.suffix.lower() != ".xlsx":
-        raise error(
-            f"« {path.name} » : le classeur doit finir par .xlsx, sinon ni Excel ni LibreOffice Calc ni "
-            f"reconcile plan ne l'ouvrent comme un classeur. Par exemple : -o {path.stem or 'rentree'}.xlsx"
-        )
-
-
 def save_workbook(workbook: Workbook, path: Path, *, mode: int) -> None:
     """Write beside `path` then rename: a crash never leaves half a workbook. The folder must exist."""
     replace_atomically(path, workbook.save, mode=mode)
