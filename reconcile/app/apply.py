@@ -621,8 +621,7 @@ def folder_workaround_for(
             journal.record(op, Event.FOLDER, step=event.step.value, class_name=event.class_name, **data)
 
     def workaround(school_class: SchoolClass) -> Archive:
-        done = archive_class_folder(server, school_class, archive_dir, on_event=on_event, school=school)
-        return Archive(done.class_name, done.archive_path, done.files_count, done.total_bytes)
+        return archive_class_folder(server, school_class, archive_dir, on_event=on_event, school=school)
 
     return workaround
 
