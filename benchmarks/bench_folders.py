@@ -38,7 +38,7 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             requests = client.request_count - before
             print(
-                f"{files:>4} fichiers ({result.total_bytes / 1024:>6.0f} Ko) : {requests:>4} requêtes "
+                f"{files:>4} fichiers ({result.size / 1024:>6.0f} Ko) : {requests:>4} requêtes "
                 f"(borne {8 + files}), rapport {requests / (8 + files):.2f}, {elapsed:6.2f} s"
             )
 

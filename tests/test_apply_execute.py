@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from reconcile.adapters.journal import JOURNAL_NAME, Journal
-from reconcile.app.apply import execute
+from reconcile.app.executor import execute
 from reconcile.core.errors import JournalError
 from reconcile.core.journal_facts import fold_journal
 from reconcile.core.model import SchoolClass, User, UserType

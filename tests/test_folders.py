@@ -62,11 +62,11 @@ def test_a_class_with_files_is_archived_emptied_then_deletable(sandbox, client, 
     )
     requests = client.request_count - before
 
-    assert result.archive_path == tmp_path / "Ecole-elementaire-Jules-Ferry-CM2-2026-08-31.zip"
-    assert zip_contents(result.archive_path) == {f"CM2/{path}": data for path, data in wanted.items()}
-    assert stat.S_IMODE(os.stat(result.archive_path).st_mode) == 0o600
-    assert result.files_count == 8
-    assert result.total_bytes == sum(len(d) for d in wanted.values())
+    assert result.path == tmp_path / "Ecole-elementaire-Jules-Ferry-CM2-2026-08-31.zip"
+    assert zip_contents(result.path) == {f"CM2/{path}": data for path, data in wanted.items()}
+    assert stat.S_IMODE(os.stat(result.path).st_mode) == 0o600
+    assert result.files == 8
+    assert result.size == sum(len(d) for d in wanted.values())
     assert folder_contents(store, "CM2") == {}
     assert {name: folder_contents(store, name) for name in untouched} == untouched
     assert [(f.path, f.data) for f in store.common_files()] == common

@@ -51,11 +51,11 @@ def test_archive_then_empty_then_remove_the_provisional_pupil(tmp_path):
     result = archive_class_folder(
         fake, CM2, tmp_path, on_event=events.append, today=DAY, school="École Ferry"
     )
-    assert result.archive_path == tmp_path / "Ecole-Ferry-CM2-Elan-2026-08-31.zip"
-    assert archived(result.archive_path) == {f"CM2 Élan/{p}": d for p, d in FILES.items()}
-    assert stat.S_IMODE(os.stat(result.archive_path).st_mode) == 0o600
-    assert result.files_count == 3
-    assert result.total_bytes == sum(len(d) for d in FILES.values())
+    assert result.path == tmp_path / "Ecole-Ferry-CM2-Elan-2026-08-31.zip"
+    assert archived(result.path) == {f"CM2 Élan/{p}": d for p, d in FILES.items()}
+    assert stat.S_IMODE(os.stat(result.path).st_mode) == 0o600
+    assert result.files == 3
+    assert result.size == sum(len(d) for d in FILES.values())
     assert fake.files[4] == []
     assert [f.path for f in fake.files[5]] == ["cp.txt"]
     assert result.provisional_deleted
@@ -109,7 +109,7 @@ def test_lost_answers_are_read_back_not_repeated_blindly(tmp_path):
     fake.lose_answer_of = {"create_user", "assign", "delete_files"}
     result = archive_class_folder(fake, CM2, tmp_path, today=DAY)
     assert fake.files[4] == []
-    assert len(archived(result.archive_path)) == 3
+    assert len(archived(result.path)) == 3
     # The provisional pupil whose creation answer was lost was adopted, not made twice.
     assert find_provisional_pupils(fake.read_state()) == ()
     assert result.provisional_deleted
@@ -118,9 +118,9 @@ def test_lost_answers_are_read_back_not_repeated_blindly(tmp_path):
 def test_an_earlier_archive_is_never_overwritten(tmp_path):
     first = archive_class_folder(school(), CM2, tmp_path, today=DAY)
     second = archive_class_folder(school(), CM2, tmp_path, today=DAY)
-    assert first.archive_path is not None
-    assert second.archive_path == first.archive_path.with_name("classe-CM2-Elan-2026-08-31-2.zip")
-    assert len(archived(first.archive_path)) == 3
+    assert first.path is not None
+    assert second.path == first.path.with_name("classe-CM2-Elan-2026-08-31-2.zip")
+    assert len(archived(first.path)) == 3
 
 
 def test_an_unsafe_path_is_refused_before_anything_is_deleted(tmp_path):

@@ -6,8 +6,9 @@ says: create a provisional user, put it in the class, log in as that user on the
 users' side, back the folder up, delete its files, then delete the class.
 
 `archive_class_folder` does exactly that through `ports.IntraScolServer` and saves
-the folder into a zip checked against the server's listing (count, sizes and CRC)
-before any file is deleted. It never deletes the class: the caller does, after.
+the folder into a zip checked against the server's listing (count, sizes and CRC;
+`reconcile.adapters.archive`) before any file is deleted. It never deletes the
+class: the caller does, after.
 
 Every step is reported to an `on_event` callback, before each POST and after each
 answer, so that the caller can journal it: a run killed at any point leaves either
@@ -22,19 +23,16 @@ other accounts use. The owner can copy or open them up deliberately.
 from __future__ import annotations
 
 import contextlib
-import os
-import re
-import unicodedata
-import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
-from reconcile.adapters.files import create_private_binary
-from reconcile.core.errors import AnswerLost, FolderArchiveError, ReconcileError, ServerFailure
+from reconcile.adapters.archive import archive_file_name, write_checked_archive
+from reconcile.core.errors import AnswerLost, FolderArchiveError, ReconcileError
 from reconcile.core.model import SchoolClass, ServerState, User, UserType, fold
+from reconcile.core.outcome import Archive
 from reconcile.core.ports import CreatedUser, Folder, IntraScolServer, SharedFile, UserSession
 
 PROVISIONAL_FIRST_NAME = "Provisoire"
@@ -79,24 +77,6 @@ class FolderEvent:
 
 
 FolderEventHandler = Callable[[FolderEvent], None]
-
-
-@dataclass(frozen=True, slots=True)
-class FolderArchive:
-    """What `archive_class_folder` did.
-
-    `archive_path` is None when the folder turned out to hold no file (nothing to
-    save). `provisional_deleted` is False when the provisional pupil could not be
-    deleted: the caller journals `provisional_login` and removes it later with
-    `remove_provisional_pupils`.
-    """
-
-    class_name: str
-    archive_path: Path | None
-    files_count: int
-    total_bytes: int
-    provisional_login: str
-    provisional_deleted: bool
 
 
 def provisional_names(class_name: str) -> tuple[str, str]:
@@ -169,12 +149,6 @@ def remove_provisional_pupils(
     return outcome.succeeded
 
 
-def archive_file_name(class_name: str, day: date, school: str = "") -> str:
-    """`<école>-<classe>-<date>.zip` (ASCII, no spaces), `classe-…` without a school."""
-    prefix = _slug(school) if school.strip() else "classe"
-    return f"{prefix}-{_slug(class_name)}-{day.isoformat()}.zip"
-
-
 def archive_class_folder(
     server: IntraScolServer,
     school_class: SchoolClass,
@@ -183,7 +157,7 @@ def archive_class_folder(
     on_event: FolderEventHandler | None = None,
     school: str = "",
     today: date | None = None,
-) -> FolderArchive:
+) -> Archive:
     """Save a class's work folder into a checked zip, then empty it on the server.
 
     Steps: create a provisional pupil, assign it to the class, log in as it on the
@@ -215,11 +189,11 @@ def archive_class_folder(
     finally:
         provisional_deleted = _delete_provisional(server, name, provisional.login, emit)
     archive_path, files_count, total_bytes = result
-    return FolderArchive(
+    return Archive(
         class_name=name,
-        archive_path=archive_path,
-        files_count=files_count,
-        total_bytes=total_bytes,
+        path=archive_path,
+        files=files_count,
+        size=total_bytes,
         provisional_login=provisional.login,
         provisional_deleted=provisional_deleted,
     )
@@ -333,8 +307,6 @@ def _archive_and_empty(
     if not listing:
         emit(FolderEvent(FolderStep.FOLDER_EMPTIED, name, f"Le dossier « {folder.name} » est vide.", {}))
         return None, 0, 0
-    _check_paths(name, listing)
-
     archive_path = _write_checked_archive(session, name, folder, listing, archive_dir, school, day, emit)
     _delete_all(session, name, folder, listing, emit)
     return archive_path, len(listing), total
@@ -356,20 +328,6 @@ def _class_folder(session: UserSession, class_name: str) -> Folder:
     raise FolderArchiveError(class_name, reason)
 
 
-def _check_paths(class_name: str, listing: Sequence[SharedFile]) -> None:
-    """Refuse paths that would escape the archive's folder or collide in it."""
-    seen: set[str] = set()
-    for shared in listing:
-        parts = re.split(r"[/\\]", shared.path)
-        if any(part in {"", ".", ".."} for part in parts) or "\x00" in shared.path:
-            raise FolderArchiveError(
-                class_name, f"le chemin de fichier « {shared.path} » n'est pas un chemin relatif sûr."
-            )
-        if shared.path in seen:
-            raise FolderArchiveError(class_name, f"le fichier « {shared.path} » apparaît deux fois.")
-        seen.add(shared.path)
-
-
 def _write_checked_archive(
     session: UserSession,
     class_name: str,
@@ -380,49 +338,25 @@ def _write_checked_archive(
     day: date,
     emit: FolderEventHandler,
 ) -> Path:
-    archive_dir.mkdir(parents=True, exist_ok=True)
-    final_path, partial_path = _free_archive_paths(archive_dir, archive_file_name(class_name, day, school))
-    top = _archive_top_folder(folder.name)
-    stamp = _zip_timestamp()
-    try:
-        with (
-            create_private_binary(partial_path) as stream,
-            zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED) as archive,
-        ):
-            for index, shared in enumerate(listing, start=1):
-                try:
-                    data = session.download(shared.id)
-                except ServerFailure as error:
-                    # Gone or unreadable since the listing (a 404): nothing deleted yet.
-                    raise FolderArchiveError(
-                        class_name, f"le fichier « {shared.path} » n'a pas pu être téléchargé ({error})."
-                    ) from error
-                if len(data) != shared.size:
-                    raise FolderArchiveError(
-                        class_name,
-                        f"le fichier « {shared.path} » fait {len(data)} octets au téléchargement "
-                        f"alors que le serveur en annonce {shared.size} (modifié pendant l'archivage ?).",
-                    )
-                info = zipfile.ZipInfo(f"{top}/{shared.path}", date_time=stamp)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16  # the zip itself is 0600; its files open normally
-                archive.writestr(info, data)
-                emit(
-                    FolderEvent(
-                        FolderStep.FILE_ARCHIVED,
-                        class_name,
-                        f"Archivé ({index}/{len(listing)}) : {shared.path}",
-                        {"path": shared.path, "bytes": shared.size, "index": index, "total": len(listing)},
-                    )
-                )
-            stream.flush()
-            os.fsync(stream.fileno())
-        _verify_archive(class_name, partial_path, top, listing)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            partial_path.unlink()
-        raise
-    os.replace(partial_path, final_path)
+    def archived(index: int, shared: SharedFile) -> None:
+        emit(
+            FolderEvent(
+                FolderStep.FILE_ARCHIVED,
+                class_name,
+                f"Archivé ({index}/{len(listing)}) : {shared.path}",
+                {"path": shared.path, "bytes": shared.size, "index": index, "total": len(listing)},
+            )
+        )
+
+    final_path = write_checked_archive(
+        archive_dir,
+        archive_file_name(class_name, day, school),
+        class_name=class_name,
+        folder_name=folder.name,
+        listing=listing,
+        download=session.download,
+        on_file=archived,
+    )
     emit(
         FolderEvent(
             FolderStep.ARCHIVE_VERIFIED,
@@ -432,28 +366,6 @@ def _write_checked_archive(
         )
     )
     return final_path
-
-
-def _verify_archive(class_name: str, path: Path, top: str, listing: Sequence[SharedFile]) -> None:
-    """Re-read the zip from disk: same files, same sizes, every CRC right."""
-    expected = {f"{top}/{shared.path}": shared.size for shared in listing}
-    try:
-        with zipfile.ZipFile(path) as archive:
-            found = {info.filename: info.file_size for info in archive.infolist()}
-            damaged = archive.testzip()
-    except (zipfile.BadZipFile, OSError) as error:
-        raise FolderArchiveError(class_name, f"l'archive {path} est illisible ({error}).") from error
-    if damaged is not None:
-        raise FolderArchiveError(class_name, f"le fichier « {damaged} » est abîmé dans l'archive.")
-    if found != expected:
-        missing = sorted(set(expected) - set(found))
-        wrong = sorted(p for p in expected.keys() & found.keys() if expected[p] != found[p])
-        raise FolderArchiveError(
-            class_name,
-            f"l'archive ne correspond pas au dossier ({len(found)} fichiers sur {len(expected)} ; "
-            f"manquants : {', '.join(missing) or 'aucun'} ; "
-            f"tailles différentes : {', '.join(wrong) or 'aucune'}).",
-        )
 
 
 def _delete_all(
@@ -552,34 +464,6 @@ def _delete_provisional(
 
 def _ignore(_event: FolderEvent) -> None:
     return None
-
-
-def _slug(text: str) -> str:
-    """ASCII letters, digits and hyphens: safe on every file system and USB stick."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^A-Za-z0-9]+", "-", ascii_text).strip("-") or "sans-nom"
-
-
-def _archive_top_folder(folder_name: str) -> str:
-    """The folder's name as the zip's top folder (no separators, never empty)."""
-    cleaned = re.sub(r"[/\\\x00]+", "-", folder_name).strip(" .")
-    return cleaned or "dossier"
-
-
-def _free_archive_paths(archive_dir: Path, file_name: str) -> tuple[Path, Path]:
-    """The first `name.zip`, `name-2.zip`… free, with its partial twin."""
-    stem = file_name.removesuffix(".zip")
-    for number in range(1, 1000):
-        candidate = archive_dir / (file_name if number == 1 else f"{stem}-{number}.zip")
-        partial = candidate.with_name(f".{candidate.name}.partiel")
-        if not candidate.exists() and not partial.exists():
-            return candidate, partial
-    raise FolderArchiveError(stem, f"trop d'archives portent déjà ce nom dans {archive_dir}.")
-
-
-def _zip_timestamp() -> tuple[int, int, int, int, int, int]:
-    now = datetime.now()
-    return (max(now.year, 1980), now.month, now.day, now.hour, now.minute, now.second)
 
 
 def _count(number: int, noun: str) -> str:

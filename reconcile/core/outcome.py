@@ -2,7 +2,7 @@
 
 Pure. `prepare` resolves the workbook with the journal and the server's drift and plans what
 remains; `verify` re-plans against the server read again after the run: what is left is a
-difference. `reconcile.app.apply` fills an `Outcome` as it sends; the reports read an `ApplyRun`.
+difference. `reconcile.app.executor` fills an `Outcome` as it sends; the reports read an `ApplyRun`.
 """
 
 from __future__ import annotations
@@ -61,12 +61,19 @@ class NewAccount:
 
 @dataclass(frozen=True, slots=True)
 class Archive:
-    """A class work folder saved (and emptied) before its class was deleted."""
+    """A class work folder saved into a checked zip and emptied, before its class is deleted.
+
+    Made by the folder workaround (`reconcile.app.folders`), read by the reports.
+    `provisional_deleted` is False when the provisional pupil made to reach the folder
+    could not be deleted: its login is journaled and the next run removes it.
+    """
 
     class_name: str
     path: Path | None  # None when the folder held no file after all
     files: int
-    size: int
+    size: int  # bytes
+    provisional_login: str = ""
+    provisional_deleted: bool = True
 
 
 @dataclass
