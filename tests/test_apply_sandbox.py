@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -37,13 +36,14 @@ def run_apply(sandbox: RunningSandbox, wanted: WantedState, output_dir: Path, **
 
 
 class IdleBetweenSteps:
-    """A progress display that dawdles at each step, so that the admin session expires."""
+    """A progress display at whose every step the sandbox's sessions age past their expiry."""
 
-    def __init__(self, idle: float) -> None:
+    def __init__(self, sandbox: RunningSandbox, idle: float) -> None:
+        self.sandbox = sandbox
         self.idle = idle
 
     def start_step(self, step: Step, total: int) -> None:
-        time.sleep(self.idle)
+        self.sandbox.let_time_pass(self.idle)
 
     def advance(self, amount: int = 1) -> None:
         pass
@@ -137,7 +137,7 @@ def test_faults_and_session_expiry_converge_within_three_runs_without_duplicates
     runs: list[ApplyRun | Exception] = []
     for _ in range(3):
         try:
-            run = run_apply(sandbox, wanted, tmp_path, progress=IdleBetweenSteps(0.4))
+            run = run_apply(sandbox, wanted, tmp_path, progress=IdleBetweenSteps(sandbox, 0.4))
         except Exception as error:  # a failed first read: the next run starts again
             runs.append(error)
             continue

@@ -13,6 +13,7 @@ from reconcile.adapters.reports.plan_report import ReportFiles
 from reconcile.core.findings import NOWHERE
 from reconcile.core.outcome import ApplyRun, OpStatus, Preparation
 from reconcile.core.plan import Plan, Step
+from reconcile.core.vocabulary import NOTHING_TO_DO
 from reconcile.core.wording import headline, step_sections
 
 console = Console()
@@ -85,7 +86,7 @@ def show_run(run: ApplyRun, report: ReportFiles | None) -> None:
     failed = [r for r in outcome.results if r.status not in (OpStatus.DONE, OpStatus.KEPT)]
     done = len(outcome.results) - len(failed)
     if run.preparation.plan.is_empty:
-        console.print("[green]Rien à faire :[/] le serveur est déjà dans l'état que demande le classeur.")
+        console.print(f"[green]{escape(NOTHING_TO_DO)}[/]", highlight=False)
     else:
         console.print(f"{done} opération(s) faite(s) sur {len(outcome.results)}.")
     for result in failed:

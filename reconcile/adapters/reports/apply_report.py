@@ -19,6 +19,7 @@ from reconcile.adapters.reports.plan_report import ReportContext, ReportFiles, r
 from reconcile.core.model import UserType, display_name, person_order
 from reconcile.core.outcome import ApplyRun, NewAccount, OpStatus
 from reconcile.core.plan import Operation, Step
+from reconcile.core.vocabulary import NOTHING_TO_DO
 from reconcile.core.wording import french_datetime
 
 REPORT_NAME = "compte-rendu-application.txt"
@@ -113,7 +114,7 @@ def write_private(path: Path, text: str) -> Path:
 def run_headline(run: ApplyRun) -> tuple[str, str]:
     """The banner: (kind for the stylesheet, French sentence)."""
     if run.preparation.plan.is_empty:
-        return "empty", "Rien à faire : le serveur est déjà dans l'état que demande le classeur."
+        return "empty", NOTHING_TO_DO
     if not run.outcome.complete:
         step = run.outcome.incomplete_step
         where = f"à l'étape « {step.title} »" if step else ""
