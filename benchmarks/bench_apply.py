@@ -23,8 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from reconcile.adapters.intrascol.client import IntraScolClient
 from reconcile.app.apply import apply_workbook
 from reconcile.app.demo import rentree
-from reconcile.core.outcome import ApplyRun
-from reconcile.core.plan import (
+from reconcile.core.operations import (
     AssignPupil,
     ChangeResponsible,
     CreateClass,
@@ -34,6 +33,7 @@ from reconcile.core.plan import (
     Plan,
     TransferPupils,
 )
+from reconcile.core.outcome import ApplyRun
 from reconcile.sandbox import RunningSandbox, SandboxOptions, start_sandbox
 from reconcile.sandbox.store import Store
 

@@ -19,8 +19,8 @@ from reconcile.app.attempts import (
 )
 from reconcile.core.errors import AnswerLost
 from reconcile.core.model import ServerState
+from reconcile.core.operations import CreateClass, DeleteClasses
 from reconcile.core.outcome import OpStatus
-from reconcile.core.plan import CreateClass, DeleteClasses
 from reconcile.core.ports import BatchOutcome, ItemOutcome, Refusal
 
 

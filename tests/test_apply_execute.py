@@ -14,8 +14,7 @@ from reconcile.app.executor import execute
 from reconcile.core.errors import JournalError
 from reconcile.core.journal_facts import fold_journal
 from reconcile.core.model import SchoolClass, User, UserType
-from reconcile.core.outcome import Archive, OpStatus
-from reconcile.core.plan import (
+from reconcile.core.operations import (
     AssignPupil,
     ChangeResponsible,
     CreateClass,
@@ -26,6 +25,7 @@ from reconcile.core.plan import (
     Step,
     TransferPupils,
 )
+from reconcile.core.outcome import Archive, OpStatus
 from tests.memory_server import AFTER, BEFORE, DOWN, ClassListingMemoryServer, MemoryServer, small_school
 
 ADULT, PUPIL = UserType.ADULT, UserType.PUPIL

@@ -12,8 +12,8 @@ from reconcile.app.apply import apply_workbook
 from reconcile.app.demo import rentree
 from reconcile.core.errors import NotConfirmed
 from reconcile.core.model import ServerState, Target, UserType, WantedState, class_key, person_key
+from reconcile.core.operations import Step
 from reconcile.core.outcome import ApplyRun
-from reconcile.core.plan import Step
 from reconcile.core.ports import ClassLister
 from reconcile.sandbox import RunningSandbox
 

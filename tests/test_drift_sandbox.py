@@ -18,7 +18,8 @@ from reconcile.adapters.workbook import layout, load_wanted, write_workbook
 from reconcile.cli import app
 from reconcile.cli.render import console
 from reconcile.core.model import ServerState
-from reconcile.core.plan import ChangeResponsible, make_plan
+from reconcile.core.operations import ChangeResponsible
+from reconcile.core.plan import make_plan
 from reconcile.sandbox import RunningSandbox
 from tests.test_cli_apply import read, reconcile_apply
 

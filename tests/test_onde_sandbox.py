@@ -19,7 +19,8 @@ from reconcile.adapters.intrascol.client import IntraScolClient
 from reconcile.adapters.workbook import load_wanted
 from reconcile.cli import app
 from reconcile.core.model import Target, WantedState, fold
-from reconcile.core.plan import CreateClass, CreateUser, DeleteUsers, TransferPupils, make_plan
+from reconcile.core.operations import CreateClass, CreateUser, DeleteUsers, TransferPupils
+from reconcile.core.plan import make_plan
 from reconcile.sandbox import RunningSandbox
 
 # This year's class -> (next year's level, the ONDE class label).

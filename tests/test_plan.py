@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from reconcile.core.model import Location, ServerState, Target, UserType, WantedUser
-from reconcile.core.plan import (
+from reconcile.core.operations import (
     AssignPupil,
     ChangeResponsible,
     CreateClass,
@@ -20,8 +20,8 @@ from reconcile.core.plan import (
     Step,
     TransferPupils,
     class_order_key,
-    make_plan,
 )
+from reconcile.core.plan import make_plan
 from reconcile.core.vocabulary import LEAVES_SCHOOL, ClassStatus
 from tests.plan_builders import make_server, school, workbook
 

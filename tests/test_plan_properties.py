@@ -26,7 +26,7 @@ from reconcile.core.model import (
     WantedUser,
     class_key,
 )
-from reconcile.core.plan import (
+from reconcile.core.operations import (
     AssignPupil,
     ChangeResponsible,
     CreateClass,
@@ -35,8 +35,8 @@ from reconcile.core.plan import (
     DeleteUsers,
     Plan,
     TransferPupils,
-    make_plan,
 )
+from reconcile.core.plan import make_plan
 from reconcile.core.ports import BatchOutcome, ItemOutcome
 from reconcile.core.vocabulary import ClassStatus
 from reconcile.core.wording import NO_CLASS_TITLE, class_changes

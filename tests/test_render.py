@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from reconcile.core.model import UserType
-from reconcile.core.plan import (
+from reconcile.core.operations import (
     ChangeResponsible,
     CreateClass,
     DeleteClasses,
     DeleteUsers,
     Step,
     TransferPupils,
-    make_plan,
 )
+from reconcile.core.plan import make_plan
 from reconcile.core.vocabulary import LEAVES_SCHOOL, NOTHING_TO_DO, ClassStatus
 from reconcile.core.wording import (
     Move,

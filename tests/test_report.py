@@ -16,7 +16,8 @@ from openpyxl import load_workbook
 
 from reconcile.adapters.reports.plan_report import report_environment, write_plan_report
 from reconcile.core.model import ServerState, UserType, WantedState
-from reconcile.core.plan import Plan, make_plan
+from reconcile.core.operations import Plan
+from reconcile.core.plan import make_plan
 from reconcile.core.vocabulary import LEAVES_SCHOOL, ClassStatus
 from reconcile.core.wording import french_datetime, step_sections
 from tests.plan_builders import school, workbook

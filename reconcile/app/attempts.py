@@ -25,8 +25,8 @@ from reconcile.adapters.journal import Journal
 from reconcile.core.errors import AnswerLost, ServerFailure, ServerUnreachable
 from reconcile.core.journal_facts import Event
 from reconcile.core.model import ServerState
+from reconcile.core.operations import Operation
 from reconcile.core.outcome import OpResult, OpStatus
-from reconcile.core.plan import Operation
 from reconcile.core.ports import BatchOutcome, ItemOutcome
 
 # Errors after which a POST may or may not have been applied: decided by a re-read.

@@ -29,8 +29,7 @@ from reconcile.app.sends import (
 from reconcile.core.errors import FolderArchiveError, JournalError, ServerError
 from reconcile.core.journal_facts import Event
 from reconcile.core.model import SchoolClass, ServerState, class_key
-from reconcile.core.outcome import Archive, OpResult, OpStatus, Outcome
-from reconcile.core.plan import (
+from reconcile.core.operations import (
     AssignPupil,
     ChangeResponsible,
     CreateClass,
@@ -42,6 +41,7 @@ from reconcile.core.plan import (
     Step,
     TransferPupils,
 )
+from reconcile.core.outcome import Archive, OpResult, OpStatus, Outcome
 from reconcile.core.ports import IntraScolServer, ItemOutcome, Refusal
 from reconcile.core.wording import describe_operation
 

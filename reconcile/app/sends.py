@@ -29,8 +29,7 @@ from reconcile.app.attempts import (
 from reconcile.core.errors import ServerRefused
 from reconcile.core.journal_facts import Event
 from reconcile.core.model import SchoolClass, ServerState, User, UserType, class_key, display_name, person_key
-from reconcile.core.outcome import NewAccount, Outcome
-from reconcile.core.plan import (
+from reconcile.core.operations import (
     AssignPupil,
     ChangeResponsible,
     CreateClass,
@@ -39,6 +38,7 @@ from reconcile.core.plan import (
     DeleteUsers,
     TransferPupils,
 )
+from reconcile.core.outcome import NewAccount, Outcome
 from reconcile.core.ports import BatchOutcome, ClassLister, CreatedUser, IntraScolServer, ItemOutcome, Refusal
 
 

@@ -14,7 +14,8 @@ from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, conne
 from reconcile.cli.errors import READ_ONLY_INTERRUPTED, on_ctrl_c
 from reconcile.cli.render import console, print_plan_summary
 from reconcile.cli.workbook import load_workbook
-from reconcile.core.plan import Plan, make_plan
+from reconcile.core.operations import Plan
+from reconcile.core.plan import make_plan
 
 
 def plan(

@@ -11,8 +11,8 @@ from rich.table import Table
 
 from reconcile.adapters.reports.plan_report import ReportFiles
 from reconcile.core.findings import NOWHERE
+from reconcile.core.operations import Plan, Step
 from reconcile.core.outcome import ApplyRun, OpStatus, Preparation
-from reconcile.core.plan import Plan, Step
 from reconcile.core.vocabulary import NOTHING_TO_DO
 from reconcile.core.wording import headline, step_sections
 

@@ -15,14 +15,8 @@ from pathlib import Path
 from reconcile.core.errors import DriftAmbiguous
 from reconcile.core.journal_facts import EarlierWork, JournalFacts
 from reconcile.core.model import ServerState, User, UserType, WantedState, class_key, user_order
-from reconcile.core.plan import (
-    DeleteClasses,
-    DeleteUsers,
-    Operation,
-    Plan,
-    Step,
-    make_plan,
-)
+from reconcile.core.operations import DeleteClasses, DeleteUsers, Operation, Plan, Step
+from reconcile.core.plan import make_plan
 from reconcile.core.ports import ItemOutcome
 from reconcile.core.resume import Resolution, resolve
 from reconcile.core.wording import describe_operation

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import assert_never
 
 from reconcile.core.model import ServerState, UserType, class_key, class_reading_key, fold
-from reconcile.core.plan import (
+from reconcile.core.operations import (
     ADULT_ORIGIN,
     AssignPupil,
     ChangeResponsible,

@@ -17,8 +17,8 @@ from openpyxl import Workbook
 from reconcile.adapters.files import write_private_bytes, write_private_text
 from reconcile.adapters.reports.plan_report import ReportContext, ReportFiles, report_environment, write_table
 from reconcile.core.model import UserType, display_name, person_order
+from reconcile.core.operations import Operation, Step
 from reconcile.core.outcome import ApplyRun, NewAccount, OpStatus
-from reconcile.core.plan import Operation, Step
 from reconcile.core.vocabulary import NOTHING_TO_DO
 from reconcile.core.wording import french_datetime
 

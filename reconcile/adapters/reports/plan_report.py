@@ -28,7 +28,7 @@ from reconcile import __version__
 from reconcile.adapters.files import writing_into
 from reconcile.core.findings import Finding
 from reconcile.core.model import ServerState, WantedState
-from reconcile.core.plan import Plan
+from reconcile.core.operations import Plan
 from reconcile.core.wording import (
     ClassChange,
     StepSection,
