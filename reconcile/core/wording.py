@@ -190,44 +190,60 @@ class StepSection:
 
 def step_summary(step: Step, ops: Iterable[Operation]) -> str:
     """What a step does, counted: `2 comptes créés, 1 classe créée`; `Rien à faire`."""
-    created_users = created_classes = changed = deleted_users = assigned = 0
-    moved = 0
-    destinations = 0
-    deleted_classes = 0
+    counts = _StepCounts()
     for op in ops:
-        if isinstance(op, CreateUser):
-            created_users += 1
-        elif isinstance(op, CreateClass):
-            created_classes += 1
-        elif isinstance(op, ChangeResponsible):
-            changed += 1
-        elif isinstance(op, DeleteUsers):
-            deleted_users += len(op.logins)
-        elif isinstance(op, AssignPupil):
-            assigned += 1
-        elif isinstance(op, TransferPupils):
-            moved += len(op.logins)
-            destinations += 1
-        elif isinstance(op, DeleteClasses):
-            deleted_classes += len(op.class_names)
-    parts = []
-    if created_users:
-        parts.append(plural(created_users, "compte créé", "comptes créés"))
-    if created_classes:
-        parts.append(plural(created_classes, "classe créée", "classes créées"))
-    if changed:
-        parts.append(plural(changed, "responsable changé", "responsables changés"))
-    if assigned:
-        parts.append(plural(assigned, "élève affecté", "élèves affectés"))
-    if moved:
-        parts.append(
-            f"{plural(moved, 'élève transféré', 'élèves transférés')} vers {plural(destinations, 'classe')}"
-        )
-    if deleted_classes:
-        parts.append(plural(deleted_classes, "classe supprimée", "classes supprimées"))
-    if deleted_users:
-        parts.append(plural(deleted_users, "compte supprimé", "comptes supprimés"))
+        counts.add(op)
+    parts = counts.parts()
     return ", ".join(parts) if parts else "Rien à faire"
+
+
+@dataclass(slots=True)
+class _StepCounts:
+    """What the operations of one step do, counted by kind of change."""
+
+    created_users: int = 0
+    created_classes: int = 0
+    changed: int = 0
+    assigned: int = 0
+    moved: int = 0
+    destinations: int = 0
+    deleted_classes: int = 0
+    deleted_users: int = 0
+
+    def add(self, op: Operation) -> None:
+        match op:
+            case CreateUser():
+                self.created_users += 1
+            case CreateClass():
+                self.created_classes += 1
+            case ChangeResponsible():
+                self.changed += 1
+            case DeleteUsers():
+                self.deleted_users += len(op.logins)
+            case AssignPupil():
+                self.assigned += 1
+            case TransferPupils():
+                self.moved += len(op.logins)
+                self.destinations += 1
+            case DeleteClasses():
+                self.deleted_classes += len(op.class_names)
+            case _:
+                assert_never(op)
+
+    def parts(self) -> list[str]:
+        """The counts that are not zero, in words, in the order the summary says them."""
+        moved = f"{plural(self.moved, 'élève transféré', 'élèves transférés')} vers "
+        moved += plural(self.destinations, "classe")
+        worded = (
+            (self.created_users, plural(self.created_users, "compte créé", "comptes créés")),
+            (self.created_classes, plural(self.created_classes, "classe créée", "classes créées")),
+            (self.changed, plural(self.changed, "responsable changé", "responsables changés")),
+            (self.assigned, plural(self.assigned, "élève affecté", "élèves affectés")),
+            (self.moved, moved),
+            (self.deleted_classes, plural(self.deleted_classes, "classe supprimée", "classes supprimées")),
+            (self.deleted_users, plural(self.deleted_users, "compte supprimé", "comptes supprimés")),
+        )
+        return [words for count, words in worded if count]
 
 
 def step_sections(plan: Plan) -> tuple[StepSection, ...]:
@@ -320,85 +336,123 @@ def class_changes(plan: Plan, current: ServerState) -> tuple[ClassChange, ...]:
     names = dict(plan.names)
     for user in current.users:
         names.setdefault(user.login, user.display_name)
-    place: dict[str, str] = {}  # pupil key -> class name (or NO_CLASS) after the operations so far
-    for user in current.users:
-        if user.type is UserType.PUPIL:
-            place[user.login] = current.class_name_of(user) or NO_CLASS
-    before = dict(place)
-    responsible_before = {c.name: c.responsible_login for c in current.classes}
-    responsible_after = dict(responsible_before)
-    status = dict.fromkeys(responsible_before, "conservée")
-    gone: dict[str, str] = {}  # pupil key -> why they are in no class of the list any more
-    canonical = {class_key(c.name): c.name for c in current.classes}
-
+    before = _ClassLists(current)
+    after = _ClassLists(current)
     for op in plan.operations:
-        if isinstance(op, CreateClass):
-            responsible_after[op.name] = op.responsible
-            status[op.name] = "créée"
-            canonical[class_key(op.name)] = op.name
-        elif isinstance(op, ChangeResponsible):
-            responsible_after[canonical.get(class_key(op.class_name), op.class_name)] = op.responsible
-        elif isinstance(op, DeleteUsers):
-            for login in op.logins:
-                if place.pop(login, None) is not None:
-                    gone[login] = "quitte l'école"
-        elif isinstance(op, CreateUser) and op.type is UserType.PUPIL:
-            place[op.user] = NO_CLASS
-        elif isinstance(op, AssignPupil | TransferPupils):
-            destination = canonical.get(class_key(op.class_name), op.class_name)
-            for key in (op.user,) if isinstance(op, AssignPupil) else op.logins:
-                place[key] = destination
-        elif isinstance(op, DeleteClasses):
-            removed = {canonical.get(class_key(name), name) for name in op.class_names}
-            for name in removed:
-                status[name] = "supprimée"
-                responsible_after.pop(name, None)
-            for key, where in place.items():
-                if where in removed:
-                    place[key] = NO_CLASS
-
-    def person(key: str) -> str:
-        return _who(key, names)
-
-    def order(key: str) -> tuple[str, str, str]:
-        first, _, last = names.get(key, key).partition(" ")
-        return (fold(last), fold(first), key)
-
-    members_before: dict[str, set[str]] = defaultdict(set)
-    members_after: dict[str, set[str]] = defaultdict(set)
-    for key, where in before.items():
-        members_before[where].add(key)
-    for key, where in place.items():
-        members_after[where].add(key)
-    all_classes = set(status) | {NO_CLASS}
+        after.execute(op)
+    people = _People(names)
+    members_before, members_after = before.members(), after.members()
     changes = []
-    for name in sorted(all_classes, key=_reading_key):
+    for name in sorted(set(after.status) | {NO_CLASS}, key=_reading_key):
         was = members_before.get(name, set())
         now = members_after.get(name, set())
         if name == NO_CLASS and not was and not now:
             continue
-        leaves = tuple(
-            Move(person(k), gone.get(k) or _towards(place.get(k, NO_CLASS)))
-            for k in sorted(was - now, key=order)
-        )
-        arrives = tuple(
-            Move(person(k), "nouveau" if k not in before else _from(before[k]))
-            for k in sorted(now - was, key=order)
-        )
-        resp_before = responsible_before.get(name)
-        resp_after = responsible_after.get(name)
-        changes.append(
-            ClassChange(
-                name=_title(name),
-                status="—" if name == NO_CLASS else status[name],
-                responsible_before=person(resp_before) if resp_before else None,
-                responsible_after=person(resp_after) if resp_after else None,
-                stays=tuple(person(k) for k in sorted(was & now, key=order)),
-                arrives=arrives,
-                leaves=leaves,
-            )
-        )
+        changes.append(_class_change(name, was, now, before, after, people))
     return tuple(changes)
+
+
+class _ClassLists:
+    """The school's class lists, as the operations of a plan change them one after the other."""
+
+    def __init__(self, current: ServerState) -> None:
+        # Pupil key -> class name (or NO_CLASS).
+        self.place: dict[str, str] = {
+            user.login: current.class_name_of(user) or NO_CLASS
+            for user in current.users
+            if user.type is UserType.PUPIL
+        }
+        self.responsible: dict[str, str] = {c.name: c.responsible_login for c in current.classes}
+        self.status = dict.fromkeys(self.responsible, "conservée")
+        self.gone: dict[str, str] = {}  # pupil key -> why they are in no class of the list any more
+        self._names = {class_key(c.name): c.name for c in current.classes}
+
+    def _name(self, class_name: str) -> str:
+        """A class's name as the lists spell it (an operation may spell it otherwise)."""
+        return self._names.get(class_key(class_name), class_name)
+
+    def execute(self, op: Operation) -> None:
+        match op:
+            case CreateClass():
+                self.responsible[op.name] = op.responsible
+                self.status[op.name] = "créée"
+                self._names[class_key(op.name)] = op.name
+            case ChangeResponsible():
+                self.responsible[self._name(op.class_name)] = op.responsible
+            case DeleteUsers():
+                for login in op.logins:
+                    if self.place.pop(login, None) is not None:
+                        self.gone[login] = "quitte l'école"
+            case CreateUser():
+                if op.type is UserType.PUPIL:
+                    self.place[op.user] = NO_CLASS
+            case AssignPupil():
+                self.place[op.user] = self._name(op.class_name)
+            case TransferPupils():
+                destination = self._name(op.class_name)
+                for login in op.logins:
+                    self.place[login] = destination
+            case DeleteClasses():
+                self._delete_classes({self._name(name) for name in op.class_names})
+            case _:
+                assert_never(op)
+
+    def _delete_classes(self, removed: set[str]) -> None:
+        for name in removed:
+            self.status[name] = "supprimée"
+            self.responsible.pop(name, None)
+        for key, where in self.place.items():
+            if where in removed:
+                self.place[key] = NO_CLASS
+
+    def members(self) -> dict[str, set[str]]:
+        """Class name (or NO_CLASS) -> the keys of its pupils."""
+        members: dict[str, set[str]] = defaultdict(set)
+        for key, where in self.place.items():
+            members[where].add(key)
+        return members
+
+
+@dataclass(frozen=True, slots=True)
+class _People:
+    """Users named and ordered as a class table shows them: by surname."""
+
+    names: Mapping[str, str]
+
+    def name(self, key: str) -> str:
+        return _who(key, self.names)
+
+    def order(self, key: str) -> tuple[str, str, str]:
+        first, _, last = self.names.get(key, key).partition(" ")
+        return (fold(last), fold(first), key)
+
+    def sorted(self, keys: set[str]) -> list[str]:
+        return sorted(keys, key=self.order)
+
+
+def _class_change(
+    name: str, was: set[str], now: set[str], before: _ClassLists, after: _ClassLists, people: _People
+) -> ClassChange:
+    """One class's table: who stays, who leaves (and for where), who arrives (and from where)."""
+    leaves = tuple(
+        Move(people.name(k), after.gone.get(k) or _towards(after.place.get(k, NO_CLASS)))
+        for k in people.sorted(was - now)
+    )
+    arrives = tuple(
+        Move(people.name(k), "nouveau" if k not in before.place else _from(before.place[k]))
+        for k in people.sorted(now - was)
+    )
+    responsible_before = before.responsible.get(name)
+    responsible_after = after.responsible.get(name)
+    return ClassChange(
+        name=_title(name),
+        status="—" if name == NO_CLASS else after.status[name],
+        responsible_before=people.name(responsible_before) if responsible_before else None,
+        responsible_after=people.name(responsible_after) if responsible_after else None,
+        stays=tuple(people.name(k) for k in people.sorted(was & now)),
+        arrives=arrives,
+        leaves=leaves,
+    )
 
 
 def _source(origin: str) -> str:
