@@ -14,12 +14,11 @@ only where the workbook's intent became unclear.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from reconcile.core.errors import DriftAmbiguous
-from reconcile.core.journal_facts import EarlierAccount, EarlierWork, JournalFacts
+from reconcile.core.journal_facts import EarlierAccount, EarlierWork, JournalFacts, PendingCreation
 from reconcile.core.model import (
     ExportedUser,
     ExportInfo,
@@ -30,6 +29,7 @@ from reconcile.core.model import (
     WantedState,
     WantedUser,
     class_key,
+    display_name,
     person_key,
 )
 from reconcile.core.vocabulary import ClassStatus
@@ -61,11 +61,11 @@ class Resolution:
     skipped: tuple[str, ...] = ()
 
 
-def _label(user: User | ExportedUser | WantedUser | EarlierAccount) -> str:
-    return f"{user.first_name} {user.last_name.upper()}"
-
-
 Person = User | ExportedUser | WantedUser | EarlierAccount
+
+
+def _label(person: Person) -> str:
+    return display_name(person.first_name, person.last_name)
 
 
 def _same_person(a: Person, b: Person) -> bool:
@@ -85,102 +85,206 @@ def resolve(
     class it created is kept.
     Raises `DriftAmbiguous` when the workbook's intent for some row is unclear now.
     """
-    ambiguous: list[str] = []
-    skipped: list[str] = []
-    adoptions: list[Adoption] = []
-    gone: set[str] = set()
-    key_to_login: dict[str, str] = {}
-    journal_logins = {a.login for a in facts.created_users.values()}
-    journal_logins |= {a.login for a in facts.provisional_pupils.values()}
-    exported = {u.login: u for u in wanted.export.users} if wanted.export else {}
+    resolver = _Resolver(wanted, facts, current, earlier or EarlierWork())
+    users = resolver.users()
+    if resolver.ambiguous:
+        raise DriftAmbiguous(resolver.ambiguous)
+    return Resolution(
+        wanted=WantedState(users=users, classes=resolver.classes(), export=wanted.export),
+        adoptions=tuple(resolver.adoptions),
+        gone=frozenset(resolver.gone),
+        taken_classes=resolver.taken_classes(),
+        changes=tuple(drift_changes(wanted, facts, current)),
+        skipped=tuple(resolver.skipped),
+    )
 
-    # Logins of rows naming an account deleted by an application: any account with that login
-    # now is a newer one, free to be taken over by a new row.
-    deleted_rows = {
-        u.login
-        for u in wanted.users
-        if u.login
-        and (
-            u.login in facts.deleted_logins
-            or (earlier is not None and _deleted_before_export(earlier.deleted.get(u.login), wanted))
+
+class _Resolver:
+    """One pass over the workbook's rows: a new row becomes the account the journal or an
+    earlier application made for it; an existing row is checked against the server now."""
+
+    def __init__(
+        self, wanted: WantedState, facts: JournalFacts, current: ServerState, earlier: EarlierWork
+    ) -> None:
+        self.wanted = wanted
+        self.facts = facts
+        self.current = current
+        self.earlier = earlier
+        self.ambiguous: list[str] = []
+        self.skipped: list[str] = []
+        self.adoptions: list[Adoption] = []
+        self.gone: set[str] = set()
+        self.key_to_login: dict[str, str] = {}  # new row's key -> the login it was given
+        self.journal_logins = _logins_made_by(facts)
+        self.exported = {u.login: u for u in wanted.export.users} if wanted.export else {}
+        # Logins of rows naming an account deleted by an application: any account with that login
+        # now is a newer one, free to be taken over by a new row.
+        deleted_rows = {
+            u.login
+            for u in wanted.users
+            if u.login and (u.login in facts.deleted_logins or self._deleted_by_earlier(u.login))
+        }
+        self.claimed = {u.login for u in wanted.users if u.login and u.login not in deleted_rows}
+        self.claimed |= {a.login for a in facts.created_users.values()}
+
+    def _deleted_by_earlier(self, login: str) -> bool:
+        return _deleted_before_export(self.earlier.deleted.get(login), self.wanted)
+
+    # --- The users' rows -------------------------------------------------------------------
+
+    def users(self) -> tuple[WantedUser, ...]:
+        resolved = (
+            self._new_row(row) if row.is_new else self._existing_row(row) for row in self.wanted.users
         )
-    }
-    claimed = {u.login for u in wanted.users if u.login and u.login not in deleted_rows}
-    claimed |= {a.login for a in facts.created_users.values()}
-    users: list[WantedUser] = []
-    for row in wanted.users:
-        if row.is_new:
-            resolved = _resolve_new_row(row, facts, current, adoptions, ambiguous)
-            if resolved is None and row.key not in facts.pending_users:
-                accounts = earlier.accounts if earlier else ()
-                resolved = _take_over_earlier(row, accounts, current, claimed, adoptions, skipped)
-            if resolved is not None:
-                key_to_login[row.key] = resolved.key
-                users.append(resolved)
-            else:
-                users.append(row)
-            continue
+        return tuple(row for row in resolved if row is not None)
+
+    def _new_row(self, row: WantedUser) -> WantedUser:
+        """The existing account a new row became, or the row itself, still to create."""
+        resolved = self._made_by_journal(row)
+        if resolved is None and row.key not in self.facts.pending_users:
+            resolved = self._taken_over(row)
+        if resolved is None:
+            return row
+        self.key_to_login[row.key] = resolved.key
+        return resolved
+
+    def _made_by_journal(self, row: WantedUser) -> WantedUser | None:
+        """The existing account a new row became, if the journal says it was made."""
+        account = self.facts.created_users.get(row.key)
+        if account is not None:
+            on_server = self.current.user(account.login)
+            if on_server is None or not _same_person(on_server, row):
+                self.ambiguous.append(
+                    f"{_label(row)} ({row.location or row.key}) a été créé(e) par une application "
+                    f"précédente avec l'identifiant {account.login}, qui n'existe plus sur le serveur ou "
+                    "désigne quelqu'un d'autre."
+                )
+                return None
+            return _as_existing(row, account.login)
+        pending = self.facts.pending_users.get(row.key)
+        return None if pending is None else self._made_by_interrupted_creation(row, pending)
+
+    def _made_by_interrupted_creation(self, row: WantedUser, pending: PendingCreation) -> WantedUser | None:
+        """The one account with the row's names that appeared since its creation was sent."""
+        candidates = [
+            u
+            for u in self.current.users
+            if u.type is pending.type
+            and person_key(u.last_name, u.first_name) == person_key(pending.last_name, pending.first_name)
+            and u.login not in pending.logins_before
+        ]
+        if len(candidates) > 1:
+            logins = ", ".join(sorted(u.login for u in candidates))
+            self.ambiguous.append(
+                f"La création de {_label(row)} a été interrompue, et plusieurs comptes à ce nom sont "
+                f"apparus depuis ({logins}) : impossible de savoir lequel est le sien."
+            )
+            return None
+        if not candidates:
+            return None  # the interrupted POST did not create it: it is still to create
+        adopted = candidates[0]
+        self.adoptions.append(Adoption(row.key, adopted.login, adopted.password))
+        return _as_existing(row, adopted.login)
+
+    def _taken_over(self, row: WantedUser) -> WantedUser | None:
+        """The account an earlier application made for this person, if it is still there."""
+        for account in self.earlier.accounts:
+            on_server = self.current.user(account.login)
+            if (
+                account.login in self.claimed
+                or account.type is not row.type
+                or not _same_person(account, row)
+                or on_server is None
+                or not _same_person(on_server, row)
+            ):
+                continue
+            self.claimed.add(account.login)
+            self.adoptions.append(Adoption(row.key, account.login, account.password))
+            self.skipped.append(
+                f"{_label(row)} a déjà été créé(e) par une application précédente (identifiant "
+                f"{account.login}) : ce compte est repris, pas recréé."
+            )
+            return _as_existing(row, account.login)
+        return None
+
+    def _existing_row(self, row: WantedUser) -> WantedUser | None:
+        """The row of an existing account, or None when there is nothing left to ask of it."""
         login = row.login or row.key
-        if login in facts.deleted_logins:
+        if login in self.facts.deleted_logins:
             # We deleted this account: any account with that login now is someone else's.
-            continue
-        if earlier is not None and _deleted_before_export(earlier.deleted.get(login), wanted):
-            gone.add(login)  # journaled: later runs (and the verification) drop the row too
-            skipped.append(
+            return None
+        if self._deleted_by_earlier(login):
+            self.gone.add(login)  # journaled: later runs (and the verification) drop the row too
+            self.skipped.append(
                 f"Le compte {login} ({_label(row)}) a été supprimé par une application précédente : "
                 "le compte qui porte aujourd'hui cet identifiant n'est pas touché."
             )
-            continue
-        on_server = current.user(login)
-        reference: User | ExportedUser | WantedUser = exported.get(login, row)
+            return None
+        on_server = self.current.user(login)
+        reference: User | ExportedUser | WantedUser = self.exported.get(login, row)
         if on_server is None:
-            if row.target is Target.LEAVES:
-                gone.add(login)
-            elif row.target is Target.CLASS:
-                skipped.append(
-                    f"{_label(reference)} ({login}) devait aller en {row.target_class}, "
-                    "mais n'existe plus sur le serveur : ignoré."
-                )
-            continue
+            self._account_gone(row, login, reference)
+            return None
         if not _same_person(on_server, reference):
-            message = (
-                f"L'identifiant {login} désignait {_label(reference)} à l'export ; il désigne "
-                f"maintenant {_label(on_server)} (un identifiant libéré est redonné au compte suivant)."
+            self._login_given_again(row, login, reference, on_server)
+            return None
+        return row
+
+    def _account_gone(self, row: WantedUser, login: str, reference: Person) -> None:
+        if row.target is Target.LEAVES:
+            self.gone.add(login)
+        elif row.target is Target.CLASS:
+            self.skipped.append(
+                f"{_label(reference)} ({login}) devait aller en {row.target_class}, "
+                "mais n'existe plus sur le serveur : ignoré."
             )
-            if row.target is Target.UNCHANGED:
-                skipped.append(message + " Ce compte n'est pas touché.")
-            elif login in journal_logins:
-                # Our own new account took the login of an account deleted outside the journal.
-                skipped.append(message + " Ce compte, créé par reconcile, n'est pas touché.")
-            else:
-                ambiguous.append(message + f" Le classeur demande « {_target_words(row)} » pour lui.")
-            continue
-        users.append(row)
 
-    if ambiguous:
-        raise DriftAmbiguous(ambiguous)
+    def _login_given_again(self, row: WantedUser, login: str, reference: Person, on_server: User) -> None:
+        """The login names another person than the workbook's: left alone, or ambiguous if acted on."""
+        message = (
+            f"L'identifiant {login} désignait {_label(reference)} à l'export ; il désigne "
+            f"maintenant {_label(on_server)} (un identifiant libéré est redonné au compte suivant)."
+        )
+        if row.target is Target.UNCHANGED:
+            self.skipped.append(message + " Ce compte n'est pas touché.")
+        elif login in self.journal_logins:
+            # Our own new account took the login of an account deleted outside the journal.
+            self.skipped.append(message + " Ce compte, créé par reconcile, n'est pas touché.")
+        else:
+            self.ambiguous.append(message + f" Le classeur demande « {_target_words(row)} » pour lui.")
 
-    ours = {class_key(n) for n in facts.created_classes | facts.pending_classes}
-    theirs = {class_key(n) for n in (earlier.class_names if earlier else ())} - ours
-    classes = [_resolve_class(c, ours | theirs, current, key_to_login) for c in wanted.classes]
-    taken = frozenset(
-        c.name
-        for c in wanted.classes
-        if c.status is ClassStatus.CREATE and class_key(c.name) in theirs and current.class_by_name(c.name)
-    )
-    resolved_wanted = WantedState(
-        users=tuple(users),
-        classes=tuple(c for c in classes if c is not None),
-        export=wanted.export,
-    )
-    return Resolution(
-        wanted=resolved_wanted,
-        adoptions=tuple(adoptions),
-        gone=frozenset(gone),
-        taken_classes=taken,
-        changes=tuple(drift_changes(wanted, facts, current)),
-        skipped=tuple(skipped),
-    )
+    # --- The classes' rows -----------------------------------------------------------------
+
+    def _created_here(self) -> set[str]:
+        """Class keys this workbook's journal created (or sent the creation of)."""
+        return {class_key(n) for n in self.facts.created_classes | self.facts.pending_classes}
+
+    def _created_earlier(self) -> set[str]:
+        """Class keys the application of another workbook created."""
+        return {class_key(n) for n in self.earlier.class_names} - self._created_here()
+
+    def classes(self) -> tuple[WantedClass, ...]:
+        ours = self._created_here() | self._created_earlier()
+        resolved = (_resolve_class(c, ours, self.current, self.key_to_login) for c in self.wanted.classes)
+        return tuple(c for c in resolved if c is not None)
+
+    def taken_classes(self) -> frozenset[str]:
+        """`Créer` classes an earlier application of another workbook created."""
+        theirs = self._created_earlier()
+        return frozenset(
+            c.name
+            for c in self.wanted.classes
+            if c.status is ClassStatus.CREATE
+            and class_key(c.name) in theirs
+            and self.current.class_by_name(c.name)
+        )
+
+
+def _logins_made_by(facts: JournalFacts) -> set[str]:
+    """The accounts the journal made: new rows' accounts and provisional pupils."""
+    return {a.login for a in facts.created_users.values()} | {
+        a.login for a in facts.provisional_pupils.values()
+    }
 
 
 def _deleted_before_export(deleted_at: str | None, wanted: WantedState) -> bool:
@@ -207,78 +311,6 @@ def _target_words(row: WantedUser) -> str:
     return f"aller en {row.target_class}"
 
 
-def _resolve_new_row(
-    row: WantedUser,
-    facts: JournalFacts,
-    current: ServerState,
-    adoptions: list[Adoption],
-    ambiguous: list[str],
-) -> WantedUser | None:
-    """The existing account a new row became, if the journal says it was made."""
-    account = facts.created_users.get(row.key)
-    if account is not None:
-        on_server = current.user(account.login)
-        if on_server is None or not _same_person(on_server, row):
-            ambiguous.append(
-                f"{_label(row)} ({row.location or row.key}) a été créé(e) par une application précédente "
-                f"avec l'identifiant {account.login}, qui n'existe plus sur le serveur ou désigne "
-                "quelqu'un d'autre."
-            )
-            return None
-        return _as_existing(row, account.login)
-    pending = facts.pending_users.get(row.key)
-    if pending is None:
-        return None
-    candidates = [
-        u
-        for u in current.users
-        if u.type is pending.type
-        and person_key(u.last_name, u.first_name) == person_key(pending.last_name, pending.first_name)
-        and u.login not in pending.logins_before
-    ]
-    if len(candidates) > 1:
-        logins = ", ".join(sorted(u.login for u in candidates))
-        ambiguous.append(
-            f"La création de {_label(row)} a été interrompue, et plusieurs comptes à ce nom sont "
-            f"apparus depuis ({logins}) : impossible de savoir lequel est le sien."
-        )
-        return None
-    if not candidates:
-        return None  # the interrupted POST did not create it: it is still to create
-    adopted = candidates[0]
-    adoptions.append(Adoption(row.key, adopted.login, adopted.password))
-    return _as_existing(row, adopted.login)
-
-
-def _take_over_earlier(
-    row: WantedUser,
-    earlier: Sequence[EarlierAccount],
-    current: ServerState,
-    claimed: set[str],
-    adoptions: list[Adoption],
-    skipped: list[str],
-) -> WantedUser | None:
-    """The account an earlier application made for this person, if it is still there."""
-    for account in earlier:
-        on_server = current.user(account.login)
-        if (
-            account.login in claimed
-            or account.type is not row.type
-            or not _same_person(account, row)
-            or on_server is None
-            or not _same_person(on_server, row)
-        ):
-            continue
-        claimed.add(account.login)
-        adoptions.append(Adoption(row.key, account.login, account.password))
-        skipped.append(
-            f"{_label(row)} a déjà été créé(e) par une application précédente (identifiant "
-            f"{account.login}) : ce compte est repris, pas recréé."
-        )
-        return _as_existing(row, account.login)
-    return None
-
-
 def _as_existing(row: WantedUser, login: str) -> WantedUser:
     return replace(row, key=login, login=login)
 
@@ -302,42 +334,64 @@ def drift_changes(wanted: WantedState, facts: JournalFacts, current: ServerState
     export = wanted.export
     if export is None or export.fingerprint == current.fingerprint():
         return []
+    wanted_classes = {class_key(c.name): c for c in wanted.classes}
+    return [
+        *_user_changes(wanted, export, _logins_made_by(facts), current),
+        *_class_list_changes(export, wanted_classes, current),
+        *_responsible_changes(export, wanted_classes, facts, current),
+    ]
+
+
+def _user_changes(wanted: WantedState, export: ExportInfo, ours: set[str], current: ServerState) -> list[str]:
+    """Accounts deleted, given to someone else, moved or added since the export."""
     rows = {u.login: u for u in wanted.users if u.login}
-    ours = {a.login for a in facts.created_users.values()} | {
-        a.login for a in facts.provisional_pupils.values()
-    }
     exported = {u.login: u for u in export.users}
-    changes: list[str] = []
-    for login, before in sorted(exported.items()):
-        row = rows.get(login)
-        now = current.user(login)
-        leaving = row is not None and row.target is Target.LEAVES
-        if now is None:
-            if not leaving:
-                changes.append(f"{_label(before)} ({login}) a été supprimé(e) du serveur depuis l'export.")
-            continue
-        if not _same_person(now, before):
-            if login not in ours and not leaving:
-                changes.append(
-                    f"L'identifiant {login} désigne maintenant {_label(now)} (à l'export : {_label(before)})."
-                )
-            continue
-        class_now = current.class_name_of(now)
-        target = row.target_class if row is not None and row.target is Target.CLASS else None
-        if class_key(class_now or "") != class_key(before.class_name or "") and (
-            target is None or class_key(target) != class_key(class_now or "")
-        ):
-            changes.append(
-                f"{_label(now)} ({login}) a changé de classe depuis l'export : "
-                f"{before.class_name or 'aucune'} → {class_now or 'aucune'}."
-            )
+    changes = [
+        change
+        for login, before in sorted(exported.items())
+        if (change := _exported_user_change(before, rows.get(login), ours, current)) is not None
+    ]
     added = [u for u in current.users if u.login not in exported and u.login not in ours]
     changes.extend(
         f"{_label(u)} ({u.login}) a été ajouté(e) au serveur depuis l'export ; il/elle ne sera pas touché(e)."
         for u in sorted(added, key=lambda u: u.login)
     )
+    return changes
+
+
+def _exported_user_change(
+    before: ExportedUser, row: WantedUser | None, ours: set[str], current: ServerState
+) -> str | None:
+    """What happened to one exported account, unless the workbook or the journal explains it."""
+    login = before.login
+    now = current.user(login)
+    leaving = row is not None and row.target is Target.LEAVES
+    if now is None:
+        return (
+            None if leaving else f"{_label(before)} ({login}) a été supprimé(e) du serveur depuis l'export."
+        )
+    if not _same_person(now, before):
+        if login in ours or leaving:
+            return None
+        return f"L'identifiant {login} désigne maintenant {_label(now)} (à l'export : {_label(before)})."
+    class_now = current.class_name_of(now)
+    target = row.target_class if row is not None and row.target is Target.CLASS else None
+    moved = class_key(class_now or "") != class_key(before.class_name or "")
+    asked = target is not None and class_key(target) == class_key(class_now or "")
+    if not moved or asked:
+        return None
+    return (
+        f"{_label(now)} ({login}) a changé de classe depuis l'export : "
+        f"{before.class_name or 'aucune'} → {class_now or 'aucune'}."
+    )
+
+
+def _class_list_changes(
+    export: ExportInfo, wanted_classes: dict[str, WantedClass], current: ServerState
+) -> list[str]:
+    """Classes deleted or created on the server since the export, but by the workbook's request."""
     exported_classes = {class_key(n): n for n in export.class_names}
-    wanted_classes = {class_key(c.name): c for c in wanted.classes}
+    changes: list[str] = []
     for key, name in sorted(exported_classes.items()):
         asked = wanted_classes.get(key)
         if current.class_by_name(name) is None and (asked is None or asked.status is not ClassStatus.DELETE):
@@ -347,7 +401,6 @@ def drift_changes(wanted: WantedState, facts: JournalFacts, current: ServerState
         asked = wanted_classes.get(key)
         if key not in exported_classes and (asked is None or asked.status is not ClassStatus.CREATE):
             changes.append(f"La classe {school_class.name} a été créée sur le serveur depuis l'export.")
-    changes.extend(_responsible_changes(export, wanted_classes, facts, current))
     return changes
 
 
