@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import assert_never
 
@@ -336,8 +336,8 @@ def class_changes(plan: Plan, current: ServerState) -> tuple[ClassChange, ...]:
     names = dict(plan.names)
     for user in current.users:
         names.setdefault(user.login, user.display_name)
-    before = _ClassLists(current)
-    after = _ClassLists(current)
+    before = _ClassLists.of(current)
+    after = before.copy()
     for op in plan.operations:
         after.execute(op)
     people = _People(names)
@@ -352,31 +352,46 @@ def class_changes(plan: Plan, current: ServerState) -> tuple[ClassChange, ...]:
     return tuple(changes)
 
 
+@dataclass(slots=True)
 class _ClassLists:
     """The school's class lists, as the operations of a plan change them one after the other."""
 
-    def __init__(self, current: ServerState) -> None:
-        # Pupil key -> class name (or NO_CLASS).
-        self.place: dict[str, str] = {
-            user.login: current.class_name_of(user) or NO_CLASS
-            for user in current.users
-            if user.type is UserType.PUPIL
-        }
-        self.responsible: dict[str, str] = {c.name: c.responsible_login for c in current.classes}
-        self.status = dict.fromkeys(self.responsible, "conservée")
-        self.gone: dict[str, str] = {}  # pupil key -> why they are in no class of the list any more
-        self._names = {class_key(c.name): c.name for c in current.classes}
+    place: dict[str, str]  # pupil key -> class name (or NO_CLASS)
+    responsible: dict[str, str]  # class name -> responsible's key
+    status: dict[str, str]  # class name -> « conservée », « créée », « supprimée »
+    names: dict[str, str]  # class key -> class name
+    gone: dict[str, str] = field(default_factory=dict)  # pupil key -> why in no class of the lists
+
+    @classmethod
+    def of(cls, current: ServerState) -> _ClassLists:
+        responsible = {c.name: c.responsible_login for c in current.classes}
+        return cls(
+            place={
+                user.login: current.class_name_of(user) or NO_CLASS
+                for user in current.users
+                if user.type is UserType.PUPIL
+            },
+            responsible=responsible,
+            status=dict.fromkeys(responsible, "conservée"),
+            names={class_key(c.name): c.name for c in current.classes},
+        )
+
+    def copy(self) -> _ClassLists:
+        """The same lists, to change without changing these."""
+        return _ClassLists(
+            dict(self.place), dict(self.responsible), dict(self.status), dict(self.names), dict(self.gone)
+        )
 
     def _name(self, class_name: str) -> str:
         """A class's name as the lists spell it (an operation may spell it otherwise)."""
-        return self._names.get(class_key(class_name), class_name)
+        return self.names.get(class_key(class_name), class_name)
 
     def execute(self, op: Operation) -> None:
         match op:
             case CreateClass():
                 self.responsible[op.name] = op.responsible
                 self.status[op.name] = "créée"
-                self._names[class_key(op.name)] = op.name
+                self.names[class_key(op.name)] = op.name
             case ChangeResponsible():
                 self.responsible[self._name(op.class_name)] = op.responsible
             case DeleteUsers():
