@@ -143,64 +143,88 @@ class JournalFacts:
 
 def fold_journal(lines: Iterable[Mapping[str, Any]]) -> JournalFacts:
     """The facts of a journal (pure): later lines override earlier ones."""
-    created: dict[str, Account] = {}
-    pending: dict[str, PendingCreation] = {}
-    created_classes: set[str] = set()
-    pending_classes: set[str] = set()
-    deleted: set[str] = set()
-    provisional: dict[str, Account] = {}
-    archives: dict[str, str] = {}
-    done: set[str] = set()
-    runs = 0
+    fold = _JournalFold()
     for line in lines:
-        event = line.get("event")
+        fold.add(line)
+    return fold.facts()
+
+
+@dataclass
+class _JournalFold:
+    """The facts of the lines read so far."""
+
+    created: dict[str, Account] = field(default_factory=dict)
+    pending: dict[str, PendingCreation] = field(default_factory=dict)
+    created_classes: set[str] = field(default_factory=set)
+    pending_classes: set[str] = field(default_factory=set)
+    deleted: set[str] = field(default_factory=set)
+    provisional: dict[str, Account] = field(default_factory=dict)
+    archives: dict[str, str] = field(default_factory=dict)
+    done: set[str] = field(default_factory=set)
+    runs: int = 0
+
+    def add(self, line: Mapping[str, Any]) -> None:
         op = str(line.get("op", ""))
         kind = op.split(":", 1)[0]
-        if event == Event.RUN:
-            runs += 1
-        elif event == Event.START and kind == "create_user":
+        match line.get("event"):
+            case Event.RUN:
+                self.runs += 1
+            case Event.START:
+                self._started(line, kind)
+            case Event.CREATED if "user" in line:
+                key = str(line["user"])
+                self.created[key] = Account(str(line["login"]), line.get("password"))
+                self.pending.pop(key, None)
+                self.done.add(op)
+            case Event.FAILED:
+                self._failed(line, kind)
+            case Event.DONE:
+                self._done(line, op, kind)
+            case Event.GONE:
+                self.deleted.update(line.get("logins", ()))
+            case Event.PROVISIONAL:
+                self.provisional[str(line["class_name"])] = Account(str(line["login"]), line.get("password"))
+            case Event.PROVISIONAL_DELETED:
+                self.provisional.pop(str(line["class_name"]), None)
+            case Event.ARCHIVED:
+                self.archives[str(line["class_name"])] = str(line["path"])
+
+    def _started(self, line: Mapping[str, Any], kind: str) -> None:
+        """A POST about to be sent: a creation stays pending until its result is journaled."""
+        if kind == "create_user":
             key = str(line["user"])
-            pending[key] = PendingCreation(
+            self.pending[key] = PendingCreation(
                 key=key,
                 last_name=str(line["last_name"]),
                 first_name=str(line["first_name"]),
                 type=UserType(line["type"]),
                 logins_before=frozenset(line.get("logins_before", ())),
             )
-        elif event == Event.START and kind == "create_class":
-            pending_classes.add(str(line["name"]))
-        elif event == Event.CREATED and "user" in line:
-            key = str(line["user"])
-            created[key] = Account(str(line["login"]), line.get("password"))
-            pending.pop(key, None)
-            done.add(op)
-        elif event == Event.FAILED:
-            if kind == "create_user" and "user" in line:
-                pending.pop(str(line["user"]), None)
-            if kind == "create_class" and "name" in line:
-                pending_classes.discard(str(line["name"]))
-        elif event == Event.DONE:
-            done.add(op)
-            if kind == "create_class" and "name" in line:
-                created_classes.add(str(line["name"]))
-                pending_classes.discard(str(line["name"]))
-            deleted.update(line.get("deleted", ()))
-        elif event == Event.GONE:
-            deleted.update(line.get("logins", ()))
-        elif event == Event.PROVISIONAL:
-            provisional[str(line["class_name"])] = Account(str(line["login"]), line.get("password"))
-        elif event == Event.PROVISIONAL_DELETED:
-            provisional.pop(str(line["class_name"]), None)
-        elif event == Event.ARCHIVED:
-            archives[str(line["class_name"])] = str(line["path"])
-    return JournalFacts(
-        created_users=created,
-        pending_users=pending,
-        created_classes=frozenset(created_classes),
-        pending_classes=frozenset(pending_classes - created_classes),
-        deleted_logins=frozenset(deleted),
-        provisional_pupils=provisional,
-        archives=archives,
-        done=frozenset(done),
-        runs=runs,
-    )
+        elif kind == "create_class":
+            self.pending_classes.add(str(line["name"]))
+
+    def _failed(self, line: Mapping[str, Any], kind: str) -> None:
+        if kind == "create_user" and "user" in line:
+            self.pending.pop(str(line["user"]), None)
+        if kind == "create_class" and "name" in line:
+            self.pending_classes.discard(str(line["name"]))
+
+    def _done(self, line: Mapping[str, Any], op: str, kind: str) -> None:
+        self.done.add(op)
+        if kind == "create_class" and "name" in line:
+            self.created_classes.add(str(line["name"]))
+            self.pending_classes.discard(str(line["name"]))
+        self.deleted.update(line.get("deleted", ()))
+
+    def facts(self) -> JournalFacts:
+        return JournalFacts(
+            created_users=self.created,
+            pending_users=self.pending,
+            created_classes=frozenset(self.created_classes),
+            pending_classes=frozenset(self.pending_classes - self.created_classes),
+            deleted_logins=frozenset(self.deleted),
+            provisional_pupils=self.provisional,
+            archives=self.archives,
+            done=frozenset(self.done),
+            runs=self.runs,
+        )

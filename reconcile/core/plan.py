@@ -208,7 +208,23 @@ class _Planner:
 
     def _classes(self) -> tuple[Operation, ...]:
         """Step 1: new responsible teachers, new classes, new responsibles of kept classes."""
-        create_classes: list[Operation] = []
+        create_classes = self._class_creations()
+        kept = [c for c in self.current.classes if class_key(c.name) not in self.removed]
+        changes = [
+            change
+            for school_class in sorted(kept, key=lambda c: class_order_key(c.name))
+            if (change := self._responsible_change(school_class)) is not None
+        ]
+        # After both: a new adult is created in step 1 when a class names it responsible.
+        new_adults = [
+            CreateUser(r.key, r.last_name, r.first_name, r.type)
+            for r in self.new_rows
+            if r.key in self.step1_adults
+        ]
+        return (*new_adults, *create_classes, *changes)
+
+    def _class_creations(self) -> list[CreateClass]:
+        create_classes: list[CreateClass] = []
         for new_class in self.created.values():
             if new_class.responsible is None:
                 self._problem(
@@ -218,29 +234,24 @@ class _Planner:
                 )
             elif self._responsible_ok(new_class.responsible, new_class.name, new_class.location):
                 create_classes.append(CreateClass(new_class.name, new_class.responsible))
-        changes: list[Operation] = []
-        kept = [c for c in self.current.classes if class_key(c.name) not in self.removed]
-        for school_class in sorted(kept, key=lambda c: class_order_key(c.name)):
-            row: WantedClass | None = self.class_rows.get(class_key(school_class.name))
-            if row is not None and row.status is not ClassStatus.KEEP:
-                row = None  # `Créer` on an existing name: already a problem
-            chosen = row.responsible if row is not None and row.responsible else None
-            if chosen is not None:
-                chosen = self._responsible_asked(school_class, chosen, row)
-            if chosen is not None and chosen != school_class.responsible_login:
-                location = row.location if row is not None else None
-                if self._responsible_ok(chosen, school_class.name, location):
-                    changes.append(
-                        ChangeResponsible(school_class.name, chosen, school_class.responsible_login)
-                    )
-            elif school_class.responsible_login in self.leaving:
+        return create_classes
+
+    def _responsible_change(self, school_class: SchoolClass) -> ChangeResponsible | None:
+        """The new responsible the workbook gives a kept class, if any and if possible."""
+        row: WantedClass | None = self.class_rows.get(class_key(school_class.name))
+        if row is not None and row.status is not ClassStatus.KEEP:
+            row = None  # `Créer` on an existing name: already a problem
+        chosen = row.responsible if row is not None and row.responsible else None
+        if chosen is not None:
+            chosen = self._responsible_asked(school_class, chosen, row)
+        if chosen is None or chosen == school_class.responsible_login:
+            if school_class.responsible_login in self.leaving:
                 self._report_unreplaced_teacher(school_class, row)
-        new_adults: list[Operation] = [
-            CreateUser(r.key, r.last_name, r.first_name, r.type)
-            for r in self.new_rows
-            if r.key in self.step1_adults
-        ]
-        return (*new_adults, *create_classes, *changes)
+            return None
+        location = row.location if row is not None else None
+        if not self._responsible_ok(chosen, school_class.name, location):
+            return None
+        return ChangeResponsible(school_class.name, chosen, school_class.responsible_login)
 
     def _responsible_asked(
         self, school_class: SchoolClass, chosen: str, row: WantedClass | None

@@ -374,6 +374,11 @@ def _exported_user_change(
         if login in ours or leaving:
             return None
         return f"L'identifiant {login} désigne maintenant {_label(now)} (à l'export : {_label(before)})."
+    return _class_move(before, now, row, current)
+
+
+def _class_move(before: ExportedUser, now: User, row: WantedUser | None, current: ServerState) -> str | None:
+    """A pupil moved to another class since the export, unless the workbook sends them there."""
     class_now = current.class_name_of(now)
     target = row.target_class if row is not None and row.target is Target.CLASS else None
     moved = class_key(class_now or "") != class_key(before.class_name or "")
@@ -381,7 +386,7 @@ def _exported_user_change(
     if not moved or asked:
         return None
     return (
-        f"{_label(now)} ({login}) a changé de classe depuis l'export : "
+        f"{_label(now)} ({now.login}) a changé de classe depuis l'export : "
         f"{before.class_name or 'aucune'} → {class_now or 'aucune'}."
     )
 
