@@ -290,8 +290,9 @@ def test_a_removed_class_with_pupils_left_in_it_is_a_warning_naming_them() -> No
     )
     result = make_plan(state, wanted)
     removal_warnings = [w for w in result.warnings if "sera supprimée" in w.message]
-    assert [str(w.location) for w in removal_warnings] == ["Classes, ligne 6", "Classes, ligne 5"]
-    cm2, cm1 = removal_warnings
+    # In the one reading order of classes: CM1 (row 5), then CM2 (row 6).
+    assert [str(w.location) for w in removal_warnings] == ["Classes, ligne 5", "Classes, ligne 6"]
+    cm1, cm2 = removal_warnings
     assert cm1.message.startswith("La classe CM1 sera supprimée alors qu'il y reste 1 élève sans classe")
     assert "Nathan SIMON (nsimon)" in cm1.message
     assert "Jade LAURENT" not in cm1.message
@@ -300,7 +301,7 @@ def test_a_removed_class_with_pupils_left_in_it_is_a_warning_naming_them() -> No
     assert "classe : aucune" in cm1.message
     assert "Cet élève ne sera pas supprimé, mais se retrouvera sans classe" in cm1.message
     assert result.can_apply
-    assert ops_of(result, Step.CLASS_REMOVALS)[0] == DeleteClasses(("CM2", "CM1"))
+    assert ops_of(result, Step.CLASS_REMOVALS)[0] == DeleteClasses(("CM1", "CM2"))
 
 
 def test_class_removals_are_one_operation() -> None:
@@ -312,7 +313,7 @@ def test_class_removals_are_one_operation() -> None:
     )
     result = make_plan(state, wanted)
     assert ops_of(result, Step.CLASS_REMOVALS) == (
-        DeleteClasses(("CM1", "CE1")),
+        DeleteClasses(("CE1", "CM1")),
         DeleteUsers(("bmartin", "dleroy"), Step.CLASS_REMOVALS),
     )
     assert ops_of(result, Step.DEPARTURES) == ()

@@ -22,6 +22,7 @@ from reconcile.core.model import (
     WantedState,
     WantedUser,
     class_key,
+    class_reading_key,
     display_name,
     person_key,
 )
@@ -411,11 +412,12 @@ class _Planner:
     def _class_removals(
         self, transfers: tuple[TransferPupils, ...], late_departures: tuple[str, ...]
     ) -> tuple[Operation, ...]:
-        """Step 5: remove classes in one go, then their departing responsible teachers."""
+        """Step 5: remove classes in one go (listed in the reading order: one POST, no order to keep), then
+        their departing responsible teachers."""
         if not self.removed:
             return ()
         moved = {login for op in transfers for login in op.logins}
-        ordered = sorted(self.removed.values(), key=lambda c: class_order_key(c.name))
+        ordered = sorted(self.removed.values(), key=lambda c: class_reading_key(c.name))
         for school_class in ordered:
             self._report_pupils_left_behind(school_class, moved)
         ops: list[Operation] = [DeleteClasses(tuple(c.name for c in ordered))]
