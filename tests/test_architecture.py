@@ -35,3 +35,15 @@ def test_the_architecture_doc_lists_every_module_and_no_other() -> None:
     documented = {p for p in documented_tree() if p.endswith(".py")}
     assert sorted(modules - documented) == [], "modules missing from docs/architecture.md"
     assert sorted(documented - modules) == [], "docs/architecture.md lists modules that do not exist"
+
+
+MAX_MODULE_LINES = 500
+
+
+def test_no_module_is_longer_than_a_reader_can_hold() -> None:
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in (ROOT / "reconcile").rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}, f"split these modules by idea (at most {MAX_MODULE_LINES} lines each)"

@@ -138,9 +138,7 @@ def verify(
     else:
         keepers = {c.responsible_login for c in state.classes if class_key(c.name) in kept}
         for op in remaining.operations:
-            if isinstance(op, DeleteClasses) and all(class_key(n) in kept for n in op.class_names):
-                continue
-            if isinstance(op, DeleteUsers) and set(op.logins) <= keepers:
+            if _kept_on_purpose(op, kept, keepers):
                 continue
             words = describe_operation(op, remaining.names, remaining.origins)
             differences.append(f"{words.one_line} : pas fait")
@@ -152,6 +150,17 @@ def verify(
         )
     )
     return Verification(state, tuple(differences), unassigned)
+
+
+def _kept_on_purpose(op: Operation, kept: set[str], keepers: set[str]) -> bool:
+    """A class kept for its work folder (--keep-folders), or its responsible teacher, is no difference."""
+    match op:
+        case DeleteClasses():
+            return all(class_key(n) in kept for n in op.class_names)
+        case DeleteUsers():
+            return set(op.logins) <= keepers
+        case _:
+            return False
 
 
 @dataclass(frozen=True)
