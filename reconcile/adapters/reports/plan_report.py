@@ -102,58 +102,43 @@ def write_plan_report(
 ) -> ReportFiles:
     """Write `rapport-plan.html` and `rapport-plan.xlsx` into `output_dir`; returns their paths."""
     with writing_into(output_dir):
-        return _write_plan_report(
-            plan, current, wanted, output_dir, server_url=server_url, school=school, generated_at=generated_at
+        output_dir.mkdir(parents=True, exist_ok=True)
+        exported_at = wanted.export.exported_at if wanted.export else None
+        context = ReportContext(
+            title="Rentrée IntraScol : plan des changements",
+            school=school or current.school,
+            server_url=server_url,
+            generated_at=french_datetime(generated_at),
+            exported_at=_export_date(exported_at),
         )
-
-
-def _write_plan_report(
-    plan: Plan,
-    current: ServerState,
-    wanted: WantedState,
-    output_dir: Path,
-    *,
-    server_url: str,
-    school: str,
-    generated_at: datetime,
-) -> ReportFiles:
-    output_dir.mkdir(parents=True, exist_ok=True)
-    exported_at = wanted.export.exported_at if wanted.export else None
-    context = ReportContext(
-        title="Rentrée IntraScol : plan des changements",
-        school=school or current.school,
-        server_url=server_url,
-        generated_at=french_datetime(generated_at),
-        exported_at=_export_date(exported_at),
-    )
-    sections = step_sections(plan)
-    problems = plan.problems
-    warnings = plan.warnings
-    classes = class_changes(plan, current)
-    html = (
-        report_environment()
-        .get_template("rapport_plan.html.j2")
-        .render(
-            **context.template_values(),
-            headline=headline(plan),
-            status=plan_status(plan),
-            problems=problems,
-            warnings=warnings,
-            sections=sections,
-            classes=classes,
+        sections = step_sections(plan)
+        problems = plan.problems
+        warnings = plan.warnings
+        classes = class_changes(plan, current)
+        html = (
+            report_environment()
+            .get_template("rapport_plan.html.j2")
+            .render(
+                **context.template_values(),
+                headline=headline(plan),
+                status=plan_status(plan),
+                problems=problems,
+                warnings=warnings,
+                sections=sections,
+                classes=classes,
+            )
         )
-    )
-    html_path = output_dir / f"{PLAN_REPORT_NAME}.html"
-    html_path.write_text(html, encoding="utf-8")
+        html_path = output_dir / f"{PLAN_REPORT_NAME}.html"
+        html_path.write_text(html, encoding="utf-8")
 
-    book = Workbook()
-    summary_sheet(book.active, context, headline(plan), sections)  # type: ignore[arg-type]
-    remarks_sheet(book.create_sheet("Remarques"), (*problems, *warnings))
-    operations_sheet(book.create_sheet("Opérations"), sections)
-    classes_sheet(book.create_sheet("Classes"), classes)
-    xlsx_path = output_dir / f"{PLAN_REPORT_NAME}.xlsx"
-    book.save(xlsx_path)
-    return ReportFiles(html_path, xlsx_path)
+        book = Workbook()
+        summary_sheet(book.active, context, headline(plan), sections)  # type: ignore[arg-type]
+        remarks_sheet(book.create_sheet("Remarques"), (*problems, *warnings))
+        operations_sheet(book.create_sheet("Opérations"), sections)
+        classes_sheet(book.create_sheet("Classes"), classes)
+        xlsx_path = output_dir / f"{PLAN_REPORT_NAME}.xlsx"
+        book.save(xlsx_path)
+        return ReportFiles(html_path, xlsx_path)
 
 
 def _export_date(text: str | None) -> str | None:
