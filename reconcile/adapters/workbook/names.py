@@ -1,11 +1,32 @@
-"""Class and teacher names as people type them in the workbook, resolved to one class or one adult."""
+"""Names as people type them in the workbook: a class or an adult resolved to one, and a
+person's name that the spreadsheet program turned into a date, a number or a boolean."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
+from reconcile.adapters.workbook.sheets import not_text
 from reconcile.core.model import ExportInfo, UserType, WantedUser, class_key, fold
+
+
+def converted_name_problem(header: str, value: Any) -> str | None:
+    """The French problem of a name cell (`header`: Nom or Prénom) that does not hold text.
+
+    A new account would be named after what the program made of the typing (« 01/06/2026 »
+    for `1/6`): the cell is refused, with the text to type instead.
+    """
+    converted = not_text(value)
+    if converted is None:
+        return None
+    what, shown = converted
+    return (
+        f"la cellule contient {what} ({shown}), pas du texte : le tableur a converti ce qui a été "
+        f"tapé. Tapez le {header.lower()} comme du texte : précédez-le d'une apostrophe ('{shown}) "
+        "ou mettez la cellule au format Texte puis retapez-le. Si une autre donnée a été collée "
+        "dans cette colonne, corrigez la ligne."
+    )
 
 
 @dataclass

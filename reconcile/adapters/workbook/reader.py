@@ -8,8 +8,9 @@ column as the spreadsheet shows them, in one pass.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from openpyxl import load_workbook
@@ -18,7 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.adapters.workbook import layout
 from reconcile.adapters.workbook.export_sheet import read_export_info
-from reconcile.adapters.workbook.names import ClassNames, Teachers
+from reconcile.adapters.workbook.names import ClassNames, Teachers, converted_name_problem
 from reconcile.adapters.workbook.sheets import NOT_A_WORKBOOK, cell_text, find_header_row, find_sheet
 from reconcile.core import vocabulary
 from reconcile.core.errors import WorkbookError
@@ -90,10 +91,12 @@ def read_workbook(path: str | os.PathLike[str]) -> WorkbookReading:
 
 @dataclass(frozen=True, slots=True)
 class _Row:
-    """One data row of a table: Excel's row number and its texts by header."""
+    """One data row of a table: Excel's row number, its texts by header, and the cells that
+    held no text (a date, a number…) as the program saved them."""
 
     number: int
     cells: dict[str, str]
+    not_text: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, header: str) -> str:
         return self.cells.get(header, "")
@@ -130,11 +133,18 @@ def _table(
     # The frame counts rows and columns from 0, the spreadsheet from 1.
     columns = {h: found.column(h) - 1 for h in headers if fold(h) in found.columns}
     frame = pd.DataFrame(cells, dtype=object)
-    body = frame.iloc[found.row :, list(columns.values())].map(cell_text)
-    body.columns = pd.Index(list(columns))
+    raw = frame.iloc[found.row :, list(columns.values())]
+    raw.columns = pd.Index(list(columns))
+    body = raw.map(cell_text)
     rows = [
-        _Row(number=int(index) + 1, cells={str(h): str(v) for h, v in record.items()})
-        for index, record in zip(body.index, body.to_dict("records"), strict=True)
+        _Row(
+            number=int(index) + 1,
+            cells={str(h): str(v) for h, v in record.items()},
+            not_text={str(h): v for h, v in values.items() if v is not None and not isinstance(v, str)},
+        )
+        for index, record, values in zip(
+            body.index, body.to_dict("records"), raw.to_dict("records"), strict=True
+        )
     ]
     formula_cells = []
     for header in value_headers:
@@ -290,20 +300,7 @@ class _Reader:
                         vocabulary.LOGIN,
                     )
             else:
-                missing = [
-                    h
-                    for h, v in ((vocabulary.LAST_NAME, last_name), (vocabulary.FIRST_NAME, first_name))
-                    if not v
-                ]
-                if missing:
-                    self.problem(
-                        "nouvelle personne sans "
-                        + " ni ".join(missing)
-                        + " : remplissez "
-                        + ("les deux." if len(missing) == 2 else f"la colonne « {missing[0]} »."),
-                        *where,
-                        missing[0],
-                    )
+                self._new_names(row, where)
             kind = self._user_type(row, source, where)
             target, target_class = self._target(row, names, where, check=check_targets)
             if not login and target is Target.LEAVES:
@@ -328,6 +325,24 @@ class _Reader:
                 )
             )
         return users
+
+    def _new_names(self, row: _Row, where: tuple[str, int]) -> None:
+        """A new row's Nom and Prénom: both given, as text (they will name a new account)."""
+        names = (vocabulary.LAST_NAME, vocabulary.FIRST_NAME)
+        missing = [h for h in names if not row[h]]
+        if missing:
+            self.problem(
+                "nouvelle personne sans "
+                + " ni ".join(missing)
+                + " : remplissez "
+                + ("les deux." if len(missing) == 2 else f"la colonne « {missing[0]} »."),
+                *where,
+                missing[0],
+            )
+        for header in names:
+            message = converted_name_problem(header, row.not_text.get(header))
+            if message:
+                self.problem(message, *where, header)
 
     @staticmethod
     def _exported_login(text: str, exported: dict[str, ExportedUser]) -> str:

@@ -11,7 +11,7 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from copy import copy
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,31 @@ def cell_text(value: Any) -> str:
     if isinstance(value, date):
         return value.strftime("%d/%m/%Y")
     return clean_text(str(value))
+
+
+def not_text(value: Any) -> tuple[str, str] | None:
+    """What a spreadsheet program made of a cell, when it is not text: (what it is, in French;
+    how the program shows it, French style). None for a text or an empty cell.
+
+    Excel and Calc turn `1/6` into a date, `8:30` into a time, `12345` into a number, `VRAI`
+    into a boolean, unless the cell is formatted as Text or the typing starts with `'`.
+    """
+    if value is None or isinstance(value, str):
+        return None
+    if isinstance(value, bool):
+        return "une valeur logique", cell_text(value)
+    if isinstance(value, int | float):
+        return "un nombre", cell_text(value).replace(".", ",")
+    if isinstance(value, datetime) and value.time() != time():
+        return "une date et une heure", cell_text(value)
+    if isinstance(value, date):
+        return "une date", cell_text(value)
+    if isinstance(value, time):
+        return "une heure", value.strftime("%H:%M:%S" if value.second else "%H:%M")
+    if isinstance(value, timedelta):
+        minutes = int(value.total_seconds()) // 60
+        return "une durée", f"{minutes // 60}:{minutes % 60:02d}"
+    return "une valeur qui n'est pas du texte", cell_text(value)
 
 
 def put_text(cell: Cell | MergedCell, text: str | None) -> None:
