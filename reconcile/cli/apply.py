@@ -91,7 +91,7 @@ def run_apply(
             workbook, wanted, output, yes=yes, keep_folders=keep_folders,
             allow_mass_delete=allow_mass_delete, access=access,
         )  # fmt: skip
-    except (ReconcileError, KeyboardInterrupt) as error:
+    except (ReconcileError, KeyboardInterrupt, typer.Abort) as error:
         _report_stopped_run(output, error, wanted, access, started)
         raise
     report, dated, lists = _write_reports(
@@ -187,7 +187,12 @@ def _report_stopped_run(
     output: Path, error: BaseException, wanted: WantedState | None, access: ServerAccess, started: datetime
 ) -> None:
     """Replace the latest report by one saying this run stopped before its report (terminal too)."""
-    reason = str(error) if isinstance(error, ReconcileError) else "application interrompue (Ctrl-C)."
+    if isinstance(error, ReconcileError):
+        reason = str(error)
+    elif isinstance(error, typer.Abort):
+        reason = "confirmation abandonnée : rien n'a été modifié."
+    else:
+        reason = "application interrompue (Ctrl-C)."
     try:
         history = _history(output, wanted, started)
     except (OSError, ReconcileError):
