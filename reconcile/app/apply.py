@@ -11,11 +11,16 @@ Only the `ports.IntraScolServer` protocol is used here, never the HTTP client.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from reconcile.adapters.files import french_reason
 from reconcile.adapters.journal import JOURNAL_NAME, Journal, earlier_work, exclusive_run
+from reconcile.adapters.workbook.writer import write_workbook
 from reconcile.app.executor import FolderWorkaround, Progress, execute
 from reconcile.app.folders import (
     FolderEvent,
@@ -24,7 +29,7 @@ from reconcile.app.folders import (
     find_provisional_pupils,
     remove_provisional_pupils,
 )
-from reconcile.core.errors import NotConfirmed, PlanBlocked, ServerError
+from reconcile.core.errors import JournalError, NotConfirmed, PlanBlocked, ReconcileError, ServerError
 from reconcile.core.journal_facts import Event, JournalFacts, wanted_digest
 from reconcile.core.model import SchoolClass, ServerState, User, WantedState
 from reconcile.core.outcome import (
@@ -133,9 +138,43 @@ class _Start:
         journal = Journal.open(
             self.output_dir, workbook=str(self.workbook), digest=self.digest, server_url=self.server.url
         )
+        if len(journal.lines) == 1:  # only the header: nothing done yet for this workbook
+            save_state_before(self.output_dir, self.as_read, server_url=self.server.url)
         record_resolution(journal, resolution)
         _remove_leftovers(self.server, journal, self.as_read, self.leftovers)
         return journal
+
+
+# --- The state before the rentrée ------------------------------------------------------------
+
+STATE_BEFORE_NAME = "etat-avant-la-rentree.xlsx"
+
+
+def save_state_before(output_dir: Path, state: ServerState, *, server_url: str) -> Path:
+    """Save the server as read, the workbook `export` writes, before the first change of a rentrée.
+
+    Mode 0600 (it lists minors). One of an earlier rentrée (another workbook) is kept aside,
+    renamed with its date, never overwritten. Raises `JournalError` when it cannot be written:
+    nothing is changed on a server whose state before could not be kept.
+    """
+    path = output_dir / STATE_BEFORE_NAME
+    try:
+        if path.exists():
+            stamp = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d-%Hh%M%S")
+            path.rename(path.with_name(f"{path.stem}-{stamp}{path.suffix}"))
+        with tempfile.TemporaryDirectory(dir=output_dir, prefix=".etat-") as private:  # mode 0700
+            written = Path(private) / STATE_BEFORE_NAME
+            write_workbook(state, written, server_url=server_url, exported_at=datetime.now().astimezone())
+            written.chmod(0o600)
+            os.replace(written, path)
+    except (OSError, ReconcileError) as error:
+        reason = french_reason(error) if isinstance(error, OSError) else str(error)
+        raise JournalError(
+            f"Impossible d'enregistrer l'état du serveur avant la rentrée ({path}) : {reason}. "
+            "Rien n'a été modifié sur le serveur. Libérez de la place ou choisissez un autre dossier "
+            "de sortie (--output-dir), puis relancez la même commande."
+        ) from error
+    return path
 
 
 def _nothing_to_do(

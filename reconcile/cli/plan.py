@@ -9,11 +9,12 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from reconcile.adapters.reports.plan_report import write_plan_report
+from reconcile.adapters.reports.plan_report import write_plan_failure_report, write_plan_report
 from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import READ_ONLY_INTERRUPTED, on_ctrl_c
-from reconcile.cli.render import console, print_plan_summary
+from reconcile.cli.render import console, error_console, print_plan_summary
 from reconcile.cli.workbook import load_workbook
+from reconcile.core.errors import ReconcileError
 from reconcile.core.operations import Plan
 from reconcile.core.plan import make_plan
 
@@ -50,7 +51,42 @@ def plan(
 def run_plan(
     workbook: Path, *, output_dir: Path | None, allow_mass_delete: bool, access: ServerAccess
 ) -> Plan:
-    """Plan `workbook` against the server `access` reaches: show the plan, write its report."""
+    """Plan `workbook` against the server `access` reaches: show the plan, write its report.
+
+    A plan that stops before its report replaces an earlier `rapport-plan.*` that would contradict it.
+    """
+    output = output_dir or workbook.resolve().parent
+    try:
+        return _plan_and_report(workbook, output, allow_mass_delete=allow_mass_delete, access=access)
+    except (ReconcileError, KeyboardInterrupt) as error:
+        _replace_stale_report(output, error, access)
+        raise
+
+
+def _replace_stale_report(output: Path, error: BaseException, access: ServerAccess) -> None:
+    """Say in the report left by an earlier plan that this one could not be made (terminal too)."""
+    reason = str(error) if isinstance(error, ReconcileError) else "plan interrompu (Ctrl-C)."
+    try:
+        files = write_plan_failure_report(
+            output, reason, server_url=access.url or "", generated_at=datetime.now().astimezone()
+        )
+    except ReconcileError as unwritable:
+        error_console.print(
+            "[bold red]Le rapport d'un plan précédent n'a pas pu être remplacé :[/] "
+            f"{escape(str(unwritable))}"
+            "\nIl ne correspond pas à ce classeur : ne vous y fiez pas.",
+            highlight=False,
+        )
+        return
+    if files is not None:
+        error_console.print(
+            f"Le rapport d'un plan précédent a été remplacé : {escape(str(files.html))} dit maintenant "
+            "que le plan n'a pas pu être fait.",
+            highlight=False,
+        )
+
+
+def _plan_and_report(workbook: Path, output: Path, *, allow_mass_delete: bool, access: ServerAccess) -> Plan:
     wanted = load_workbook(workbook)
     with on_ctrl_c(READ_ONLY_INTERRUPTED), connect(access) as client:
         server = client.info()
@@ -66,7 +102,7 @@ def run_plan(
         result,
         current,
         wanted,
-        output_dir or workbook.resolve().parent,
+        output,
         server_url=client.url,
         school=server.school,
         generated_at=datetime.now().astimezone(),

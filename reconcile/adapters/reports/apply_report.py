@@ -1,26 +1,39 @@
-"""The account of one `reconcile apply` run, in French, written readable by its owner only.
+"""The account of a `reconcile apply` run, in French, written readable by its owner only.
 
 `rapport-application.html` and `.xlsx` (the plan report's layout, `reconcile.adapters.reports.plan_report`)
-and a plain-text twin. They hold the passwords of the new accounts: every file is
-created with mode 0600 from its first byte. The terminal never shows them; it shows
-where these files are.
+and a plain-text twin `compte-rendu-application.txt`: this run, and the whole rentrée of the
+workbook run by run (`reconcile.adapters.reports.rentree_record`). Each run keeps its own dated
+copy (`rapport-application-2026-09-01-08h30.html`…), never overwritten; the undated files are
+always the latest run's. They hold the passwords of the new accounts: every file is created
+with mode 0600 from its first byte. The terminal never shows them; it shows where these files are.
+A run that stops before its report replaces the undated files by a report saying so.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 from openpyxl import Workbook
 
 from reconcile.adapters.files import write_private_bytes, write_private_text
-from reconcile.adapters.reports.plan_report import ReportContext, ReportFiles, report_environment, write_table
+from reconcile.adapters.reports.plan_report import (
+    Failure,
+    ReportContext,
+    ReportFiles,
+    failure_book,
+    failure_html,
+    report_environment,
+    write_table,
+)
+from reconcile.adapters.reports.rentree_record import RunRecord
 from reconcile.core.model import UserType, display_name, person_order
 from reconcile.core.operations import Operation, Step
 from reconcile.core.outcome import ApplyRun, NewAccount, OpStatus
 from reconcile.core.vocabulary import NOTHING_TO_DO
-from reconcile.core.wording import french_datetime
+from reconcile.core.wording import OperationText, french_datetime, plural
 
 REPORT_NAME = "compte-rendu-application.txt"
 APPLY_REPORT_NAME = "rapport-application"
@@ -31,8 +44,11 @@ MANUAL_PROCEDURE = (
 )
 
 
-def run_report(run: ApplyRun, *, workbook: Path, server_url: str, when: datetime) -> str:
-    """The run in French: drift, what was done, new accounts with passwords, archives, verification."""
+def run_report(
+    run: ApplyRun, *, workbook: Path, server_url: str, when: datetime, history: Sequence[RunRecord] = ()
+) -> str:
+    """The run in French: drift, what was done, new accounts with passwords, archives, verification,
+    then the whole rentrée run by run."""
     lines = [
         "Compte rendu de l'application du classeur",
         "=========================================",
@@ -103,7 +119,23 @@ def run_report(run: ApplyRun, *, workbook: Path, server_url: str, when: datetime
         else:
             lines.append("Aucun élève sans classe.")
     lines.append("")
+    lines += history_text(history)
     return "\n".join(lines)
+
+
+def history_text(history: Sequence[RunRecord]) -> list[str]:
+    """The whole rentrée, run by run, in plain text (empty without a journal)."""
+    if not history:
+        return []
+    title = f"Toute la rentrée de ce classeur ({plural(len(history), 'exécution')}), d'après le journal"
+    lines = [title, "-" * len(title)]
+    for record in history:
+        lines += ["", record.heading, record.status]
+        for item in record.items:
+            lines.append(f"- {item.text}")
+            lines += [f"    {detail}" for detail in item.details]
+    lines.append("")
+    return lines
 
 
 def write_private(path: Path, text: str) -> Path:
@@ -128,7 +160,13 @@ def run_headline(run: ApplyRun) -> tuple[str, str]:
 
 
 def write_apply_report(
-    run: ApplyRun, output_dir: Path, *, server_url: str, school: str, generated_at: datetime
+    run: ApplyRun,
+    output_dir: Path,
+    *,
+    server_url: str,
+    school: str,
+    generated_at: datetime,
+    history: Sequence[RunRecord] = (),
 ) -> ReportFiles:
     """Write `rapport-application.html` and `.xlsx` (mode 0600) into `output_dir`."""
     context = ReportContext(
@@ -183,6 +221,7 @@ def write_apply_report(
             verification=verification,
             differences=verification.differences if verification else (),
             unassigned=unassigned,
+            history=history,
         )
     )
     html_path = write_private(output_dir / f"{APPLY_REPORT_NAME}.html", html)
@@ -224,10 +263,29 @@ def write_apply_report(
             [(line,) for line in (*resolution.changes, *resolution.skipped)],
             (140,),
         )
+    history_sheet(book, history)
     buffer = io.BytesIO()
     book.save(buffer)
     xlsx_path = write_private_bytes(output_dir / f"{APPLY_REPORT_NAME}.xlsx", buffer.getvalue())
     return ReportFiles(html_path, xlsx_path)
+
+
+def history_sheet(book: Workbook, history: Sequence[RunRecord]) -> None:
+    """The sheet `Toute la rentrée`: one row per thing done, with its run (none without a journal)."""
+    if not history:
+        return
+    rows = [
+        (record.number, record.started_at, record.status, item.text, "\n".join(item.details))
+        for record in history
+        for item in (record.items or (OperationText("", "", "Aucune modification du serveur"),))
+    ]
+    write_table(
+        book.create_sheet("Toute la rentrée"),
+        ("Exécution", "Date", "Issue", "Ce qui a été fait", "Détail"),
+        rows,
+        (11, 30, 50, 70, 90),
+        wrap=(3, 4, 5),
+    )
 
 
 def _account_order(account: NewAccount) -> tuple[str, tuple[str, str, str]]:
@@ -240,3 +298,89 @@ def _step_of(run: ApplyRun, op: Operation) -> Step:
         if op in operations:
             return step
     return Step.CLASSES
+
+
+# --- Each run's dated copy; a run that stopped before its report ------------------------------
+
+APPLY_NOT_MADE = "L'application n'a pas pu être faite : cette exécution n'a rien modifié sur le serveur."
+APPLY_STOPPED = (
+    "Application arrêtée avant son compte rendu : ce que cette exécution a fait, d'après le journal, "
+    "est ci-dessous."
+)
+
+
+def latest_paths(output_dir: Path) -> tuple[Path, Path, Path]:
+    """The undated files, always the latest run's: HTML, xlsx, text."""
+    stem = output_dir / APPLY_REPORT_NAME
+    return stem.with_suffix(".html"), stem.with_suffix(".xlsx"), output_dir / REPORT_NAME
+
+
+def keep_dated_copies(output_dir: Path, when: datetime) -> tuple[Path, ...]:
+    """Copy the undated files of this run to names with its date and time (0600), never replacing one.
+
+    `rapport-application-2026-09-01-08h30.html`, `.xlsx`, `compte-rendu-application-2026-09-01-08h30.txt`;
+    a second run in the same minute gets `…-08h30-2`.
+    """
+    latest = [path for path in latest_paths(output_dir) if path.exists()]
+    stamp = when.strftime("%Y-%m-%d-%Hh%M")
+    for number in range(1, 1000):
+        suffix = stamp if number == 1 else f"{stamp}-{number}"
+        dated = [path.with_name(f"{path.stem}-{suffix}{path.suffix}") for path in latest]
+        if not any(path.exists() for path in dated):
+            break
+    for source, target in zip(latest, dated, strict=True):
+        write_private_bytes(target, source.read_bytes())
+    return tuple(dated)
+
+
+def write_apply_failure_report(
+    output_dir: Path,
+    reason: str,
+    *,
+    server_url: str,
+    generated_at: datetime,
+    history: Sequence[RunRecord] = (),
+) -> ReportFiles | None:
+    """Replace the undated report by one saying this run stopped before its report, and why.
+
+    Written when an earlier report would otherwise contradict this run, or when this run did
+    something (its part of the journal is in it, and it keeps its dated copy). None: nothing written.
+    """
+    html_path, xlsx_path, text_path = latest_paths(output_dir)
+    did_something = any(record.this_run and record.items for record in history)
+    if not did_something and not any(path.exists() for path in (html_path, xlsx_path, text_path)):
+        return None
+    context = ReportContext(
+        title="Rentrée IntraScol : compte rendu de l'application",
+        school="",
+        server_url=server_url,
+        generated_at=french_datetime(generated_at),
+    )
+    failure = Failure(
+        APPLY_STOPPED if did_something else APPLY_NOT_MADE,
+        (reason,),
+        ("Corrigez ce qui est indiqué s'il le faut, puis relancez la même commande : elle reprend là où "
+         "elle s'est arrêtée, sans rien faire deux fois, et ce compte rendu sera remplacé.",),
+    )  # fmt: skip
+    write_private(html_path, failure_html(context, failure, history))
+    book = failure_book(context, failure)
+    history_sheet(book, history)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    write_private_bytes(xlsx_path, buffer.getvalue())
+    lines = [
+        "Compte rendu de l'application du classeur",
+        "=========================================",
+        f"Serveur : {server_url or '—'}",
+        f"Date : {generated_at.strftime('%d/%m/%Y à %H:%M')}",
+        "",
+        failure.headline,
+        f"Pourquoi : {reason}",
+        *failure.advice,
+        "",
+        *history_text(history),
+    ]
+    write_private(text_path, "\n".join(lines))
+    if did_something:
+        keep_dated_copies(output_dir, generated_at)
+    return ReportFiles(html_path, xlsx_path)

@@ -40,6 +40,7 @@ from reconcile.core.wording import (
 )
 
 PLAN_REPORT_NAME = "rapport-plan"
+PLAN_NOT_MADE = "Le plan n'a pas pu être fait : rien n'a été vérifié, rien ne peut être appliqué."
 
 
 def report_environment() -> Environment:
@@ -139,6 +140,79 @@ def write_plan_report(
         xlsx_path = output_dir / f"{PLAN_REPORT_NAME}.xlsx"
         book.save(xlsx_path)
         return ReportFiles(html_path, xlsx_path)
+
+
+# --- A plan that could not be made ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A command that stopped before its report: the banner, the reasons, what to do."""
+
+    headline: str
+    reasons: tuple[str, ...]
+    advice: tuple[str, ...] = ()
+
+
+def failure_html(context: ReportContext, failure: Failure, history: Sequence[object] = ()) -> str:
+    """The page of a report that says the command could not be done, and why."""
+    return (
+        report_environment()
+        .get_template("rapport_echec.html.j2")
+        .render(
+            **context.template_values(),
+            headline=failure.headline,
+            reasons=failure.reasons,
+            advice=failure.advice,
+            history=history,
+        )
+    )
+
+
+def failure_book(context: ReportContext, failure: Failure) -> Workbook:
+    """The xlsx twin of `failure_html`: one `Résumé` sheet."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Résumé"
+    facts = [
+        ("École", context.school or "—"),
+        ("Serveur", context.server_url or "—"),
+        ("Établi le", context.generated_at),
+        ("Conclusion", failure.headline),
+        *(("Pourquoi", reason) for reason in failure.reasons),
+        *(("À faire", line) for line in failure.advice),
+    ]
+    write_table(sheet, ("", context.title), facts, (20, 120), wrap=(2,))
+    return book
+
+
+def write_plan_failure_report(
+    output_dir: Path, reason: str, *, server_url: str, generated_at: datetime
+) -> ReportFiles | None:
+    """Replace an earlier `rapport-plan.*` of `output_dir` by one saying the plan could not be made.
+
+    Returns None (and writes nothing) when there was no earlier report to contradict.
+    """
+    html_path = output_dir / f"{PLAN_REPORT_NAME}.html"
+    xlsx_path = output_dir / f"{PLAN_REPORT_NAME}.xlsx"
+    if not html_path.exists() and not xlsx_path.exists():
+        return None
+    context = ReportContext(
+        title="Rentrée IntraScol : plan des changements",
+        school="",
+        server_url=server_url,
+        generated_at=french_datetime(generated_at),
+    )
+    failure = Failure(
+        PLAN_NOT_MADE,
+        (reason,),
+        ("Corrigez ce qui est indiqué puis relancez reconcile plan : ce rapport sera remplacé par le plan.",),
+    )
+    with writing_into(output_dir):
+        html_path.write_text(failure_html(context, failure), encoding="utf-8")
+        failure_book(context, failure).save(xlsx_path)
+    return ReportFiles(html_path, xlsx_path)
 
 
 def _export_date(text: str | None) -> str | None:
