@@ -8,21 +8,28 @@ The first line identifies the workbook (its path and a digest of its wanted stat
 a journal left by the application of another workbook is detected, not mixed in.
 `fold_journal` turns the lines into facts (pure); `reconcile.app.apply` resolves the
 wanted state with them and re-plans, which is how a run resumes.
+
+`exclusive_run` is the run lock: one application per server (whatever the output folder)
+and per output folder.
 """
 
 from __future__ import annotations
 
-import fcntl
+import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from reconcile.adapters.files import french_reason, open_private_append
-from reconcile.core.errors import JournalError
+import platformdirs
+from filelock import FileLock, Timeout
+
+from reconcile.adapters.files import PRIVATE_MODE, french_reason, open_private_append
+from reconcile.core.errors import ApplicationInProgress, JournalError
 from reconcile.core.journal_facts import (
     EarlierWork,
     Event,
@@ -34,35 +41,78 @@ from reconcile.core.journal_facts import (
 JOURNAL_NAME = "journal-application.jsonl"
 JOURNAL_FORMAT = 1
 
-
 LOCK_NAME = ".application-en-cours.lock"
+STATE_DIR_VARIABLE = "RECONCILE_STATE_DIR"
+"""Where the servers' locks go instead of the user's state directory (the tests use it)."""
+
+
+# --- One application per server, and per output folder ---------------------------------
+
+
+def state_dir() -> Path:
+    """The user's state directory of reconcile (`$RECONCILE_STATE_DIR` when set).
+
+    `~/.local/state/reconcile` on Linux, its equivalents on macOS and Windows (platformdirs).
+    """
+    given = os.environ.get(STATE_DIR_VARIABLE, "").strip()
+    return Path(given) if given else Path(platformdirs.user_state_dir("reconcile", appauthor=False))
+
+
+def server_key(url: str) -> str:
+    """The server an address names, for the lock: the client's base URL with its host's case and
+    default port ignored (`http://Serveur:80/intrascol` and `http://serveur/intrascol/` are one)."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is not None and port != {"http": 80, "https": 443}.get(scheme):
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}{parts.path.rstrip('/')}/"
+
+
+def server_lock_path(url: str) -> Path:
+    digest = hashlib.sha256(server_key(url).encode("utf-8")).hexdigest()[:32]
+    return state_dir() / f"application-{digest}.lock"
 
 
 @contextmanager
-def exclusive_run(output_dir: Path) -> Iterator[None]:
-    """Refuse a second `reconcile apply` on the same output folder while one runs.
+def exclusive_run(server_url: str, output_dir: Path) -> Iterator[None]:
+    """Refuse a second `reconcile apply` on the same server, or the same output folder, while one runs.
 
-    An advisory lock (`flock`) on a file of the folder: the system releases it when
-    the process ends, even killed, so a stale lock never blocks the next run.
+    Two locks, held for the whole run: one keyed by the server (its base URL, hashed, in the
+    user's state directory), so two runs against one server refuse each other whatever their
+    output folders; one in the output folder, so its journal is only written by one run. They
+    are the system's locks (filelock: `flock`, or `msvcrt.locking` on Windows), released by the
+    system when the process ends, even killed: a stale lock never blocks the next run.
     """
+    server_busy = ApplicationInProgress(server_url=server_url)
+    folder_busy = ApplicationInProgress(output_dir=str(output_dir))
+    with (
+        _held(server_lock_path(server_url), "le dossier d'état de reconcile", lambda: server_busy),
+        _held(output_dir / LOCK_NAME, "le dossier de sortie", lambda: folder_busy),
+    ):
+        yield
+
+
+@contextmanager
+def _held(path: Path, folder: str, busy: Callable[[], JournalError]) -> Iterator[None]:
     try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(output_dir / LOCK_NAME, os.O_WRONLY | os.O_CREAT, 0o600)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(path, mode=PRIVATE_MODE)
+        lock.acquire(timeout=0)
+    except Timeout as error:
+        raise busy() from error
     except OSError as error:
         raise JournalError(
-            f"Impossible d'utiliser le dossier de sortie {output_dir} : {french_reason(error)}."
+            f"Impossible d'utiliser {folder} {path.parent} : {french_reason(error)}."
         ) from error
     try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
-            raise JournalError(
-                f"Une autre application est en cours avec le dossier de sortie {output_dir} : "
-                "attendez qu'elle se termine (deux applications à la fois se gêneraient)."
-            ) from error
         yield
     finally:
-        os.close(descriptor)
+        lock.release()
 
 
 def _now() -> str:

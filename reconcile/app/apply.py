@@ -1,7 +1,7 @@
 """A whole run of `reconcile apply`: prepare, confirm, execute, verify.
 
-`apply_workbook` holds the output folder's lock for the whole run: it reads the server
-and the journal, resolves the workbook with them and plans what remains
+`apply_workbook` holds the locks of the server and of the output folder for the whole run:
+it reads the server and the journal, resolves the workbook with them and plans what remains
 (`reconcile.core.outcome.prepare`), asks for confirmation, journals what the
 resolution found, removes the provisional pupils a killed run left, executes the plan
 (`reconcile.app.executor`) and reads the server again to verify it.
@@ -15,7 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconcile.adapters.journal import JOURNAL_NAME, Journal, earlier_work, exclusive_run
+from reconcile.adapters.journal import (
+    JOURNAL_NAME,
+    Journal,
+    earlier_work,
+    exclusive_run,
+)
 from reconcile.app.executor import FolderWorkaround, Progress, execute
 from reconcile.app.folders import (
     FolderEvent,
@@ -78,7 +83,7 @@ def apply_workbook(
     changes began, returns the run; `outcome.complete` and `verification.ok` say
     whether it is finished (else running it again resumes).
     """
-    with exclusive_run(output_dir):
+    with exclusive_run(server.url, output_dir):
         digest = wanted_digest(wanted)
         facts = Journal.existing_facts(output_dir, digest)
         as_read = server.read_state()

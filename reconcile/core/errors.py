@@ -189,6 +189,24 @@ class JournalError(ReconcileError):
     """The journal in the output folder cannot be used for this plan."""
 
 
+class ApplicationInProgress(JournalError):
+    """Another `reconcile apply` holds the lock of this server, or of this output folder."""
+
+    def __init__(self, *, server_url: str | None = None, output_dir: str | None = None) -> None:
+        if server_url is not None:
+            where = f"sur le serveur {server_url}"
+            why = "Deux applications à la fois sur le même serveur créeraient des comptes en double."
+        else:
+            where = f"avec le dossier de sortie {output_dir}"
+            why = "Deux applications à la fois écriraient le même journal."
+        super().__init__(
+            f"Une autre application est en cours {where} : attendez qu'elle se termine, puis relancez "
+            f"cette commande. {why} Rien n'a été modifié."
+        )
+        self.server_url = server_url
+        self.output_dir = output_dir
+
+
 # --- Class work folders ----------------------------------------------------------------
 
 
