@@ -20,6 +20,7 @@ from reconcile.adapters.journal import (
     Journal,
     earlier_work,
     exclusive_run,
+    set_aside_torn_line,
 )
 from reconcile.app.executor import FolderWorkaround, Progress, execute
 from reconcile.app.folders import (
@@ -75,15 +76,20 @@ def apply_workbook(
     folder_workaround: FolderWorkaround | None = None,
     progress: Progress | None = None,
     retry_delay: float = 1.0,
+    notify: Callable[[str], None] | None = None,
 ) -> ApplyRun:
     """Take the server to the workbook's wanted state, resuming whatever an earlier run left.
 
     Raises before any change: `PlanBlocked` (problems), `DriftAmbiguous`,
     `NotConfirmed`, `JournalError`, `ServerError` (cannot read the server). Once
     changes began, returns the run; `outcome.complete` and `verification.ok` say
-    whether it is finished (else running it again resumes).
+    whether it is finished (else running it again resumes). `notify` is told, in French,
+    of a torn last journal line set aside.
     """
     with exclusive_run(server.url, output_dir):
+        torn = set_aside_torn_line(output_dir)
+        if torn is not None and notify is not None:
+            notify(torn)
         digest = wanted_digest(wanted)
         facts = Journal.existing_facts(output_dir, digest)
         as_read = server.read_state()

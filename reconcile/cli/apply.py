@@ -91,6 +91,7 @@ def run_apply(
                 keep_folders=keep_folders,
                 allow_mass_delete=allow_mass_delete,
                 progress=StepBars(bars),
+                notify=lambda text: console.print(f"[yellow]{escape(text)}[/]", highlight=False),
             )
         now = datetime.now().astimezone()
         school = run.verification.state.school if run.verification else run.preparation.current.school

@@ -207,6 +207,23 @@ class ApplicationInProgress(JournalError):
         self.output_dir = output_dir
 
 
+class JournalDamaged(JournalError):
+    """A line of a journal is not a record reconcile wrote: the run stops, nothing is guessed."""
+
+    def __init__(self, path: str, line: int, reason: str) -> None:
+        super().__init__(
+            f"Le journal {path} est abîmé à la ligne {line} : {reason}. Un journal est la trace de ce qui "
+            "a déjà été fait sur le serveur : reconcile ne devine pas ce que disait cette ligne et "
+            "s'arrête sans rien modifier. Restaurez le journal (une copie de sauvegarde, ou la ligne "
+            "réparée), puis relancez la même commande. Si c'est impossible : refaites un export "
+            "(reconcile export), reportez-y vos choix et appliquez ce nouveau classeur avec un autre "
+            "dossier de sortie (--output-dir)."
+        )
+        self.path = path
+        self.line = line
+        self.reason = reason
+
+
 # --- Class work folders ----------------------------------------------------------------
 
 
