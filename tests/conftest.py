@@ -22,11 +22,20 @@ signal that the server received a request, instead of a sleep).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from reconcile.sandbox import RunningSandbox, SandboxOptions, start_sandbox
 from tests.memory_server import MemoryServer, small_school
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """reconcile's state directory (the servers' locks) for this test only, never the real home."""
+    folder = tmp_path_factory.mktemp("etat")
+    monkeypatch.setenv("RECONCILE_STATE_DIR", str(folder))  # the processes a test starts inherit it
+    return folder
 
 
 @pytest.fixture

@@ -263,10 +263,10 @@ def test_an_earlier_deletion_matters_only_for_a_workbook_exported_before_it() ->
 
 
 def test_a_second_application_on_the_same_output_folder_is_refused_while_one_runs(tmp_path: Path) -> None:
-    busy = pytest.raises(JournalError, match="Une autre application est en cours")
-    with exclusive_run(tmp_path), busy, exclusive_run(tmp_path):
+    busy = pytest.raises(JournalError, match="Une autre application est en cours avec le dossier de sortie")
+    with exclusive_run("http://a/intrascol/", tmp_path), busy, exclusive_run("http://b/intrascol/", tmp_path):
         pass
-    with exclusive_run(tmp_path):  # free again once the first one ended
+    with exclusive_run("http://a/intrascol/", tmp_path):  # free again once the first one ended
         pass
 
 

@@ -8,61 +8,117 @@ The first line identifies the workbook (its path and a digest of its wanted stat
 a journal left by the application of another workbook is detected, not mixed in.
 `fold_journal` turns the lines into facts (pure); `reconcile.app.apply` resolves the
 wanted state with them and re-plans, which is how a run resumes.
+
+A journal is evidence, never guessed: a line that is not a record reconcile wrote stops
+the run (`JournalDamaged`, with the file and the line). Only a last line torn by a crash
+(no final newline) is recognised as such: set aside into the `.abime` file, never lost.
+
+`exclusive_run` is the run lock: one application per server (whatever the output folder)
+and per output folder.
 """
 
 from __future__ import annotations
 
-import fcntl
+import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from reconcile.adapters.files import french_reason, open_private_append
-from reconcile.core.errors import JournalError
+import platformdirs
+from filelock import FileLock, Timeout
+
+from reconcile.adapters.files import PRIVATE_MODE, french_reason, open_private_append
+from reconcile.core.errors import ApplicationInProgress, JournalDamaged, JournalError
 from reconcile.core.journal_facts import (
     EarlierWork,
     Event,
     JournalFacts,
     fold_earlier_work,
     fold_journal,
+    line_problem,
 )
 
 JOURNAL_NAME = "journal-application.jsonl"
 JOURNAL_FORMAT = 1
-
+TORN_SUFFIX = ".abime"  # next to the journal: the torn last lines set aside, never lost
 
 LOCK_NAME = ".application-en-cours.lock"
+STATE_DIR_VARIABLE = "RECONCILE_STATE_DIR"
+"""Where the servers' locks go instead of the user's state directory (the tests use it)."""
+
+
+# --- One application per server, and per output folder ---------------------------------
+
+
+def state_dir() -> Path:
+    """The user's state directory of reconcile (`$RECONCILE_STATE_DIR` when set).
+
+    `~/.local/state/reconcile` on Linux, its equivalents on macOS and Windows (platformdirs).
+    """
+    given = os.environ.get(STATE_DIR_VARIABLE, "").strip()
+    return Path(given) if given else Path(platformdirs.user_state_dir("reconcile", appauthor=False))
+
+
+def server_key(url: str) -> str:
+    """The server an address names, for the lock: the client's base URL with its host's case and
+    default port ignored (`http://Serveur:80/intrascol` and `http://serveur/intrascol/` are one)."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is not None and port != {"http": 80, "https": 443}.get(scheme):
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}{parts.path.rstrip('/')}/"
+
+
+def server_lock_path(url: str) -> Path:
+    digest = hashlib.sha256(server_key(url).encode("utf-8")).hexdigest()[:32]
+    return state_dir() / f"application-{digest}.lock"
 
 
 @contextmanager
-def exclusive_run(output_dir: Path) -> Iterator[None]:
-    """Refuse a second `reconcile apply` on the same output folder while one runs.
+def exclusive_run(server_url: str, output_dir: Path) -> Iterator[None]:
+    """Refuse a second `reconcile apply` on the same server, or the same output folder, while one runs.
 
-    An advisory lock (`flock`) on a file of the folder: the system releases it when
-    the process ends, even killed, so a stale lock never blocks the next run.
+    Two locks, held for the whole run: one keyed by the server (its base URL, hashed, in the
+    user's state directory), so two runs against one server refuse each other whatever their
+    output folders; one in the output folder, so its journal is only written by one run. They
+    are the system's locks (filelock: `flock`, or `msvcrt.locking` on Windows), released by the
+    system when the process ends, even killed: a stale lock never blocks the next run.
     """
+    server_busy = ApplicationInProgress(server_url=server_url)
+    folder_busy = ApplicationInProgress(output_dir=str(output_dir))
+    with (
+        _held(server_lock_path(server_url), "le dossier d'état de reconcile", lambda: server_busy),
+        _held(output_dir / LOCK_NAME, "le dossier de sortie", lambda: folder_busy),
+    ):
+        yield
+
+
+@contextmanager
+def _held(path: Path, folder: str, busy: Callable[[], JournalError]) -> Iterator[None]:
     try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(output_dir / LOCK_NAME, os.O_WRONLY | os.O_CREAT, 0o600)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(path, mode=PRIVATE_MODE)
+        lock.acquire(timeout=0)
+    except Timeout as error:
+        raise busy() from error
     except OSError as error:
         raise JournalError(
-            f"Impossible d'utiliser le dossier de sortie {output_dir} : {french_reason(error)}."
+            f"Impossible d'utiliser {folder} {path.parent} : {french_reason(error)}."
         ) from error
     try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
-            raise JournalError(
-                f"Une autre application est en cours avec le dossier de sortie {output_dir} : "
-                "attendez qu'elle se termine (deux applications à la fois se gêneraient)."
-            ) from error
         yield
     finally:
-        os.close(descriptor)
+        lock.release()
 
 
 def _now() -> str:
@@ -88,6 +144,7 @@ class Journal:
         except OSError as error:
             raise JournalError(f"Impossible de créer le dossier de sortie {output_dir} : {error}.") from error
         path = output_dir / JOURNAL_NAME
+        set_aside_torn_line(output_dir)  # the next record must start on its own line
         lines = _matching_lines(path, digest)
         if lines:
             return cls(path, lines)
@@ -154,9 +211,9 @@ def earlier_work(output_dir: Path, digest: str) -> EarlierWork:
 
 def _matching_lines(path: Path, digest: str) -> list[dict[str, Any]]:
     """The lines of the journal at `path` if it is this workbook's; [] if none or unused."""
-    if not path.exists():
-        return []
     lines = read_lines(path)
+    if not lines:
+        return []  # no journal, or nothing but a torn first line
     header = lines[0] if lines else {}
     if header.get("event") != Event.HEADER:
         raise JournalError(
@@ -179,15 +236,104 @@ def _matching_lines(path: Path, digest: str) -> list[dict[str, Any]]:
 
 
 def read_lines(path: Path) -> list[dict[str, Any]]:
-    """The journal's lines; a last line cut short by a kill is ignored."""
-    lines: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as handle:
-        for text in handle:
-            if not text.strip():
-                continue
-            try:
-                lines.append(json.loads(text))
-            except json.JSONDecodeError:
-                # Only the line being written when the process was killed can be cut.
-                continue
-    return lines
+    """The journal's records, each checked; a last line torn by a crash (no final newline) is left out.
+
+    Raises `JournalDamaged`, naming the file and the line, for any other line that is not a
+    record reconcile wrote: not UTF-8, not JSON, or a field of the wrong type. Blank lines hold
+    nothing and are passed over.
+    """
+    records, _ = _parse(path, _read(path))
+    return records
+
+
+def set_aside_torn_line(output_dir: Path) -> str | None:
+    """Move a torn last line of the journal of `output_dir` into its `.abime` file; say so in French.
+
+    A run killed while writing leaves a last line without its newline: the next record would
+    be glued to it and lost. The fragment is appended to `journal-application.jsonl.abime`
+    (0600, never lost), then cut from the journal, so the next record starts on its own line.
+    It is safe to leave it out of the facts: a POST is journaled (`start`) before it is sent,
+    and what the torn line was saying is read again on the server. Call it under the run lock.
+    Returns None when there was nothing to set aside.
+    """
+    path = output_dir / JOURNAL_NAME
+    aside = _set_aside_torn_line(path)
+    if aside is None:
+        return None
+    return (
+        f"Le journal {path} se terminait par une ligne coupée (une application arrêtée brutalement "
+        f"pendant qu'elle l'écrivait) : elle est mise de côté dans {aside}, et le journal reprend sur "
+        "une nouvelle ligne. Ce qu'elle notait est relu sur le serveur."
+    )
+
+
+def _set_aside_torn_line(path: Path) -> Path | None:
+    data = _read(path)
+    if not data or data.endswith(b"\n"):
+        return None
+    records, torn = _parse(path, data)  # a damaged line before the end: raised, nothing touched
+    try:
+        if not torn:  # a whole record that only lacks its newline: completed
+            with path.open("ab") as stream:
+                _write_durably(stream, b"\n")
+            return None
+        aside = path.with_name(path.name + TORN_SUFFIX)
+        with open_private_append(aside) as kept:
+            kept.write(f"# {_now()} : fin coupée de {path.name}, mise de côté ({len(torn)} octets) :\n")
+            kept.write(torn.decode("utf-8", errors="backslashreplace") + "\n")
+            kept.flush()
+            os.fsync(kept.fileno())
+        if records:
+            with path.open("r+b") as stream:
+                stream.truncate(len(data) - len(torn))
+                _write_durably(stream, b"")
+        else:
+            path.unlink()  # only a torn header: the journal starts again
+    except OSError as error:
+        raise JournalError(
+            f"Impossible de réparer la fin du journal {path} : {french_reason(error)}. Libérez de la "
+            "place ou choisissez un autre dossier de sortie, puis relancez la même commande."
+        ) from error
+    return aside
+
+
+def _write_durably(stream: Any, data: bytes) -> None:
+    stream.write(data)
+    stream.flush()
+    os.fsync(stream.fileno())
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return b""
+    except OSError as error:
+        raise JournalError(f"Impossible de lire le journal {path} : {french_reason(error)}.") from error
+
+
+def _parse(path: Path, data: bytes) -> tuple[list[dict[str, Any]], bytes]:
+    """The records of a journal's bytes, and the torn last line (b"" if none)."""
+    chunks = data.split(b"\n")
+    last = chunks.pop()  # b"" when the file ends with its newline
+    records = [_record(path, number, chunk) for number, chunk in enumerate(chunks, start=1) if chunk.strip()]
+    if not last.strip():
+        return records, b""
+    try:
+        records.append(_record(path, len(chunks) + 1, last))
+    except JournalDamaged:
+        return records, last
+    return records, b""
+
+
+def _record(path: Path, number: int, chunk: bytes) -> dict[str, Any]:
+    try:
+        line = json.loads(chunk.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise JournalDamaged(str(path), number, "ce n'est pas du texte UTF-8") from None
+    except json.JSONDecodeError:
+        raise JournalDamaged(str(path), number, "ce n'est pas une ligne JSON complète") from None
+    problem = line_problem(line)
+    if problem is not None:
+        raise JournalDamaged(str(path), number, problem)
+    return dict(line)

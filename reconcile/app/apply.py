@@ -1,7 +1,7 @@
 """A whole run of `reconcile apply`: prepare, confirm, execute, verify.
 
-`apply_workbook` holds the output folder's lock for the whole run: it reads the server
-and the journal, resolves the workbook with them and plans what remains
+`apply_workbook` holds the locks of the server and of the output folder for the whole run:
+it reads the server and the journal, resolves the workbook with them and plans what remains
 (`reconcile.core.outcome.prepare`), asks for confirmation, journals what the
 resolution found, removes the provisional pupils a killed run left, executes the plan
 (`reconcile.app.executor`) and reads the server again to verify it.
@@ -19,7 +19,13 @@ from datetime import datetime
 from pathlib import Path
 
 from reconcile.adapters.files import french_reason
-from reconcile.adapters.journal import JOURNAL_NAME, Journal, earlier_work, exclusive_run
+from reconcile.adapters.journal import (
+    JOURNAL_NAME,
+    Journal,
+    earlier_work,
+    exclusive_run,
+    set_aside_torn_line,
+)
 from reconcile.adapters.workbook.writer import write_workbook
 from reconcile.app.executor import FolderWorkaround, Progress, execute
 from reconcile.app.folders import (
@@ -75,15 +81,20 @@ def apply_workbook(
     folder_workaround: FolderWorkaround | None = None,
     progress: Progress | None = None,
     retry_delay: float = 1.0,
+    notify: Callable[[str], None] | None = None,
 ) -> ApplyRun:
     """Take the server to the workbook's wanted state, resuming whatever an earlier run left.
 
     Raises before any change: `PlanBlocked` (problems), `DriftAmbiguous`,
     `NotConfirmed`, `JournalError`, `ServerError` (cannot read the server). Once
     changes began, returns the run; `outcome.complete` and `verification.ok` say
-    whether it is finished (else running it again resumes).
+    whether it is finished (else running it again resumes). `notify` is told, in French,
+    of a torn last journal line set aside.
     """
-    with exclusive_run(output_dir):
+    with exclusive_run(server.url, output_dir):
+        torn = set_aside_torn_line(output_dir)
+        if torn is not None and notify is not None:
+            notify(torn)
         digest = wanted_digest(wanted)
         facts = Journal.existing_facts(output_dir, digest)
         as_read = server.read_state()

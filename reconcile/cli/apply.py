@@ -141,6 +141,7 @@ def _apply(
                 keep_folders=keep_folders,
                 allow_mass_delete=allow_mass_delete,
                 progress=StepBars(bars),
+                notify=lambda text: console.print(f"[yellow]{escape(text)}[/]", highlight=False),
             )
         return run, client.url
 

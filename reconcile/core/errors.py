@@ -189,6 +189,41 @@ class JournalError(ReconcileError):
     """The journal in the output folder cannot be used for this plan."""
 
 
+class ApplicationInProgress(JournalError):
+    """Another `reconcile apply` holds the lock of this server, or of this output folder."""
+
+    def __init__(self, *, server_url: str | None = None, output_dir: str | None = None) -> None:
+        if server_url is not None:
+            where = f"sur le serveur {server_url}"
+            why = "Deux applications à la fois sur le même serveur créeraient des comptes en double."
+        else:
+            where = f"avec le dossier de sortie {output_dir}"
+            why = "Deux applications à la fois écriraient le même journal."
+        super().__init__(
+            f"Une autre application est en cours {where} : attendez qu'elle se termine, puis relancez "
+            f"cette commande. {why} Rien n'a été modifié."
+        )
+        self.server_url = server_url
+        self.output_dir = output_dir
+
+
+class JournalDamaged(JournalError):
+    """A line of a journal is not a record reconcile wrote: the run stops, nothing is guessed."""
+
+    def __init__(self, path: str, line: int, reason: str) -> None:
+        super().__init__(
+            f"Le journal {path} est abîmé à la ligne {line} : {reason}. Un journal est la trace de ce qui "
+            "a déjà été fait sur le serveur : reconcile ne devine pas ce que disait cette ligne et "
+            "s'arrête sans rien modifier. Restaurez le journal (une copie de sauvegarde, ou la ligne "
+            "réparée), puis relancez la même commande. Si c'est impossible : refaites un export "
+            "(reconcile export), reportez-y vos choix et appliquez ce nouveau classeur avec un autre "
+            "dossier de sortie (--output-dir)."
+        )
+        self.path = path
+        self.line = line
+        self.reason = reason
+
+
 # --- Class work folders ----------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,86 @@ class Event:
     FOLDER = "folder"  # a step of the class-folder workaround
     ARCHIVED = "archived"  # a class folder was saved into a zip
     VERIFIED = "verified"  # the server was read again and showed the wanted state
+
+
+EVENTS = frozenset(value for name, value in vars(Event).items() if name.isupper())
+
+
+# --- A line checked before it is folded ------------------------------------------------
+
+# What a field must hold: a check, and its French description.
+_Kind = tuple[Callable[[object], bool], str]
+_TEXT: _Kind = (lambda v: isinstance(v, str), "un texte")
+_TEXT_OR_NULL: _Kind = (lambda v: v is None or isinstance(v, str), "un texte ou null")
+_TEXTS: _Kind = (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "une liste de textes")
+_ACCOUNT_TYPE: _Kind = (lambda v: v in {t.value for t in UserType}, "« eleve » ou « adulte »")
+
+# The fields the folds read, per event: (name, kind, required).
+_Field = tuple[str, _Kind, bool]
+_FIELDS: Mapping[str, tuple[_Field, ...]] = {
+    Event.HEADER: (("digest", _TEXT, True), ("workbook", _TEXT, False)),
+    Event.CREATED: (("user", _TEXT, False), ("password", _TEXT_OR_NULL, False)),
+    Event.FAILED: (("user", _TEXT, False), ("name", _TEXT, False)),
+    Event.DONE: (("name", _TEXT, False), ("deleted", _TEXTS, False)),
+    Event.GONE: (("logins", _TEXTS, False),),
+    Event.PROVISIONAL: (
+        ("class_name", _TEXT, True),
+        ("login", _TEXT, True),
+        ("password", _TEXT_OR_NULL, False),
+    ),
+    Event.PROVISIONAL_DELETED: (("class_name", _TEXT, True),),
+    Event.ARCHIVED: (("class_name", _TEXT, True), ("path", _TEXT, True)),
+}
+_CREATE_USER_START: tuple[_Field, ...] = (
+    ("user", _TEXT, True),
+    ("last_name", _TEXT, True),
+    ("first_name", _TEXT, True),
+    ("type", _ACCOUNT_TYPE, True),
+    ("logins_before", _TEXTS, False),
+)
+
+
+def line_problem(line: object) -> str | None:
+    """Why a journal line cannot be trusted by the folds (in French), or None when it can (pure).
+
+    Every field a fold reads is checked: a line that parses but holds the wrong types is
+    reported as damaged, never folded into a guess or a traceback.
+    """
+    if not isinstance(line, dict):
+        return "ce n'est pas un objet JSON ({…})"
+    event = line.get("event")
+    if not isinstance(event, str):
+        return "le champ « event » manque ou n'est pas un texte"
+    if event not in EVENTS:
+        return f"l'événement « {event} » inconnu n'a pas été écrit par reconcile"
+    for name in ("op", "at"):
+        if name in line and not isinstance(line[name], str):
+            return f"le champ « {name} » n'est pas un texte"
+    return _fields_problem(line, _fields_of(event, str(line.get("op", "")), line))
+
+
+def _fields_of(event: str, op: str, line: Mapping[str, object]) -> tuple[_Field, ...]:
+    kind = op.split(":", 1)[0]
+    if event == Event.START and kind == "create_user":
+        return _CREATE_USER_START
+    if event == Event.START and kind == "create_class":
+        return (("name", _TEXT, True),)
+    if event == Event.CREATED and "user" in line:
+        # A created line that names its person stands for the start line (`fold_earlier_work`).
+        named = _CREATE_USER_START[1:4] if "last_name" in line else ()
+        return (*_FIELDS[Event.CREATED], ("login", _TEXT, True), *named)
+    return _FIELDS.get(event, ())
+
+
+def _fields_problem(line: Mapping[str, object], fields: Sequence[_Field]) -> str | None:
+    for name, (check, description), required in fields:
+        if name not in line:
+            if required:
+                return f"le champ « {name} » manque"
+            continue
+        if not check(line[name]):
+            return f"le champ « {name} » devrait être {description}"
+    return None
 
 
 def wanted_digest(wanted: WantedState) -> str:
