@@ -86,3 +86,28 @@ def test_an_account_made_by_the_interrupted_run_is_not_said_added_since_the_expo
     assert ADDED_SINCE_EXPORT not in output, output
     # Ours: taken as its row's account (not created twice), and put where the workbook says.
     assert_in_wanted_state(read(sandbox), wanted, before)
+
+
+def test_a_provisional_pupil_that_cannot_be_removed_fails_the_verification_then_goes(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    workbook, before = filled_workbook(sandbox, tmp_path)
+    done = reconcile_apply(sandbox, workbook, "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    # A provisional pupil left by a run of the folder workaround, and a server refusing every POST.
+    left = sandbox.store.add_user("Provisoire", "Reconcile CE2-CM1", "eleve")
+    sandbox.configure(fail_before_post=1.0)
+    refused = reconcile_apply(sandbox, workbook, "--yes")
+    assert refused.returncode != 0, refused.stdout + refused.stderr
+    said = " ".join(refused.stdout.split())
+    assert "Vérification : 1 différence(s)." in said
+    assert f"L'élève provisoire Provisoire RECONCILE CE2-CM1 ({left.login})" in said
+    assert "est encore sur le serveur : relancez la même commande pour le supprimer" in said
+    assert "le serveur relu est dans l'état demandé" not in said
+
+    sandbox.configure(fail_before_post=0.0)
+    again = reconcile_apply(sandbox, workbook, "--yes")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Vérification : le serveur relu est dans l'état demandé." in again.stdout
+    assert sandbox.store.user(left.login) is None
+    assert_in_wanted_state(read(sandbox), rentree(before), before)
