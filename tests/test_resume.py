@@ -235,6 +235,22 @@ def test_drift_says_what_changed_and_skips_a_transfer_of_someone_gone() -> None:
     assert "Nina VERT (nina.vert) a été ajouté(e) au serveur depuis l'export" in changes
 
 
+def test_an_account_an_interrupted_run_made_is_never_said_added_since_the_export() -> None:
+    # Ctrl-C while the server made Léo's account: its creation was journaled, its answer never read.
+    current = state(
+        User("leo.martin", "MARTIN", "Léo", PUPIL, 2, "soleil"),  # made by the interrupted run, then moved
+        User("nina.vert", "Vert", "Nina", PUPIL, 1, "y"),  # really added since the export, by someone else
+    )
+    interrupted = facts(started("nouveau:3", "Martin", "Léo", []))
+    resolution = resolve(
+        wanted(new_row(3, "Martin", "Léo", "CE1"), export=export_of(LEA)), interrupted, current
+    )
+    assert [a.login for a in resolution.adoptions] == ["leo.martin"]
+    changes = "\n".join(resolution.changes)
+    assert "leo.martin" not in changes
+    assert "Nina VERT (nina.vert) a été ajouté(e) au serveur depuis l'export" in changes
+
+
 def test_no_drift_is_reported_when_the_fingerprint_matches() -> None:
     current = state(User("lea.roux", "Roux", "Léa", PUPIL, 1, "x"))
     export = export_of(LEA, fingerprint=current.fingerprint())

@@ -36,7 +36,7 @@ from reconcile.app.folders import (
     remove_provisional_pupils,
 )
 from reconcile.core.errors import JournalError, NotConfirmed, PlanBlocked, ReconcileError, ServerError
-from reconcile.core.journal_facts import Event, JournalFacts, wanted_digest
+from reconcile.core.journal_facts import Account, Event, JournalFacts, wanted_digest
 from reconcile.core.model import SchoolClass, ServerState, User, WantedState
 from reconcile.core.outcome import (
     ApplyRun,
@@ -99,7 +99,7 @@ def apply_workbook(
         facts = Journal.existing_facts(output_dir, digest)
         as_read = server.read_state()
         # Provisional pupils left by a run killed during the folder workaround: removed below.
-        leftovers = find_provisional_pupils(as_read)
+        leftovers = find_provisional_pupils(as_read, facts.provisional_pupils.values())
         current = _without(as_read, leftovers)
         earlier = earlier_work(output_dir, digest) if output_dir.is_dir() else None
         preparation = prepare(current, wanted, facts, allow_mass_delete=allow_mass_delete, earlier=earlier)
@@ -193,10 +193,22 @@ def _nothing_to_do(
 ) -> ApplyRun:
     """A run with nothing left to send: only what the resolution found is journaled, leftovers removed."""
     resolution = preparation.resolution
+    state = preparation.current
     if resolution.adoptions or resolution.gone or resolution.taken_classes or start.leftovers:
         facts = start.journal(resolution).facts()
-    nothing_left = verify(preparation.current, wanted, facts)
+    if start.leftovers:
+        # Whether the leftovers are gone is read, not assumed (an answer may have been lost).
+        state = _read_or(start.server, start.as_read)
+    left = find_provisional_pupils(state, facts.provisional_pupils.values())
+    nothing_left = verify(_without(state, left), wanted, facts, provisional=left)
     return ApplyRun(preparation, Outcome(), nothing_left, start.journal_path, accounts_of(wanted, facts))
+
+
+def _read_or(server: IntraScolServer, fallback: ServerState) -> ServerState:
+    try:
+        return server.read_state()
+    except ServerError:
+        return fallback
 
 
 def _verify(
@@ -207,10 +219,19 @@ def _verify(
         return None
     try:
         after = server.read_state()
+        left = find_provisional_pupils(after, journal.facts().provisional_pupils.values())
+        if left:
+            # A provisional pupil whose deletion failed during the run: removed now, then read again.
+            _remove_leftovers(server, journal, after, left)
+            after = server.read_state()
     except ServerError as error:
         outcome.reason = f"vérification impossible : {error}"
         return None
-    verification = verify(after, wanted, journal.facts(), kept_classes=outcome.kept_classes)
+    facts = journal.facts()
+    left = find_provisional_pupils(after, facts.provisional_pupils.values())
+    verification = verify(
+        _without(after, left), wanted, facts, kept_classes=outcome.kept_classes, provisional=left
+    )
     if verification.ok:
         journal.record("", Event.VERIFIED)
     return verification
@@ -234,7 +255,8 @@ def _remove_leftovers(
     logins = sorted(u.login for u in leftovers)
     journal.record("provisional_cleanup", Event.START, logins=logins)
     try:
-        deleted = remove_provisional_pupils(server, state, logins)
+        journaled = [Account(u.login, u.password) for u in leftovers]
+        deleted = remove_provisional_pupils(server, state, logins, journaled=journaled)
     except ServerError as error:
         journal.record("provisional_cleanup", Event.FAILED, reason=str(error))
         return  # harmless: they are not in the workbook; the next run tries again

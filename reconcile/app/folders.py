@@ -31,6 +31,7 @@ from pathlib import Path
 
 from reconcile.adapters.archive import archive_file_name, write_checked_archive
 from reconcile.core.errors import AnswerLost, FolderArchiveError, ReconcileError
+from reconcile.core.journal_facts import Account
 from reconcile.core.model import SchoolClass, ServerState, User, UserType, fold
 from reconcile.core.outcome import Archive
 from reconcile.core.ports import CreatedUser, Folder, IntraScolServer, SharedFile, UserSession
@@ -93,9 +94,24 @@ def is_provisional_pupil(user: User) -> bool:
     )
 
 
-def find_provisional_pupils(state: ServerState) -> tuple[User, ...]:
-    """The provisional pupils left on the server (by a run that was killed, say)."""
-    return tuple(user for user in state.users if is_provisional_pupil(user))
+def find_provisional_pupils(state: ServerState, journaled: Iterable[Account] = ()) -> tuple[User, ...]:
+    """The provisional pupils left on the server (by a run that was killed, say).
+
+    Recognised by the names this workaround gives them, or as a pupil a journal's
+    `provisional` line names with its password (`journaled`): a login freed and given
+    to a real pupil since comes with another password, and that pupil stays.
+    """
+    ours = {account.login: account.password for account in journaled if account.password}
+    return tuple(
+        user
+        for user in state.users
+        if is_provisional_pupil(user)
+        or (
+            user.type is UserType.PUPIL
+            and user.password is not None
+            and ours.get(user.login) == user.password
+        )
+    )
 
 
 def remove_provisional_pupils(
@@ -104,16 +120,18 @@ def remove_provisional_pupils(
     logins: Iterable[str] | None = None,
     *,
     on_event: FolderEventHandler | None = None,
+    journaled: Iterable[Account] = (),
 ) -> tuple[str, ...]:
     """Delete leftover provisional pupils, in one POST; return the logins deleted.
 
     With `logins` (those a journal recorded), only those; without, every
     provisional pupil on the server. A login is deleted only if `state` (read now
-    when not given) still shows a provisional pupil under it: a login freed by a
-    deletion may since have been given to a real pupil, who must stay.
+    when not given) still shows a provisional pupil under it (`find_provisional_pupils`,
+    with the `journaled` ones): a login freed by a deletion may since have been given to
+    a real pupil, who must stay. A lost answer returns nothing: read the server again.
     """
     state = state if state is not None else server.read_state()
-    leftovers = find_provisional_pupils(state)
+    leftovers = find_provisional_pupils(state, journaled)
     if logins is not None:
         wanted = set(logins)
         leftovers = tuple(user for user in leftovers if user.login in wanted)

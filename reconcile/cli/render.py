@@ -18,6 +18,8 @@ from reconcile.core.wording import headline, step_sections
 
 console = Console()
 error_console = Console(stderr=True)
+SHOWN_DIFFERENCES = 10
+"""The verification's differences shown in the terminal; all of them are in the report."""
 
 
 def print_plan_summary(result: Plan) -> None:
@@ -101,6 +103,10 @@ def show_run(run: ApplyRun, report: ReportFiles | None) -> None:
             console.print("[green]Vérification :[/] le serveur relu est dans l'état demandé.")
         else:
             console.print(f"[red]Vérification : {len(verification.differences)} différence(s).[/]")
+            for difference in verification.differences[:SHOWN_DIFFERENCES]:
+                console.print(f"  - {escape(difference)}", highlight=False)
+            if len(verification.differences) > SHOWN_DIFFERENCES:
+                console.print("  … les autres dans le compte rendu.")
         if verification.unassigned:
             console.print(f"{len(verification.unassigned)} élève(s) sans classe (classe : aucune).")
     if run.accounts:

@@ -126,11 +126,24 @@ class Verification:
 
 
 def verify(
-    state: ServerState, wanted: WantedState, facts: JournalFacts, *, kept_classes: Sequence[str] = ()
+    state: ServerState,
+    wanted: WantedState,
+    facts: JournalFacts,
+    *,
+    kept_classes: Sequence[str] = (),
+    provisional: Sequence[User] = (),
 ) -> Verification:
-    """Re-plan the wanted state against the server as it is now: what is left is a difference."""
+    """Re-plan the wanted state against the server as it is now: what is left is a difference.
+
+    `provisional`: the provisional pupils of the class-folder workaround still on the server
+    (`reconcile.app.folders.find_provisional_pupils`); each one is a difference.
+    """
     kept = {class_key(n) for n in kept_classes}
-    differences: list[str] = []
+    differences = [
+        f"L'élève provisoire {u.display_name} ({u.login}), créé(e) par reconcile pour archiver un dossier "
+        "de travail, est encore sur le serveur : relancez la même commande pour le supprimer."
+        for u in sorted(provisional, key=user_order)
+    ]
     try:
         remaining = prepare(state, wanted, facts, allow_mass_delete=True).plan
     except DriftAmbiguous as ambiguous:

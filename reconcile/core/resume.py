@@ -14,6 +14,7 @@ only where the workbook's intent became unclear.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -94,7 +95,7 @@ def resolve(
         adoptions=tuple(resolver.adoptions),
         gone=frozenset(resolver.gone),
         taken_classes=resolver.taken_classes(),
-        changes=tuple(drift_changes(wanted, facts, current)),
+        changes=tuple(drift_changes(wanted, facts, current, adopted={a.login for a in resolver.adoptions})),
         skipped=tuple(resolver.skipped),
     )
 
@@ -115,7 +116,7 @@ class _Resolver:
         self.adoptions: list[Adoption] = []
         self.gone: set[str] = set()
         self.key_to_login: dict[str, str] = {}  # new row's key -> the login it was given
-        self.journal_logins = _logins_made_by(facts)
+        self.journal_logins = _logins_made_by(facts, current)
         self.exported = {u.login: u for u in wanted.export.users} if wanted.export else {}
         # Logins of rows naming an account deleted by an application: any account with that login
         # now is a newer one, free to be taken over by a new row.
@@ -166,13 +167,7 @@ class _Resolver:
 
     def _made_by_interrupted_creation(self, row: WantedUser, pending: PendingCreation) -> WantedUser | None:
         """The one account with the row's names that appeared since its creation was sent."""
-        candidates = [
-            u
-            for u in self.current.users
-            if u.type is pending.type
-            and person_key(u.last_name, u.first_name) == person_key(pending.last_name, pending.first_name)
-            and u.login not in pending.logins_before
-        ]
+        candidates = _appeared_for(pending, self.current)
         if len(candidates) > 1:
             logins = ", ".join(sorted(u.login for u in candidates))
             self.ambiguous.append(
@@ -280,11 +275,26 @@ class _Resolver:
         )
 
 
-def _logins_made_by(facts: JournalFacts) -> set[str]:
-    """The accounts the journal made: new rows' accounts and provisional pupils."""
-    return {a.login for a in facts.created_users.values()} | {
-        a.login for a in facts.provisional_pupils.values()
-    }
+def _logins_made_by(facts: JournalFacts, current: ServerState) -> set[str]:
+    """The accounts the journal made: new rows' accounts, provisional pupils, and the accounts
+    that appeared for a creation whose answer an interrupted run never read."""
+    made = {a.login for a in facts.created_users.values()}
+    made |= {a.login for a in facts.provisional_pupils.values()}
+    for pending in facts.pending_users.values():
+        made |= {u.login for u in _appeared_for(pending, current)}
+    return made
+
+
+def _appeared_for(pending: PendingCreation, current: ServerState) -> list[User]:
+    """The accounts with the names and type of a pending creation that were not there when it was sent."""
+    names = person_key(pending.last_name, pending.first_name)
+    return [
+        u
+        for u in current.users
+        if u.type is pending.type
+        and person_key(u.last_name, u.first_name) == names
+        and u.login not in pending.logins_before
+    ]
 
 
 def _deleted_before_export(deleted_at: str | None, wanted: WantedState) -> bool:
@@ -329,14 +339,22 @@ def _resolve_class(
     return replace(wanted, status=status, responsible=responsible)
 
 
-def drift_changes(wanted: WantedState, facts: JournalFacts, current: ServerState) -> list[str]:
-    """What changed on the server since the export that the workbook itself does not explain."""
+def drift_changes(
+    wanted: WantedState, facts: JournalFacts, current: ServerState, *, adopted: Collection[str] = ()
+) -> list[str]:
+    """What changed on the server since the export that the workbook itself does not explain.
+
+    The accounts an application of this workbook made (any run of its journal, even one
+    interrupted before it read the server's answer) or takes over (`adopted`) are its own
+    work: never "added since the export".
+    """
     export = wanted.export
     if export is None or export.fingerprint == current.fingerprint():
         return []
     wanted_classes = {class_key(c.name): c for c in wanted.classes}
+    ours = _logins_made_by(facts, current) | set(adopted)
     return [
-        *_user_changes(wanted, export, _logins_made_by(facts), current),
+        *_user_changes(wanted, export, ours, current),
         *_class_list_changes(export, wanted_classes, current),
         *_responsible_changes(export, wanted_classes, facts, current),
     ]
