@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -96,7 +97,10 @@ def _open_private_descriptor(path: Path, flags: int) -> int:
     descriptor = os.open(path, flags, PRIVATE_MODE)
     try:
         # An existing file keeps its old mode under O_CREAT: narrow it before writing.
-        os.fchmod(descriptor, PRIVATE_MODE)
+        if sys.platform == "win32":  # no fchmod there; the mode only sets the read-only bit
+            os.chmod(path, PRIVATE_MODE)
+        else:
+            os.fchmod(descriptor, PRIVATE_MODE)
     except BaseException:
         os.close(descriptor)
         raise
