@@ -182,7 +182,8 @@ def _too_many(moves: list[UnusualMove], moved: int) -> list[Finding]:
     return [
         problem(
             f"{len(counted)} des {moved} élèves que le classeur change de classe ou fait partir ({share} %) "
-            f"ont un mouvement inhabituel ({', '.join(move_counts(counted))} : voir « À vérifier »), plus "
+            f"ont un mouvement inhabituel ({', '.join(move_counts(counted))} ; chacun listé dans « À "
+            "vérifier » de reconcile plan), plus "
             f"que le seuil de {round(100 * UNUSUAL_MOVES_THRESHOLD)} %. C'est souvent une colonne "
             "« Classe cible » décalée ou triée : vérifiez-la. Si ces mouvements sont bien voulus, relancez "
             f"avec l'option {MOVES_CHECKED_OPTION}."
