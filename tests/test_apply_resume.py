@@ -19,6 +19,7 @@ from reconcile.core.errors import DriftAmbiguous, NotConfirmed, PageNotRecognise
 from reconcile.core.model import Target, User, UserType, WantedClass, WantedState, WantedUser
 from reconcile.core.outcome import ApplyRun
 from reconcile.core.ports import CreatedUser
+from reconcile.core.safeguards import Safeguards
 from reconcile.core.vocabulary import ClassStatus
 from tests.memory_server import KILL_AFTER, KILL_BEFORE, Killed, MemoryServer, small_school
 
@@ -69,6 +70,7 @@ def apply(server: MemoryServer, tmp_path: Path, wanted: WantedState = WANTED, **
         output_dir=tmp_path,
         confirm=lambda _preparation: True,
         allow_mass_delete=True,
+        safeguards=Safeguards(moves_checked=True),  # a tiny school: one pupil leaves from CP
         retry_delay=0,
         **options,  # type: ignore[arg-type]
     )

@@ -184,8 +184,9 @@ def test_mass_deletion_needs_the_option(sandbox, exported: Path) -> None:
     refused = CliRunner().invoke(app, ["plan", str(exported)], env=environment(sandbox))
     assert refused.exit_code == 1
     assert "--allow-mass-delete" in refused.output
+    assert "--mouvements-verifies" in refused.output  # every level leaves, not only the last
     accepted = CliRunner().invoke(
-        app, ["plan", str(exported), "--allow-mass-delete"], env=environment(sandbox)
+        app, ["plan", str(exported), "--allow-mass-delete", "--mouvements-verifies"], env=environment(sandbox)
     )
     assert accepted.exit_code == 0, accepted.output
 

@@ -22,10 +22,14 @@ from reconcile.core.operations import (
     class_order_key,
 )
 from reconcile.core.plan import make_plan
+from reconcile.core.safeguards import Safeguards
 from reconcile.core.vocabulary import LEAVES_SCHOOL, ClassStatus
 from tests.plan_builders import make_server, school, workbook
 
 LEAVES = LEAVES_SCHOOL
+
+# The small school's moves are not what these tests are about (`tests/test_plausibility.py` is).
+MOVES_CHECKED = Safeguards(moves_checked=True)
 
 
 def ops_of(result: Plan, step: Step) -> tuple[Operation, ...]:
@@ -288,7 +292,7 @@ def test_a_removed_class_with_pupils_left_in_it_is_a_warning_naming_them() -> No
         classes={"CM1": (ClassStatus.DELETE, None), "CM2": (ClassStatus.DELETE, None)},
         omit=["llefebvre"],
     )
-    result = make_plan(state, wanted)
+    result = make_plan(state, wanted, safeguards=MOVES_CHECKED)  # pupils leave from CM1: checked
     removal_warnings = [w for w in result.warnings if "sera supprimée" in w.message]
     # In the one reading order of classes: CM1 (row 5), then CM2 (row 6).
     assert [str(w.location) for w in removal_warnings] == ["Classes, ligne 5", "Classes, ligne 6"]
@@ -427,14 +431,14 @@ def test_deleting_more_pupils_than_the_threshold_is_a_problem_unless_allowed() -
     state = school()  # 11 pupils
     leavers = ["imichel", "llefebvre", "jlaurent", "nsimon", "zgarcia"]  # 5 / 11 = 45 %
     wanted = workbook(state, targets=dict.fromkeys(leavers, LEAVES))
-    blocked = make_plan(state, wanted)
+    blocked = make_plan(state, wanted, safeguards=MOVES_CHECKED)  # leaving before CM2: checked
     (problem,) = blocked.problems
     assert problem.message.startswith("Le plan supprime 5 élèves sur 11 (45 %)")
     assert "--allow-mass-delete" in problem.message
-    allowed = make_plan(state, wanted, allow_mass_delete=True)
+    allowed = make_plan(state, wanted, allow_mass_delete=True, safeguards=MOVES_CHECKED)
     assert allowed.can_apply
     assert allowed.operations == blocked.operations
-    assert make_plan(state, wanted, mass_delete_threshold=0.5).can_apply
+    assert make_plan(state, wanted, mass_delete_threshold=0.5, safeguards=MOVES_CHECKED).can_apply
 
 
 def test_adults_do_not_count_towards_the_mass_delete_threshold() -> None:
@@ -456,7 +460,11 @@ def test_a_login_now_naming_another_person_is_a_problem() -> None:
             for u in exported.users
         ),
     )
-    result = make_plan(current, workbook(exported, targets={"nsimon": LEAVES}, exported_from=exported))
+    result = make_plan(
+        current,
+        workbook(exported, targets={"nsimon": LEAVES}, exported_from=exported),
+        safeguards=MOVES_CHECKED,
+    )
     assert not result.can_apply
     assert "désigne maintenant « Noah SANCHEZ »" in result.problems[0].message
     assert result.is_empty
@@ -608,7 +616,7 @@ def test_a_login_on_two_rows_is_a_problem() -> None:
         None,
         Location("Utilisateurs", 50),
     )
-    result = make_plan(state, workbook(state, rows=[duplicate]))
+    result = make_plan(state, workbook(state, rows=[duplicate]), safeguards=MOVES_CHECKED)
     assert "L'identifiant nsimon figure sur deux lignes" in result.problems[0].message
     assert result.problems[0].location == Location("Utilisateurs", 50)
 

@@ -38,6 +38,7 @@ from reconcile.core.operations import (
 )
 from reconcile.core.plan import make_plan
 from reconcile.core.ports import BatchOutcome, ItemOutcome
+from reconcile.core.safeguards import Safeguards
 from reconcile.core.vocabulary import ClassStatus
 from reconcile.core.wording import NO_CLASS_TITLE, class_changes
 from tests.memory_server import MemoryServer
@@ -46,6 +47,10 @@ from tests.plan_builders import export_info
 
 class Refused(AssertionError):
     """The server refused an item: the plan asked for something impossible."""
+
+
+# Random moves are often unusual: `tests/test_plausibility.py` tests that safeguard.
+MOVES_CHECKED = Safeguards(moves_checked=True)
 
 
 def accepted(outcome: ItemOutcome | BatchOutcome) -> None:
@@ -262,7 +267,7 @@ PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_ch
 @PROPERTY_SETTINGS
 @given(rentrees())
 def test_executing_the_plan_yields_exactly_the_wanted_state(scenario: Scenario) -> None:
-    result = make_plan(scenario.current, scenario.wanted, allow_mass_delete=True)
+    result = make_plan(scenario.current, scenario.wanted, allow_mass_delete=True, safeguards=MOVES_CHECKED)
     assert result.problems == (), [str(p) for p in result.problems]
     server = MemoryServer(scenario.current.classes, scenario.current.users)
     made = execute(result, server)
@@ -278,7 +283,7 @@ def test_executing_the_plan_yields_exactly_the_wanted_state(scenario: Scenario) 
 @given(rentrees())
 def test_a_second_plan_after_execution_has_nothing_left_to_do(scenario: Scenario) -> None:
     """Idempotence: the server after the plan, read against the same intent, is done."""
-    result = make_plan(scenario.current, scenario.wanted, allow_mass_delete=True)
+    result = make_plan(scenario.current, scenario.wanted, allow_mass_delete=True, safeguards=MOVES_CHECKED)
     server = MemoryServer(scenario.current.classes, scenario.current.users)
     made = execute(result, server)
     after = server.read_state()
@@ -297,7 +302,9 @@ def test_a_second_plan_after_execution_has_nothing_left_to_do(scenario: Scenario
         for c in scenario.wanted.classes
         if c.status is not ClassStatus.DELETE
     )
-    again = make_plan(after, WantedState(tuple(rows), classes), allow_mass_delete=True)
+    again = make_plan(
+        after, WantedState(tuple(rows), classes), allow_mass_delete=True, safeguards=MOVES_CHECKED
+    )
     assert again.operations == ()
     assert again.problems == ()
 
@@ -318,7 +325,7 @@ def test_the_plan_is_deterministic_whatever_the_server_order(scenario: Scenario,
 @settings(max_examples=60, deadline=None)
 @given(rentrees())
 def test_no_user_is_created_twice_and_only_leavers_are_deleted(scenario: Scenario) -> None:
-    result = make_plan(scenario.current, scenario.wanted, allow_mass_delete=True)
+    result = make_plan(scenario.current, scenario.wanted, allow_mass_delete=True, safeguards=MOVES_CHECKED)
     created = Counter(op.user for op in result.operations if isinstance(op, CreateUser))
     assert all(n == 1 for n in created.values())
     deleted = [login for op in result.operations if isinstance(op, DeleteUsers) for login in op.logins]
@@ -331,7 +338,7 @@ def test_no_user_is_created_twice_and_only_leavers_are_deleted(scenario: Scenari
 @given(rentrees())
 def test_the_report_class_tables_match_what_the_server_ends_with(scenario: Scenario) -> None:
     """The before/after table of each class counts what executing the plan really gives."""
-    result = make_plan(scenario.current, scenario.wanted, allow_mass_delete=True)
+    result = make_plan(scenario.current, scenario.wanted, allow_mass_delete=True, safeguards=MOVES_CHECKED)
     server = MemoryServer(scenario.current.classes, scenario.current.users)
     execute(result, server)
     pupils_after: Counter[str] = Counter()

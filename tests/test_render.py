@@ -12,6 +12,7 @@ from reconcile.core.operations import (
     TransferPupils,
 )
 from reconcile.core.plan import make_plan
+from reconcile.core.safeguards import Safeguards
 from reconcile.core.vocabulary import LEAVES_SCHOOL, NOTHING_TO_DO, ClassStatus
 from reconcile.core.wording import (
     Move,
@@ -136,7 +137,7 @@ def test_classes_before_and_after_say_who_stays_arrives_and_leaves() -> None:
         classes={"CM2": (ClassStatus.DELETE, None), "CM1": (ClassStatus.KEEP, "t1")},
         omit=["e"],
     )
-    result = make_plan(state, wanted, allow_mass_delete=True)
+    result = make_plan(state, wanted, allow_mass_delete=True, safeguards=Safeguards(moves_checked=True))
     by_name = {c.name: c for c in class_changes(result, state)}
     assert list(by_name) == ["CE2", "CM1", "CM2", "Sans classe"]
     ce2, cm1, cm2, none = by_name.values()

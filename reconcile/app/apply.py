@@ -50,6 +50,7 @@ from reconcile.core.outcome import (
 )
 from reconcile.core.ports import IntraScolServer
 from reconcile.core.resume import Resolution
+from reconcile.core.safeguards import DEFAULT_SAFEGUARDS, Safeguards
 
 
 def record_resolution(journal: Journal, resolution: Resolution) -> None:
@@ -78,6 +79,7 @@ def apply_workbook(
     confirm: Callable[[Preparation], bool],
     keep_folders: bool = False,
     allow_mass_delete: bool = False,
+    safeguards: Safeguards = DEFAULT_SAFEGUARDS,
     folder_workaround: FolderWorkaround | None = None,
     progress: Progress | None = None,
     retry_delay: float = 1.0,
@@ -102,7 +104,14 @@ def apply_workbook(
         leftovers = find_provisional_pupils(as_read, facts.provisional_pupils.values())
         current = _without(as_read, leftovers)
         earlier = earlier_work(output_dir, digest) if output_dir.is_dir() else None
-        preparation = prepare(current, wanted, facts, allow_mass_delete=allow_mass_delete, earlier=earlier)
+        preparation = prepare(
+            current,
+            wanted,
+            facts,
+            allow_mass_delete=allow_mass_delete,
+            earlier=earlier,
+            safeguards=safeguards,
+        )
         if preparation.plan.problems:
             raise PlanBlocked(preparation.plan.problems)
         start = _Start(server, output_dir, workbook, digest, as_read, leftovers)

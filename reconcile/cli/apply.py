@@ -25,11 +25,13 @@ from reconcile.adapters.reports.rentree_record import RunRecord, journal_history
 from reconcile.app.apply import apply_workbook
 from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import on_ctrl_c
+from reconcile.cli.plan import MovesCheckedOption, NewAddressOption
 from reconcile.cli.render import StepBars, console, error_console, paused, show_preparation, show_run
 from reconcile.cli.workbook import load_workbook
 from reconcile.core.errors import ApplyIncomplete, NotConfirmed, ReconcileError
 from reconcile.core.model import WantedState
 from reconcile.core.outcome import ApplyRun, Preparation
+from reconcile.core.safeguards import Safeguards
 
 if TYPE_CHECKING:
     from reconcile.adapters.reports.class_lists import ClassListFiles
@@ -54,6 +56,8 @@ def apply(
     allow_mass_delete: Annotated[
         bool, typer.Option("--allow-mass-delete", help="Autorise la suppression de beaucoup d'élèves.")
     ] = False,
+    new_address: NewAddressOption = None,
+    moves_checked: MovesCheckedOption = False,
     url: UrlOption = None,
     login: LoginOption = None,
 ) -> None:
@@ -65,6 +69,8 @@ def apply(
         keep_folders=keep_folders,
         allow_mass_delete=allow_mass_delete,
         access=ServerAccess(url, login),
+        new_address=new_address,
+        moves_checked=moves_checked,
     )
 
 
@@ -76,6 +82,8 @@ def run_apply(
     keep_folders: bool,
     allow_mass_delete: bool,
     access: ServerAccess,
+    new_address: str | None = None,
+    moves_checked: bool = False,
 ) -> None:
     """Apply `workbook` to the server `access` reaches, then write the report and the class lists.
 
@@ -90,6 +98,7 @@ def run_apply(
         run, server_url = _apply(
             workbook, wanted, output, yes=yes, keep_folders=keep_folders,
             allow_mass_delete=allow_mass_delete, access=access,
+            new_address=new_address, moves_checked=moves_checked,
         )  # fmt: skip
     except (ReconcileError, KeyboardInterrupt, typer.Abort) as error:
         _report_stopped_run(output, error, wanted, access, started)
@@ -120,6 +129,8 @@ def _apply(
     keep_folders: bool,
     allow_mass_delete: bool,
     access: ServerAccess,
+    new_address: str | None,
+    moves_checked: bool,
 ) -> tuple[ApplyRun, str]:
     """The run itself, Ctrl-C turned into its French message: (the run, the server's URL)."""
     interrupted = (
@@ -140,6 +151,7 @@ def _apply(
                 confirm=lambda preparation: paused(bars, lambda: _confirm(preparation, yes)),
                 keep_folders=keep_folders,
                 allow_mass_delete=allow_mass_delete,
+                safeguards=Safeguards(client.url, new_address, moves_checked),
                 progress=StepBars(bars),
                 notify=lambda text: console.print(f"[yellow]{escape(text)}[/]", highlight=False),
             )

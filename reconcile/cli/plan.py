@@ -17,6 +17,25 @@ from reconcile.cli.workbook import load_workbook
 from reconcile.core.errors import ReconcileError
 from reconcile.core.operations import Plan
 from reconcile.core.plan import make_plan
+from reconcile.core.plausibility import MOVES_CHECKED_OPTION
+from reconcile.core.safeguards import NEW_ADDRESS_OPTION, Safeguards
+
+# The safeguards' options, shared with `apply` (`reconcile.core.safeguards`, `reconcile.core.plausibility`).
+NewAddressOption = Annotated[
+    str | None,
+    typer.Option(
+        NEW_ADDRESS_OPTION,
+        metavar="URL",
+        help="Le serveur a changé d'adresse depuis l'export : sa nouvelle adresse, la même que --url.",
+    ),
+]
+MovesCheckedOption = Annotated[
+    bool,
+    typer.Option(
+        MOVES_CHECKED_OPTION,
+        help="Les mouvements inhabituels (descente de niveau, départ avant le dernier niveau…) sont voulus.",
+    ),
+]
 
 
 def plan(
@@ -37,19 +56,32 @@ def plan(
             help="Accepte un plan qui supprime plus de 40 % des élèves (sinon c'est un problème).",
         ),
     ] = False,
+    new_address: NewAddressOption = None,
+    moves_checked: MovesCheckedOption = False,
     url: UrlOption = None,
     login: LoginOption = None,
 ) -> None:
     """Montre ce que le classeur changerait sur le serveur, sans rien modifier, et écrit le rapport."""
     result = run_plan(
-        workbook, output_dir=output_dir, allow_mass_delete=allow_mass_delete, access=ServerAccess(url, login)
+        workbook,
+        output_dir=output_dir,
+        allow_mass_delete=allow_mass_delete,
+        access=ServerAccess(url, login),
+        new_address=new_address,
+        moves_checked=moves_checked,
     )
     if not result.can_apply:
         raise typer.Exit(1)
 
 
 def run_plan(
-    workbook: Path, *, output_dir: Path | None, allow_mass_delete: bool, access: ServerAccess
+    workbook: Path,
+    *,
+    output_dir: Path | None,
+    allow_mass_delete: bool,
+    access: ServerAccess,
+    new_address: str | None = None,
+    moves_checked: bool = False,
 ) -> Plan:
     """Plan `workbook` against the server `access` reaches: show the plan, write its report.
 
@@ -57,7 +89,14 @@ def run_plan(
     """
     output = output_dir or workbook.resolve().parent
     try:
-        return _plan_and_report(workbook, output, allow_mass_delete=allow_mass_delete, access=access)
+        return _plan_and_report(
+            workbook,
+            output,
+            allow_mass_delete=allow_mass_delete,
+            access=access,
+            new_address=new_address,
+            moves_checked=moves_checked,
+        )
     except (ReconcileError, KeyboardInterrupt) as error:
         _replace_stale_report(output, error, access)
         raise
@@ -86,7 +125,15 @@ def _replace_stale_report(output: Path, error: BaseException, access: ServerAcce
         )
 
 
-def _plan_and_report(workbook: Path, output: Path, *, allow_mass_delete: bool, access: ServerAccess) -> Plan:
+def _plan_and_report(
+    workbook: Path,
+    output: Path,
+    *,
+    allow_mass_delete: bool,
+    access: ServerAccess,
+    new_address: str | None,
+    moves_checked: bool,
+) -> Plan:
     wanted = load_workbook(workbook)
     with on_ctrl_c(READ_ONLY_INTERRUPTED), connect(access) as client:
         server = client.info()
@@ -96,7 +143,8 @@ def _plan_and_report(workbook: Path, output: Path, *, allow_mass_delete: bool, a
                 status.update(f"Lecture des comptes : {users} (page {pages})")
 
             current = client.read_state(progress=on_page)
-    result = make_plan(current, wanted, allow_mass_delete=allow_mass_delete)
+    safeguards = Safeguards(server_url=client.url, new_address=new_address, moves_checked=moves_checked)
+    result = make_plan(current, wanted, allow_mass_delete=allow_mass_delete, safeguards=safeguards)
     print_plan_summary(result)
     files = write_plan_report(
         result,

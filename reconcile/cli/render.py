@@ -13,6 +13,7 @@ from reconcile.adapters.reports.plan_report import ReportFiles
 from reconcile.core.findings import NOWHERE
 from reconcile.core.operations import Plan, Step
 from reconcile.core.outcome import ApplyRun, OpStatus, Preparation
+from reconcile.core.plausibility import move_counts
 from reconcile.core.vocabulary import NOTHING_TO_DO
 from reconcile.core.wording import headline, step_sections
 
@@ -23,7 +24,15 @@ SHOWN_DIFFERENCES = 10
 
 
 def print_plan_summary(result: Plan) -> None:
-    """The plan in the terminal: counts per step, then problems and warnings, then the verdict."""
+    """The plan in the terminal: the unusual moves counted, counts per step, then problems and warnings,
+    then the verdict."""
+    if result.unusual_moves:
+        counts = " ; ".join(move_counts(result.unusual_moves))
+        console.print(
+            f"[bold yellow]Mouvements inhabituels à vérifier :[/] {escape(counts)} "
+            "(détail dans « À vérifier »).",
+            highlight=False,
+        )
     table = Table(title="Plan de la rentrée", title_justify="left", show_lines=False)
     table.add_column("Étape")
     table.add_column("Ce qui sera fait")

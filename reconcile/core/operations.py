@@ -13,6 +13,7 @@ from typing import ClassVar, assert_never
 
 from reconcile.core.findings import Finding
 from reconcile.core.model import UserType, fold, level_rank
+from reconcile.core.plausibility import UnusualMove
 
 
 class Step(IntEnum):
@@ -183,6 +184,8 @@ class Plan:
     # vers CM1": login -> class name; ADULT_ORIGIN ("") for an adult (no class name is
     # empty); absent for a pupil in no class.
     origins: dict[str, str] = field(default_factory=dict)
+    # The pupils' moves a school rarely means, listed for checking (`core.plausibility`).
+    unusual_moves: tuple[UnusualMove, ...] = ()
 
     @property
     def operations(self) -> tuple[Operation, ...]:

@@ -19,6 +19,7 @@ from reconcile.core.operations import DeleteClasses, DeleteUsers, Operation, Pla
 from reconcile.core.plan import make_plan
 from reconcile.core.ports import ItemOutcome
 from reconcile.core.resume import Resolution, resolve
+from reconcile.core.safeguards import DEFAULT_SAFEGUARDS, Safeguards
 from reconcile.core.wording import describe_operation
 
 
@@ -102,14 +103,24 @@ def prepare(
     *,
     allow_mass_delete: bool = False,
     earlier: EarlierWork | None = None,
+    safeguards: Safeguards = DEFAULT_SAFEGUARDS,
 ) -> Preparation:
     """Resolve the workbook with the journal and the server's drift, and plan what remains (pure).
 
     Raises `DriftAmbiguous` where the workbook's intent became unclear.
     """
     resolution = resolve(wanted, facts, current, earlier)
-    remaining = make_plan(current, resolution.wanted, allow_mass_delete=allow_mass_delete)
+    remaining = make_plan(
+        current,
+        resolution.wanted,
+        allow_mass_delete=allow_mass_delete,
+        safeguards=safeguards,
+        workbook=wanted,
+    )
     return Preparation(current, resolution, remaining)
+
+
+_VERIFYING = Safeguards(moves_checked=True)
 
 
 @dataclass(frozen=True)
@@ -145,7 +156,8 @@ def verify(
         for u in sorted(provisional, key=user_order)
     ]
     try:
-        remaining = prepare(state, wanted, facts, allow_mass_delete=True).plan
+        # The run was confirmed: its moves are no difference, only what is left undone.
+        remaining = prepare(state, wanted, facts, allow_mass_delete=True, safeguards=_VERIFYING).plan
     except DriftAmbiguous as ambiguous:
         differences.extend(ambiguous.reasons)
     else:

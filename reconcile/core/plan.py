@@ -41,6 +41,13 @@ from reconcile.core.operations import (
     class_order_key,
     mentioned_users,
 )
+from reconcile.core.safeguards import (
+    DEFAULT_SAFEGUARDS,
+    Guarded,
+    Safeguards,
+    check_safeguards,
+    mass_delete_problems,
+)
 from reconcile.core.vocabulary import (
     DEFAULT_MASS_DELETE_THRESHOLD,
     RESPONSIBLE,
@@ -56,20 +63,26 @@ def make_plan(
     *,
     mass_delete_threshold: float = DEFAULT_MASS_DELETE_THRESHOLD,
     allow_mass_delete: bool = False,
+    safeguards: Safeguards = DEFAULT_SAFEGUARDS,
+    workbook: WantedState | None = None,
 ) -> Plan:
     """The operations that take `current` to `wanted`, grouped by step and ordered.
 
     Deterministic: the same states give the same plan, whatever order the server
     listed its users in. Problems block the plan; warnings are for the secretary.
+    `workbook`: the workbook as read, when `wanted` is it resolved with a journal; the
+    safeguards (`reconcile.core.safeguards`) judge it.
     """
-    return _Planner(current, wanted).build(mass_delete_threshold, allow_mass_delete)
+    guarded = check_safeguards(current, workbook or wanted, safeguards)
+    return _Planner(current, wanted, guarded).build(mass_delete_threshold, allow_mass_delete)
 
 
 class _Planner:
     """One computation of a plan: the workbook checked against the server, then the five steps."""
 
-    def __init__(self, current: ServerState, wanted: WantedState) -> None:
+    def __init__(self, current: ServerState, wanted: WantedState, guarded: Guarded) -> None:
         self.current = current
+        self.guarded = guarded
         self.wanted = wanted
         self.users_by_class: dict[int, list[User]] = defaultdict(list)
         for user in current.users:
@@ -78,8 +91,8 @@ class _Planner:
         self._users_by_person: dict[tuple[str, str], list[User]] | None = None
         self._class_names: dict[str, str | None] = {}
         workbook = check_workbook(current, wanted)
-        self.problems: list[Finding] = list(workbook.problems)
-        self.warnings: list[Finding] = list(workbook.warnings)
+        self.problems: list[Finding] = [*guarded.problems, *workbook.problems]
+        self.warnings: list[Finding] = [*guarded.warnings, *workbook.warnings]
         # Existing users the workbook speaks about, by login, in workbook order.
         self.rows = workbook.rows
         self.new_rows = workbook.new_rows
@@ -190,7 +203,9 @@ class _Planner:
         arrivals = self._arrivals()
         transfers = self._distribution()
         removals = self._class_removals(transfers, late_departures)
-        self._check_mass_delete(mass_delete_threshold, allow_mass_delete)
+        self.problems += mass_delete_problems(
+            self.current, self.leaving, mass_delete_threshold, allow_mass_delete
+        )
         steps: tuple[tuple[Step, tuple[Operation, ...]], ...] = (
             (Step.CLASSES, class_ops),
             (Step.DEPARTURES, departures),
@@ -205,6 +220,7 @@ class _Planner:
             warnings=tuple(self.warnings),
             names=names,
             origins=origins,
+            unusual_moves=self.guarded.unusual_moves,
         )
 
     def _classes(self) -> tuple[Operation, ...]:
@@ -445,21 +461,6 @@ class _Planner:
             f"{_pupils(len(left_behind))} sans classe cible : {name_list(left_behind)}. "
             f"{consequence} (« classe : aucune »).",
             row.location,
-        )
-
-    def _check_mass_delete(self, threshold: float, allowed: bool) -> None:
-        pupils = sum(1 for u in self.current.users if u.type is UserType.PUPIL)
-        deleted = 0
-        for login in self.leaving:
-            user = self.current.user(login)
-            if user is not None and user.type is UserType.PUPIL:
-                deleted += 1
-        if allowed or not pupils or deleted / pupils <= threshold:
-            return
-        self._problem(
-            f"Le plan supprime {deleted} élèves sur {pupils} ({round(100 * deleted / pupils)} %), plus "
-            f"que le seuil de sécurité de {round(100 * threshold)} % : vérifiez la colonne « Classe "
-            "cible ». Si c'est bien voulu, relancez avec l'option --allow-mass-delete."
         )
 
     def _names_and_origins(

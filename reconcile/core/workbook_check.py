@@ -2,8 +2,9 @@
 
 Which existing accounts the rows speak about and which leave, which rows are new,
 which classes are created, removed or kept — and the problems and warnings met on
-the way: a workbook of another server, a login on two rows, an account renamed or
-gone since the export, a class on two rows or absent from the sheet.
+the way: a login on two rows, an account renamed or gone since the export, a class on
+two rows or absent from the sheet. (Whether the workbook is this server's at all is
+`reconcile.core.safeguards`.)
 `reconcile.core.plan` plans the five steps from what this check keeps.
 """
 
@@ -26,7 +27,6 @@ from reconcile.core.model import (
     class_key,
     clean_text,
     display_name,
-    fold,
     person_key,
     user_order,
 )
@@ -73,7 +73,7 @@ def _accounts(count: int) -> str:
 
 
 class _WorkbookCheck:
-    """One reading of the workbook against the server: the server first, then users, then classes."""
+    """One reading of the workbook against the server: users, then classes."""
 
     def __init__(self, current: ServerState, wanted: WantedState) -> None:
         self.current = current
@@ -89,7 +89,6 @@ class _WorkbookCheck:
         self.created: dict[str, WantedClass] = {}
 
     def run(self) -> CheckedWorkbook:
-        self._check_same_server()
         self._read_user_rows()
         self._read_class_rows()
         return CheckedWorkbook(
@@ -109,29 +108,6 @@ class _WorkbookCheck:
 
     def _warn(self, message: str, location: Location | None = None) -> None:
         self.warnings.append(warning(message, location))
-
-    # --- The server ----------------------------------------------------------------------
-
-    def _check_same_server(self) -> None:
-        """A workbook exported from another school or server is refused: its rows would act on
-        the wrong people (first-name.last-name logins recur from one school to the next)."""
-        export = self.wanted.export
-        if export is None:
-            return
-        advice = "Vérifiez --url ou INTRASCOL_URL, ou refaites un export de ce serveur."
-        if export.school and self.current.school and fold(export.school) != fold(self.current.school):
-            self._problem(
-                f"Ce classeur a été exporté de « {export.school} » ({export.server_url}), mais le serveur "
-                f"connecté est celui de « {self.current.school} ». {advice}"
-            )
-            return
-        leaving = {row.login for row in self.wanted.users if row.target is Target.LEAVES}
-        staying = [u.login for u in export.users if u.login not in leaving]
-        if staying and not any(self.current.user(login) for login in staying):
-            self._problem(
-                f"Aucun des {len(export.users)} comptes de ce classeur n'existe sur ce serveur : il a été "
-                f"exporté de {export.server_url}. {advice}"
-            )
 
     # --- The users' rows -----------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from reconcile.core.ports import (
     ItemOutcome,
     UserSession,
 )
+from reconcile.core.safeguards import server_path
 
 __all__ = ["IntraScolClient", "ServerInfo", "UserSideSession", "base_url"]
 
@@ -62,15 +63,7 @@ def base_url(url: str) -> str:
         raise InvalidServerUrl(given) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidServerUrl(given)
-    segments = parts.path.split("/")
-    if segments[-1].endswith(".php"):
-        segments[-1] = ""
-    while len(segments) > 1 and segments[-1] == "":
-        segments.pop()
-    if segments[-1] == "admin":
-        segments.pop()
-    path = "/".join(segments).rstrip("/") + "/"
-    return parts._replace(path=path, params="", query="", fragment="").geturl()
+    return parts._replace(path=server_path(parts.path), params="", query="", fragment="").geturl()
 
 
 class IntraScolClient:

@@ -29,6 +29,7 @@ from reconcile.adapters.files import writing_into
 from reconcile.core.findings import Finding
 from reconcile.core.model import ServerState, WantedState
 from reconcile.core.operations import Plan
+from reconcile.core.plausibility import move_counts
 from reconcile.core.wording import (
     ClassChange,
     StepSection,
@@ -125,6 +126,7 @@ def write_plan_report(
                 status=plan_status(plan),
                 problems=problems,
                 warnings=warnings,
+                move_counts=move_counts(plan.unusual_moves),
                 sections=sections,
                 classes=classes,
             )
