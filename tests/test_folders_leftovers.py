@@ -10,8 +10,10 @@ sandbox: `test_folders_leftovers_sandbox.py`.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -40,8 +42,13 @@ def provisional(server: MemoryServer) -> list[str]:
 def reference_posts() -> list[str]:
     """The POSTs of a faultless run, in order."""
     reference = school_with_files()
-    with tempfile.TemporaryDirectory() as scratch:
-        assert verified(apply(reference, Path(scratch)))
+    # Run at collection, outside the fixtures: its server lock goes to a folder of its own, or
+    # two test workers collecting at once would refuse each other.
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        mock.patch.dict(os.environ, {"RECONCILE_STATE_DIR": scratch}),
+    ):
+        assert verified(apply(reference, Path(scratch) / "sortie"))
     return reference.posts
 
 

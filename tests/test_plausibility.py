@@ -40,9 +40,9 @@ def workbook(
     state: ServerState, targets: dict[str, str | None], order: list[str] | None = None
 ) -> WantedState:
     """The rows of `state` in the export's order (or `order`), `targets` typed in « Classe cible »."""
-    from reconcile.adapters.workbook.writer import sorted_classes, sorted_users
+    from reconcile.adapters.workbook.writer import sorted_users
 
-    logins = order or [u.login for u in sorted_users(state, sorted_classes(state))]
+    logins = order or [u.login for u in sorted_users(state)]
     rows = []
     for number, login in enumerate(logins, start=3):
         user = state.user(login)
@@ -135,9 +135,9 @@ def test_leaving_from_a_class_without_level_never_blocks_alone() -> None:
 
 def sorted_column(state: ServerState, targets: dict[str, str | None]) -> dict[str, str | None]:
     """What Excel makes of the column sorted on its own: the same cells, A to Z, blanks last."""
-    from reconcile.adapters.workbook.writer import sorted_classes, sorted_users
+    from reconcile.adapters.workbook.writer import sorted_users
 
-    logins = [u.login for u in sorted_users(state, sorted_classes(state))]
+    logins = [u.login for u in sorted_users(state)]
     texts = sorted(
         (targets[x] or "" for x in logins if targets.get(x)), key=lambda t: t.replace("quitte", "Quitte")
     )

@@ -335,3 +335,10 @@ def person_order(person: Named, login: str = "") -> tuple[str, str, str]:
 
 def user_order(user: User) -> tuple[str, str, str]:
     return person_order(user, user.login)
+
+
+def export_row_key(class_name: str | None, person: Named, login: str) -> tuple[object, ...]:
+    """The order of the export's `Utilisateurs` rows: by class in the reading order (people in no
+    class last), then in the order of people."""
+    where = (0, class_reading_key(class_name)) if class_name else (1, ())
+    return (where, person_order(person, login))

@@ -32,8 +32,8 @@ from reconcile.core.model import (
     WantedUser,
     class_key,
     class_levels,
-    class_reading_key,
     display_name,
+    export_row_key,
     fold,
 )
 from reconcile.core.vocabulary import LEAVES_SCHOOL, TARGET_CLASS
@@ -224,11 +224,7 @@ def _export_order(export: ExportInfo) -> dict[str, int]:
     """Each exported login's place in the export's sheet: by class in the reading order (no class
     last), then by name."""
 
-    def key(login: str, class_name: str | None, last: str, first: str) -> tuple[object, ...]:
-        where = (0, class_reading_key(class_name)) if class_name else (1, ())
-        return (where, (fold(last), fold(first), login))
-
-    ordered = sorted(export.users, key=lambda u: key(u.login, u.class_name, u.last_name, u.first_name))
+    ordered = sorted(export.users, key=lambda u: export_row_key(u.class_name, u, u.login))
     return {u.login: index for index, u in enumerate(ordered)}
 
 

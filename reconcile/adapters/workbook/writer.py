@@ -23,6 +23,7 @@ from reconcile.core.model import (
     User,
     UserType,
     class_reading_key,
+    export_row_key,
     fold,
     user_order,
 )
@@ -32,15 +33,9 @@ def sorted_classes(state: ServerState) -> list[SchoolClass]:
     return sorted(state.classes, key=lambda c: class_reading_key(c.name))
 
 
-def sorted_users(state: ServerState, classes: list[SchoolClass]) -> list[User]:
-    """By class (in class order, users in no class last), then by name."""
-    rank = {c.id: index for index, c in enumerate(classes)}
-
-    def key(user: User) -> tuple[int, tuple[str, str, str]]:
-        position = rank.get(user.class_id, len(classes)) if user.class_id is not None else len(classes)
-        return (position, user_order(user))
-
-    return sorted(state.users, key=key)
+def sorted_users(state: ServerState) -> list[User]:
+    """By class (in the reading order, users in no class last), then by name."""
+    return sorted(state.users, key=lambda u: export_row_key(state.class_name_of(u), u, u.login))
 
 
 def teacher_labels(users: Iterable[User]) -> dict[str, str]:
@@ -61,7 +56,7 @@ def write_workbook(
     """Write the workbook of `state` at `path` (replaced atomically). It holds no password."""
     workbook = load_workbook(layout.TEMPLATE_PATH)
     classes = sorted_classes(state)
-    users = sorted_users(state, classes)
+    users = sorted_users(state)
     labels = teacher_labels(state.users)
     when = exported_at.strftime("%d/%m/%Y à %H:%M")
     school = state.school or "l'école"
