@@ -11,14 +11,12 @@ Only the `ports.IntraScolServer` protocol is used here, never the HTTP client.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from reconcile.adapters.files import french_reason
+from reconcile.adapters.files import PRIVATE_MODE, french_reason
 from reconcile.adapters.journal import (
     JOURNAL_NAME,
     Journal,
@@ -182,11 +180,8 @@ def save_state_before(output_dir: Path, state: ServerState, *, server_url: str) 
         if path.exists():
             stamp = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d-%Hh%M%S")
             path.rename(path.with_name(f"{path.stem}-{stamp}{path.suffix}"))
-        with tempfile.TemporaryDirectory(dir=output_dir, prefix=".etat-") as private:  # mode 0700
-            written = Path(private) / STATE_BEFORE_NAME
-            write_workbook(state, written, server_url=server_url, exported_at=datetime.now().astimezone())
-            written.chmod(0o600)
-            os.replace(written, path)
+        when = datetime.now().astimezone()
+        write_workbook(state, path, server_url=server_url, exported_at=when, mode=PRIVATE_MODE)
     except (OSError, ReconcileError) as error:
         reason = french_reason(error) if isinstance(error, OSError) else str(error)
         raise JournalError(

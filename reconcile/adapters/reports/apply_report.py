@@ -37,6 +37,8 @@ from reconcile.core.wording import OperationText, french_datetime, plural
 
 REPORT_NAME = "compte-rendu-application.txt"
 APPLY_REPORT_NAME = "rapport-application"
+APPLY_REPORT_TITLE = "Rentrée IntraScol : compte rendu de l'application"
+TEXT_REPORT_TITLE = "Compte rendu de l'application du classeur"
 MANUAL_PROCEDURE = (
     "Procédure manuelle : créez un élève provisoire, mettez-le dans la classe, connectez-vous "
     "avec lui côté utilisateurs, sauvegardez puis videz le dossier de la classe, supprimez la "
@@ -50,8 +52,8 @@ def run_report(
     """The run in French: drift, what was done, new accounts with passwords, archives, verification,
     then the whole rentrée run by run."""
     lines = [
-        "Compte rendu de l'application du classeur",
-        "=========================================",
+        TEXT_REPORT_TITLE,
+        "=" * len(TEXT_REPORT_TITLE),
         f"Classeur : {workbook}",
         f"Serveur : {server_url}",
         f"Date : {when.strftime('%d/%m/%Y à %H:%M')}",
@@ -170,7 +172,7 @@ def write_apply_report(
 ) -> ReportFiles:
     """Write `rapport-application.html` and `.xlsx` (mode 0600) into `output_dir`."""
     context = ReportContext(
-        title="Rentrée IntraScol : compte rendu de l'application",
+        title=APPLY_REPORT_TITLE,
         school=school,
         server_url=server_url,
         generated_at=french_datetime(generated_at),
@@ -351,7 +353,7 @@ def write_apply_failure_report(
     if not did_something and not any(path.exists() for path in (html_path, xlsx_path, text_path)):
         return None
     context = ReportContext(
-        title="Rentrée IntraScol : compte rendu de l'application",
+        title=APPLY_REPORT_TITLE,
         school="",
         server_url=server_url,
         generated_at=french_datetime(generated_at),
@@ -369,8 +371,8 @@ def write_apply_failure_report(
     book.save(buffer)
     write_private_bytes(xlsx_path, buffer.getvalue())
     lines = [
-        "Compte rendu de l'application du classeur",
-        "=========================================",
+        TEXT_REPORT_TITLE,
+        "=" * len(TEXT_REPORT_TITLE),
         f"Serveur : {server_url or '—'}",
         f"Date : {generated_at.strftime('%d/%m/%Y à %H:%M')}",
         "",

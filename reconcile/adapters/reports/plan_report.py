@@ -41,6 +41,7 @@ from reconcile.core.wording import (
 )
 
 PLAN_REPORT_NAME = "rapport-plan"
+PLAN_REPORT_TITLE = "Rentrée IntraScol : plan des changements"
 PLAN_NOT_MADE = "Le plan n'a pas pu être fait : rien n'a été vérifié, rien ne peut être appliqué."
 
 
@@ -107,7 +108,7 @@ def write_plan_report(
         output_dir.mkdir(parents=True, exist_ok=True)
         exported_at = wanted.export.exported_at if wanted.export else None
         context = ReportContext(
-            title="Rentrée IntraScol : plan des changements",
+            title=PLAN_REPORT_TITLE,
             school=school or current.school,
             server_url=server_url,
             generated_at=french_datetime(generated_at),
@@ -201,7 +202,7 @@ def write_plan_failure_report(
     if not html_path.exists() and not xlsx_path.exists():
         return None
     context = ReportContext(
-        title="Rentrée IntraScol : plan des changements",
+        title=PLAN_REPORT_TITLE,
         school="",
         server_url=server_url,
         generated_at=french_datetime(generated_at),

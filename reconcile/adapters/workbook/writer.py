@@ -51,9 +51,15 @@ def teacher_labels(users: Iterable[User]) -> dict[str, str]:
 
 
 def write_workbook(
-    state: ServerState, path: str | os.PathLike[str], *, server_url: str, exported_at: datetime
+    state: ServerState,
+    path: str | os.PathLike[str],
+    *,
+    server_url: str,
+    exported_at: datetime,
+    mode: int | None = None,
 ) -> None:
-    """Write the workbook of `state` at `path` (replaced atomically). It holds no password."""
+    """Write the workbook of `state` at `path` (replaced atomically). It holds no password: it gets
+    an ordinary document's mode unless `mode` says otherwise."""
     workbook = load_workbook(layout.TEMPLATE_PATH)
     classes = sorted_classes(state)
     users = sorted_users(state)
@@ -88,7 +94,7 @@ def write_workbook(
     workbook.properties.created = exported_at.replace(tzinfo=None)
     workbook.properties.modified = exported_at.replace(tzinfo=None)
     with writing_into(Path(path).resolve().parent):
-        save_workbook(workbook, Path(path), mode=_document_mode())
+        save_workbook(workbook, Path(path), mode=_document_mode() if mode is None else mode)
 
 
 def _adult_order(users: list[User]) -> list[str]:
