@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 import reconcile
-from reconcile.adapters.journal import exclusive_run, server_key, server_lock_path, state_dir
+from reconcile.adapters.journal import exclusive_run, server_lock_path, state_dir
 from reconcile.core.errors import ApplicationInProgress
+from reconcile.core.safeguards import server_address
 
 SERVER = "http://ecole.example/intrascol/"
 
@@ -40,7 +41,7 @@ def test_two_runs_on_one_server_refuse_each_other_whatever_their_output_folders(
     ],
 )
 def test_the_lock_is_keyed_by_the_server_not_by_how_its_address_is_written(tmp_path: Path, same: str) -> None:
-    assert server_key(same) == server_key(SERVER)
+    assert server_address(same) == server_address(SERVER)
     with (
         exclusive_run(SERVER, tmp_path / "un"),
         pytest.raises(ApplicationInProgress),

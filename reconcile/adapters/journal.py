@@ -27,7 +27,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import platformdirs
 from filelock import FileLock, Timeout
@@ -42,6 +41,7 @@ from reconcile.core.journal_facts import (
     fold_journal,
     line_problem,
 )
+from reconcile.core.safeguards import server_address
 
 JOURNAL_NAME = "journal-application.jsonl"
 JOURNAL_FORMAT = 1
@@ -64,23 +64,8 @@ def state_dir() -> Path:
     return Path(given) if given else Path(platformdirs.user_state_dir("reconcile", appauthor=False))
 
 
-def server_key(url: str) -> str:
-    """The server an address names, for the lock: the client's base URL with its host's case and
-    default port ignored (`http://Serveur:80/intrascol` and `http://serveur/intrascol/` are one)."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if port is not None and port != {"http": 80, "https": 443}.get(scheme):
-        host = f"{host}:{port}"
-    return f"{scheme}://{host}{parts.path.rstrip('/')}/"
-
-
 def server_lock_path(url: str) -> Path:
-    digest = hashlib.sha256(server_key(url).encode("utf-8")).hexdigest()[:32]
+    digest = hashlib.sha256(server_address(url).encode("utf-8")).hexdigest()[:32]
     return state_dir() / f"application-{digest}.lock"
 
 

@@ -19,6 +19,9 @@ from reconcile.core.model import ServerState, Target, UserType, WantedState, fol
 from reconcile.core.plausibility import UnusualMove, review_moves
 
 NEW_ADDRESS_OPTION = "--nouvelle-adresse"
+_OTHER_SERVER_ADVICE = (
+    "Vérifiez --url ou INTRASCOL_URL, ou refaites un export de ce serveur et reportez-y vos choix."
+)
 
 MIN_ACCOUNTS_FOUND = 0.80
 """Below this share of the workbook's exported accounts found on the server, it is another server's."""
@@ -77,21 +80,30 @@ def server_path(url: str) -> str:
     return "/".join(segments).rstrip("/") + "/"
 
 
-def server_address(url: str) -> str:
-    """`url` as a server's base address, for comparing two addresses (`http://serveur/intrascol/`).
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
-    Never raises: a text that is no web address is only trimmed (it then equals only itself).
+
+def server_address(url: str) -> str:
+    """`url` as a server's base address, the one form of an address that says which server it is
+    (`http://serveur/intrascol/`): the host's case, a default port and a pasted page ignored.
+
+    Compares the workbook's address with the server's and keys the lock of one application per
+    server. Never raises: a text that is no web address is only trimmed (it then equals only itself).
     """
     given = url.strip()
     try:
         parts = urlparse(given)
+        port = parts.port
     except ValueError:
         return given
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    scheme, host = parts.scheme.lower(), parts.hostname
+    if scheme not in _DEFAULT_PORTS or not host:
         return given
+    if ":" in host:  # an IPv6 address keeps its brackets
+        host = f"[{host}]"
     return parts._replace(
-        scheme=parts.scheme.lower(),
-        netloc=parts.netloc.lower(),
+        scheme=scheme,
+        netloc=host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}",
         path=server_path(parts.path),
         params="",
         query="",
@@ -114,14 +126,13 @@ def same_server_problems(current: ServerState, wanted: WantedState, safeguards: 
     connected = safeguards.server_url
     here = f"« {current.school} » ({connected})" if connected else f"« {current.school} »"
     there = f"« {export.school} » ({export.server_url})"
-    advice = "Vérifiez --url ou INTRASCOL_URL, ou refaites un export de ce serveur et reportez-y vos choix."
     if connected is not None:
         findings.extend(_address_findings(export.server_url, safeguards, there, here))
     if export.school and current.school and fold(export.school) != fold(current.school):
         findings.append(
             problem(
                 f"Ce classeur a été exporté de {there}, mais le serveur connecté est celui de {here}. "
-                + advice
+                + _OTHER_SERVER_ADVICE
             )
         )
         return findings
@@ -147,7 +158,7 @@ def same_server_problems(current: ServerState, wanted: WantedState, safeguards: 
     findings.append(
         problem(
             f"{what} : il a été exporté de {export.server_url} (« {export.school} »), et le serveur "
-            f"connecté est {here}. {advice}"
+            f"connecté est {here}. {_OTHER_SERVER_ADVICE}"
         )
     )
     return findings
@@ -175,9 +186,8 @@ def _address_findings(recorded: str, safeguards: Safeguards, there: str, here: s
     return [
         problem(
             f"Ce classeur a été exporté du serveur {there}, mais le serveur connecté est {here}. "
-            "Vérifiez --url ou INTRASCOL_URL, ou refaites un export de ce serveur et reportez-y vos "
-            f"choix. Si c'est bien le même serveur, qui a changé d'adresse, relancez avec "
-            f"{NEW_ADDRESS_OPTION} {connected}."
+            f"{_OTHER_SERVER_ADVICE} Si c'est bien le même serveur, qui a changé d'adresse, relancez "
+            f"avec {NEW_ADDRESS_OPTION} {connected}."
         )
     ]
 
