@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from reconcile.adapters.reports.rentree_record import rentree_history
 from reconcile.core.model import Target, UserType, WantedState, WantedUser
+from reconcile.core.rentree_record import rentree_history
 
 WANTED = WantedState(
     users=(

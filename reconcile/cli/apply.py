@@ -21,7 +21,6 @@ from reconcile.adapters.reports.apply_report import (
     write_private,
 )
 from reconcile.adapters.reports.plan_report import ReportFiles
-from reconcile.adapters.reports.rentree_record import RunRecord, journal_history
 from reconcile.app.apply import apply_workbook
 from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import on_ctrl_c
@@ -31,6 +30,7 @@ from reconcile.cli.workbook import load_workbook
 from reconcile.core.errors import ApplyIncomplete, NotConfirmed, ReconcileError
 from reconcile.core.model import WantedState
 from reconcile.core.outcome import ApplyRun, Preparation
+from reconcile.core.rentree_record import RunRecord, journal_history
 from reconcile.core.safeguards import Safeguards
 
 if TYPE_CHECKING:
@@ -193,7 +193,7 @@ def _history(output: Path, wanted: WantedState | None, started: datetime) -> tup
     journal = output / JOURNAL_NAME
     if wanted is None or not journal.exists():
         return ()
-    return journal_history(journal, read_lines(journal), wanted, since=started)
+    return journal_history(read_lines(journal), wanted, since=started)
 
 
 def _report_stopped_run(

@@ -2,7 +2,7 @@
 
 `rapport-application.html` and `.xlsx` (the plan report's layout, `reconcile.adapters.reports.plan_report`)
 and a plain-text twin `compte-rendu-application.txt`: this run, and the whole rentrée of the
-workbook run by run (`reconcile.adapters.reports.rentree_record`). Each run keeps its own dated
+workbook run by run (`reconcile.core.rentree_record`). Each run keeps its own dated
 copy (`rapport-application-2026-09-01-08h30.html`…), never overwritten; the undated files are
 always the latest run's. They hold the passwords of the new accounts: every file is created
 with mode 0600 from its first byte. The terminal never shows them; it shows where these files are.
@@ -28,10 +28,10 @@ from reconcile.adapters.reports.plan_report import (
     report_environment,
     write_table,
 )
-from reconcile.adapters.reports.rentree_record import RunRecord
 from reconcile.core.model import UserType, display_name, person_order
 from reconcile.core.operations import Operation, Step
 from reconcile.core.outcome import ApplyRun, NewAccount, OpStatus
+from reconcile.core.rentree_record import RunRecord
 from reconcile.core.vocabulary import NOTHING_TO_DO
 from reconcile.core.wording import OperationText, french_datetime, plural
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from reconcile.core.journal_facts import Event, wanted_digest
@@ -63,10 +62,8 @@ class RunRecord:
         return f"{done} ; non terminée : relancez la même commande pour reprendre."
 
 
-def journal_history(
-    path: Path, lines: Sequence[Line], wanted: WantedState, *, since: datetime
-) -> tuple[RunRecord, ...]:
-    """The runs of the journal at `path` if it is `wanted`'s (else none); `since` starts this run."""
+def journal_history(lines: Sequence[Line], wanted: WantedState, *, since: datetime) -> tuple[RunRecord, ...]:
+    """The runs of a journal's `lines` if it is `wanted`'s (else none); `since` starts this run."""
     if not lines or lines[0].get("event") != Event.HEADER or lines[0].get("digest") != wanted_digest(wanted):
         return ()
     return rentree_history(lines[1:], wanted, since=since)
