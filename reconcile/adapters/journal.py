@@ -171,9 +171,7 @@ class Journal:
         try:
             # The journal holds the passwords the server made: 0600, narrowed if it was not.
             with open_private_append(self.path) as stream:
-                stream.write(text)
-                stream.flush()
-                os.fsync(stream.fileno())
+                _write_durably(stream, text)
         except OSError as error:
             raise JournalError(
                 f"Impossible d'écrire le journal {self.path} ({error.strerror or error}) : l'application "
@@ -264,10 +262,8 @@ def _set_aside_torn_line(path: Path) -> Path | None:
             return None
         aside = path.with_name(path.name + TORN_SUFFIX)
         with open_private_append(aside) as kept:
-            kept.write(f"# {_now()} : fin coupée de {path.name}, mise de côté ({len(torn)} octets) :\n")
-            kept.write(torn.decode("utf-8", errors="backslashreplace") + "\n")
-            kept.flush()
-            os.fsync(kept.fileno())
+            heading = f"# {_now()} : fin coupée de {path.name}, mise de côté ({len(torn)} octets) :\n"
+            _write_durably(kept, heading + torn.decode("utf-8", errors="backslashreplace") + "\n")
         if records:
             with path.open("r+b") as stream:
                 stream.truncate(len(data) - len(torn))
@@ -282,7 +278,8 @@ def _set_aside_torn_line(path: Path) -> Path | None:
     return aside
 
 
-def _write_durably(stream: Any, data: bytes) -> None:
+def _write_durably(stream: Any, data: str | bytes) -> None:
+    """Write, flush and fsync: the record is on the disk before anything else is done."""
     stream.write(data)
     stream.flush()
     os.fsync(stream.fileno())
