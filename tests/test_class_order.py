@@ -7,10 +7,7 @@ between `GS` and `CP`), classes without a level last.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from html import unescape
 from pathlib import Path
 
@@ -19,22 +16,14 @@ from openpyxl import load_workbook
 from reconcile.adapters.reports.class_lists import HTML_NAME as CLASS_LISTS_HTML
 from reconcile.core import vocabulary
 from reconcile.sandbox import ADULT, RunningSandbox
+from tests.test_cli_apply import run_reconcile
 
 READING_ORDER = ["GS", "GS-CP", "CP", "CE2-CM1", "CM2", "ULIS"]
 REMOVED = {"GS-CP": "CP", "CE2-CM1": "CM2"}  # removed class -> where its pupil goes
 
 
 def reconcile(sandbox: RunningSandbox, folder: Path, *arguments: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "reconcile", *arguments, "--url", sandbox.url, "--login", sandbox.admin_login],
-        env={**os.environ, "INTRASCOL_PASSWORD": sandbox.admin_password, "COLUMNS": "200"},
-        cwd=folder,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_reconcile(sandbox, *arguments, cwd=folder)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 

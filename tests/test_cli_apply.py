@@ -50,17 +50,37 @@ def environment(sandbox: RunningSandbox) -> dict[str, str]:
     return {**os.environ, "INTRASCOL_PASSWORD": sandbox.admin_password, "COLUMNS": "200"}
 
 
-def reconcile_apply(
-    sandbox: RunningSandbox, workbook: Path, *options: str
+def run_reconcile(
+    sandbox: RunningSandbox, *arguments: str, cwd: Path | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
+    """Any `reconcile` command against `sandbox`, in a process, its output captured."""
     return subprocess.run(
-        command(sandbox, workbook, *options),
+        [sys.executable, "-m", "reconcile", *arguments, "--url", sandbox.url, "--login", sandbox.admin_login],
         env=environment(sandbox),
+        cwd=cwd,
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
+    )
+
+
+def reconcile_apply(
+    sandbox: RunningSandbox, workbook: Path, *options: str
+) -> subprocess.CompletedProcess[str]:
+    return run_reconcile(sandbox, "apply", str(workbook), *options)
+
+
+def start_apply(sandbox: RunningSandbox, workbook: Path, *options: str) -> subprocess.Popen[str]:
+    """`reconcile apply` started in a process, its output captured as text, for a test to stop it."""
+    return subprocess.Popen(
+        command(sandbox, workbook, *options),
+        env=environment(sandbox),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -314,14 +334,7 @@ def test_ctrl_c_during_apply_says_to_run_it_again_and_exits_2(
     workbook, before = filled_workbook(sandbox, tmp_path)
     sandbox.configure(latency=0.05)
     journal = tmp_path / JOURNAL_NAME
-    process = subprocess.Popen(
-        command(sandbox, workbook, "--yes"),
-        env=environment(sandbox),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_apply(sandbox, workbook, "--yes")
     deadline = time.monotonic() + 30
     while process.poll() is None and _journal_lines(journal) < 4 and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -15,7 +15,7 @@ from reconcile.app.demo import fill_workbook, rentree
 from reconcile.core.model import Target, UserType, WantedState, WantedUser
 from reconcile.sandbox import RunningSandbox
 from tests.test_apply_sandbox import assert_in_wanted_state
-from tests.test_cli_apply import command, environment, filled_workbook, read, reconcile_apply
+from tests.test_cli_apply import filled_workbook, read, reconcile_apply, start_apply
 
 
 def people(sandbox: RunningSandbox) -> Counter[tuple[str, str, str]]:
@@ -41,14 +41,7 @@ def test_two_applications_on_the_same_server_with_two_output_folders_never_run_t
     workbook, before = filled_workbook(sandbox, tmp_path)
     first_output, second_output = tmp_path / "premier", tmp_path / "second"
     sandbox.configure(latency=0.2)  # the first run stays busy while the second one starts
-    first = subprocess.Popen(
-        command(sandbox, workbook, "--yes", "--output-dir", str(first_output)),
-        env=environment(sandbox),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    first = start_apply(sandbox, workbook, "--yes", "--output-dir", str(first_output))
     try:
         wait_for_line(first_output / JOURNAL_NAME, '"event": "start"', first)
         second = reconcile_apply(sandbox, workbook, "--yes", "--output-dir", str(second_output))

@@ -7,7 +7,6 @@ provisional pupils of the class-folder workaround, never left behind (point 7).
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -21,7 +20,7 @@ from reconcile.core.model import ServerState, UserType, WantedState
 from reconcile.core.vocabulary import ClassStatus
 from reconcile.sandbox import RunningSandbox
 from tests.test_apply_sandbox import assert_in_wanted_state
-from tests.test_cli_apply import command, environment, filled_workbook, read, reconcile_apply
+from tests.test_cli_apply import filled_workbook, read, reconcile_apply, start_apply
 
 T = TypeVar("T")
 ADDED_SINCE_EXPORT = "a été ajouté(e) au serveur depuis l'export"
@@ -62,14 +61,7 @@ def test_an_account_made_by_the_interrupted_run_is_not_said_added_since_the_expo
     workbook, wanted, before = _rentree_without_new_teacher(sandbox, tmp_path)
     # Slow answers: Ctrl-C comes while the first creation's POST is on the server, its answer unread.
     sandbox.configure(latency=0.3)
-    process = subprocess.Popen(
-        command(sandbox, workbook, "--yes"),
-        env=environment(sandbox),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_apply(sandbox, workbook, "--yes")
     assert sandbox.wait_for_request("admin/ajout_utilisateur.php", timeout=60)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)

@@ -21,7 +21,7 @@ from reconcile.core.model import ServerState, UserType, WantedState
 from reconcile.core.vocabulary import ClassStatus
 from reconcile.sandbox import RunningSandbox
 from tests.test_apply_sandbox import assert_in_wanted_state
-from tests.test_cli_apply import command, environment, filled_workbook, read, reconcile_apply
+from tests.test_cli_apply import filled_workbook, read, reconcile_apply, start_apply
 from tests.test_reports_truth import report_texts
 
 STATE_BEFORE = "etat-avant-la-rentree.xlsx"
@@ -44,14 +44,7 @@ def interrupt_after_the_departures(
 ) -> subprocess.CompletedProcess[str]:
     """Run apply and press Ctrl-C once the departures are deleted (steps 1 and 2 done)."""
     sandbox.configure(latency=0.05)
-    process = subprocess.Popen(
-        command(sandbox, workbook, "--yes"),
-        env=environment(sandbox),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_apply(sandbox, workbook, "--yes")
     deadline = time.monotonic() + 60
     while process.poll() is None and time.monotonic() < deadline:
         if any(line.get("event") == "done" and line.get("deleted") for line in journal_events(journal)):

@@ -11,20 +11,9 @@ from openpyxl import load_workbook
 
 from reconcile.sandbox import RunningSandbox
 from tests.test_cli_apply import environment, filled_workbook
+from tests.test_cli_apply import run_reconcile as reconcile
 
 CAN_APPLY = "Le plan peut être appliqué"
-
-
-def reconcile(sandbox: RunningSandbox, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "reconcile", *arguments, "--url", sandbox.url, "--login", sandbox.admin_login],
-        env=environment(sandbox),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def report_texts(folder: Path, stem: str) -> str:

@@ -7,10 +7,7 @@ and 7): a workbook exported from one must never act on the other.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from html import unescape
@@ -26,6 +23,7 @@ from reconcile.app.demo import fill_workbook, rentree
 from reconcile.core import vocabulary
 from reconcile.core.model import ServerState, fold
 from reconcile.sandbox import RunningSandbox, SandboxOptions, start_sandbox
+from tests.test_cli_apply import run_reconcile
 
 
 @pytest.fixture
@@ -53,26 +51,7 @@ def filled_workbook(sandbox: RunningSandbox, folder: Path, *, recorded_url: str 
 
 def reconcile(command: str, sandbox: RunningSandbox, workbook: Path, *options: str) -> tuple[int, str]:
     """`reconcile plan|apply` in a process; its exit code and its output, spaces folded."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "reconcile",
-            command,
-            str(workbook),
-            "--url",
-            sandbox.url,
-            "--login",
-            sandbox.admin_login,
-            *options,
-        ],
-        env={**os.environ, "INTRASCOL_PASSWORD": sandbox.admin_password, "COLUMNS": "200"},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    done = run_reconcile(sandbox, command, str(workbook), *options, timeout=180)
     output = " ".join((done.stdout + "\n" + done.stderr).split())
     assert "Traceback" not in output, output
     return done.returncode, output
