@@ -24,7 +24,6 @@ from reconcile.adapters.journal import (
     exclusive_run,
     set_aside_torn_line,
 )
-from reconcile.adapters.workbook.writer import write_workbook
 from reconcile.app.executor import FolderWorkaround, Progress, execute
 from reconcile.app.folders import (
     FolderEvent,
@@ -175,6 +174,10 @@ def save_state_before(output_dir: Path, state: ServerState, *, server_url: str) 
     renamed with its date, never overwritten. Raises `JournalError` when it cannot be written:
     nothing is changed on a server whose state before could not be kept.
     """
+    # Loaded here, not at the top: the workbook adapter brings pandas, which every start of the
+    # command line would otherwise pay for.
+    from reconcile.adapters.workbook.writer import write_workbook
+
     path = output_dir / STATE_BEFORE_NAME
     try:
         if path.exists():
