@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from reconcile.adapters.reports.plan_report import write_plan_failure_report, write_plan_report
+from reconcile.adapters.reports.route_sheet import withdraw_route_sheet, write_route_sheet
 from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import READ_ONLY_INTERRUPTED, on_ctrl_c
 from reconcile.cli.render import console, error_console, print_plan_summary
@@ -123,6 +124,15 @@ def _replace_stale_report(output: Path, error: BaseException, access: ServerAcce
             "que le plan n'a pas pu être fait.",
             highlight=False,
         )
+    try:
+        withdraw_route_sheet(output, server_url=access.url or "", generated_at=datetime.now().astimezone())
+    except ReconcileError as unwritable:
+        error_console.print(
+            "[bold red]La fiche de route d'un plan précédent n'a pas pu être remplacée :[/] "
+            f"{escape(str(unwritable))}"
+            "\nElle ne correspond pas à ce classeur : ne vous y fiez pas.",
+            highlight=False,
+        )
 
 
 def _plan_and_report(
@@ -155,9 +165,18 @@ def _plan_and_report(
         school=server.school,
         generated_at=datetime.now().astimezone(),
     )
-    console.print(
-        f"\nRapport : {escape(str(files.html))}\n          {escape(str(files.xlsx))}\n"
-        "Rien n'a été modifié sur le serveur.",
-        highlight=False,
+    route = write_route_sheet(
+        result, output, server_url=client.url, school=server.school, generated_at=datetime.now().astimezone()
     )
+    console.print(
+        f"\nRapport : {escape(str(files.html))}\n          {escape(str(files.xlsx))}", highlight=False
+    )
+    if route is not None and result.can_apply:
+        sheets = [route.html] if route.pdf is None else [route.html, route.pdf]
+        console.print(
+            f"Fiche de route (la rentrée à la main, clic par clic) : {escape(str(sheets[0]))}"
+            + "".join(f"\n          {escape(str(path))}" for path in sheets[1:]),
+            highlight=False,
+        )
+    console.print("Rien n'a été modifié sur le serveur.", highlight=False)
     return result

@@ -101,14 +101,17 @@ def _who(key: str, names: Mapping[str, str]) -> str:
     return f"{name} ({key})" if name else key
 
 
-def _by_origin(logins: Iterable[str], origins: Mapping[str, str]) -> dict[str, list[str]]:
+def by_origin(logins: Iterable[str], origins: Mapping[str, str]) -> dict[str, list[str]]:
+    """Logins grouped by where they were before the plan (class, `sans classe`, adults), in reading order."""
     groups: dict[str, list[str]] = defaultdict(list)
     for login in logins:
         groups[origins.get(login, NO_CLASS)].append(login)
     return dict(sorted(groups.items(), key=lambda item: _reading_key(item[0])))
 
 
-def _sorted_people(keys: Iterable[str], names: Mapping[str, str]) -> list[str]:
+def sorted_people(keys: Iterable[str], names: Mapping[str, str]) -> list[str]:
+    """`Prénom NOM (login)` of each key, by surname."""
+
     def surname_first(key: str) -> tuple[str, str]:
         name = names.get(key, key)
         first, _, last = name.partition(" ")
@@ -146,18 +149,18 @@ def describe_operation(op: Operation, names: Mapping[str, str], origins: Mapping
 
 
 def _deletion_text(op: DeleteUsers, names: Mapping[str, str], origins: Mapping[str, str]) -> OperationText:
-    groups = _by_origin(op.logins, origins)
+    groups = by_origin(op.logins, origins)
     text = f"Supprimer {plural(len(op.logins), 'compte')}"
     if op.step is Step.CLASS_REMOVALS:
         text += ", après la suppression des classes dont ils étaient responsables"
     details = tuple(
-        f"{_title(origin)} : {', '.join(_sorted_people(logins, names))}" for origin, logins in groups.items()
+        f"{_title(origin)} : {', '.join(sorted_people(logins, names))}" for origin, logins in groups.items()
     )
     return OperationText(op.id, op.kind, text, details)
 
 
 def _transfer_text(op: TransferPupils, names: Mapping[str, str], origins: Mapping[str, str]) -> OperationText:
-    groups = _by_origin(op.logins, origins)
+    groups = by_origin(op.logins, origins)
     pupils = plural(len(op.logins), "élève")
     if len(groups) == 1:
         (origin,) = groups
@@ -166,7 +169,7 @@ def _transfer_text(op: TransferPupils, names: Mapping[str, str], origins: Mappin
         parts = ", ".join(f"{len(logins)} {_source(origin)}" for origin, logins in groups.items())
         text = f"Transférer {pupils} vers {op.class_name} ({parts})"
     details = tuple(
-        f"{_source(origin)} : {', '.join(_sorted_people(logins, names))}" for origin, logins in groups.items()
+        f"{_source(origin)} : {', '.join(sorted_people(logins, names))}" for origin, logins in groups.items()
     )
     return OperationText(op.id, op.kind, text, details)
 
