@@ -168,8 +168,8 @@ def test_reconcile_apply_of_a_rentree_is_verified_then_sends_no_post(alt: AltSer
     workbook = tmp_path / "rentree.xlsx"
     write_workbook(before, workbook, server_url=alt.url, exported_at=datetime(2026, 6, 30, 18, 0))
     fill_workbook(workbook, wanted, before)
-    command = [sys.executable, "-m", "reconcile", "apply", str(workbook), "--url", alt.url,
-               "--login", alt.admin_login, "--yes"]  # fmt: skip
+    command = [sys.executable, "-m", "reconcile", "apply", str(workbook), "--adresse", alt.url,
+               "--identifiant", alt.admin_login, "--oui"]  # fmt: skip
     environment = {**os.environ, "INTRASCOL_PASSWORD": alt.admin_password, "COLUMNS": "200"}
     done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -80,7 +80,7 @@ def test_workbook_reports_and_class_lists_list_classes_in_one_order(
     assert order_in(classes_part, READING_ORDER) == READING_ORDER
     assert deleted_classes_sentence(plan_report) == ["GS-CP", "CE2-CM1"]
 
-    reconcile(empty_sandbox, tmp_path, "apply", "rentree.xlsx", "--yes")
+    reconcile(empty_sandbox, tmp_path, "apply", "rentree.xlsx", "--oui")
     assert deleted_classes_sentence(html_text(tmp_path / "rapport-application.html")) == ["GS-CP", "CE2-CM1"]
     class_lists = (tmp_path / CLASS_LISTS_HTML).read_text(encoding="utf-8")
     assert re.findall(r'data-classe="([^"]+)"', class_lists) == ["GS", "CP", "CM2", "ULIS"]

@@ -42,8 +42,8 @@ def filled_workbook(sandbox: RunningSandbox, folder: Path) -> tuple[Path, Server
 
 
 def command(sandbox: RunningSandbox, workbook: Path, *options: str) -> list[str]:
-    return [sys.executable, "-m", "reconcile", "apply", str(workbook), "--url", sandbox.url,
-            "--login", sandbox.admin_login, *options]  # fmt: skip
+    return [sys.executable, "-m", "reconcile", "apply", str(workbook), "--adresse", sandbox.url,
+            "--identifiant", sandbox.admin_login, *options]  # fmt: skip
 
 
 def environment(sandbox: RunningSandbox) -> dict[str, str]:
@@ -54,8 +54,9 @@ def run_reconcile(
     sandbox: RunningSandbox, *arguments: str, cwd: Path | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     """Any `reconcile` command against `sandbox`, in a process, its output captured."""
+    server = ["--adresse", sandbox.url, "--identifiant", sandbox.admin_login]
     return subprocess.run(
-        [sys.executable, "-m", "reconcile", *arguments, "--url", sandbox.url, "--login", sandbox.admin_login],
+        [sys.executable, "-m", "reconcile", *arguments, *server],
         env=environment(sandbox),
         cwd=cwd,
         stdin=subprocess.DEVNULL,
@@ -86,7 +87,7 @@ def start_apply(sandbox: RunningSandbox, workbook: Path, *options: str) -> subpr
 
 def test_apply_then_apply_again(sandbox: RunningSandbox, tmp_path: Path) -> None:
     workbook, before = filled_workbook(sandbox, tmp_path)
-    done = reconcile_apply(sandbox, workbook, "--yes")
+    done = reconcile_apply(sandbox, workbook, "--oui")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Vérification : le serveur relu est dans l'état demandé." in done.stdout
     after = read(sandbox)
@@ -107,7 +108,7 @@ def test_apply_then_apply_again(sandbox: RunningSandbox, tmp_path: Path) -> None
         assert pupil.password not in done.stdout + done.stderr  # never on the terminal
 
     snapshot = sandbox.store.snapshot()
-    again = reconcile_apply(sandbox, workbook, "--yes")
+    again = reconcile_apply(sandbox, workbook, "--oui")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Rien à faire" in again.stdout
     assert sandbox.store.snapshot() == snapshot
@@ -118,7 +119,7 @@ def test_without_a_terminal_and_without_yes_nothing_changes(sandbox: RunningSand
     snapshot = sandbox.store.snapshot()
     refused = reconcile_apply(sandbox, workbook)
     assert refused.returncode == 1
-    assert "relancez avec --yes" in refused.stderr
+    assert "relancez avec --oui" in refused.stderr
     assert sandbox.store.snapshot() == snapshot
 
 
@@ -130,7 +131,7 @@ def test_an_ambiguous_drift_is_refused_and_nothing_changes(sandbox: RunningSandb
     other = sandbox.store.add_user("Annemarie", "Dupuis", "eleve", "CP")
     assert other.login == leaving.login
     snapshot = sandbox.store.snapshot()
-    refused = reconcile_apply(sandbox, workbook, "--yes")
+    refused = reconcile_apply(sandbox, workbook, "--oui")
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert f"L'identifiant {leaving.login} désignait Anne Marie DUPUIS" in " ".join(refused.stderr.split())
     assert sandbox.store.snapshot() == snapshot
@@ -140,7 +141,7 @@ def test_a_wrong_password_exits_3_and_changes_nothing(sandbox: RunningSandbox, t
     workbook, _ = filled_workbook(sandbox, tmp_path)
     snapshot = sandbox.store.snapshot()
     env = {**environment(sandbox), "INTRASCOL_PASSWORD": "pas-le-bon"}
-    result = subprocess.run(command(sandbox, workbook, "--yes"), env=env, stdin=subprocess.DEVNULL,
+    result = subprocess.run(command(sandbox, workbook, "--oui"), env=env, stdin=subprocess.DEVNULL,
                             capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     assert result.returncode == 3
     assert sandbox.store.snapshot() == snapshot
@@ -166,7 +167,7 @@ def test_killed_at_random_points_then_run_again_converges_without_duplicates(
         for _ in range(4):
             seen = _journal_lines(journal)
             process = subprocess.Popen(
-                command(sandbox, workbook, "--yes"),
+                command(sandbox, workbook, "--oui"),
                 env=environment(sandbox),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -186,7 +187,7 @@ def test_killed_at_random_points_then_run_again_converges_without_duplicates(
             lines = journal.read_text(encoding="utf-8").splitlines() if journal.exists() else []
             interrupted += bool(lines) and '"verified"' not in lines[-1]
         print(f"{kills} processus tués, dont {interrupted} au milieu de l'application")
-        final = reconcile_apply(sandbox, workbook, "--yes")
+        final = reconcile_apply(sandbox, workbook, "--oui")
         assert final.returncode == 0, final.stdout + final.stderr
         assert interrupted >= 1
         assert_in_wanted_state(read(sandbox), rentree(before), before)
@@ -203,7 +204,7 @@ def test_keep_folders_keeps_a_class_whose_folder_holds_files_and_its_teacher(
 ) -> None:
     sandbox.store.add_file("CE2-CM1", "Sorties/photo.jpg", bytes(range(256)) * 10)
     workbook, before = filled_workbook(sandbox, tmp_path)
-    result = reconcile_apply(sandbox, workbook, "--yes", "--keep-folders")
+    result = reconcile_apply(sandbox, workbook, "--oui", "--garder-dossiers")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Classe CE2-CM1 conservée" in result.stdout
     assert sandbox.store.class_named("CE2-CM1") is not None
@@ -225,7 +226,7 @@ def test_a_class_whose_folder_holds_files_is_archived_then_deleted(
     for path, data in files.items():
         sandbox.store.add_file("CE2-CM1", path, data)
     workbook, before = filled_workbook(sandbox, tmp_path)
-    result = reconcile_apply(sandbox, workbook, "--yes")
+    result = reconcile_apply(sandbox, workbook, "--oui")
     assert result.returncode == 0, result.stdout + result.stderr
     assert sandbox.store.class_named("CE2-CM1") is None
     teacher = before.class_by_name("CE2-CM1").responsible_login  # type: ignore[union-attr]
@@ -255,7 +256,7 @@ def test_a_plan_with_problems_is_refused_with_exit_1_and_nothing_changes(
     write_workbook(state, path, server_url=sandbox.url, exported_at=datetime(2026, 6, 30, 18, 0))
     fill_workbook(path, wrong, state)
     snapshot = sandbox.store.snapshot()
-    refused = reconcile_apply(sandbox, path, "--yes")
+    refused = reconcile_apply(sandbox, path, "--oui")
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert "CM3" in refused.stderr
     assert sandbox.store.snapshot() == snapshot
@@ -283,9 +284,9 @@ def test_answering_no_at_the_terminal_prompt_changes_nothing(sandbox: RunningSan
         command(sandbox, workbook), env=environment(sandbox), stdin=process_side, stdout=process_side,
         stderr=process_side,
     )  # fmt: skip
-    shown = _read_until(terminal, b"[y/N]", 60)
+    shown = _read_until(terminal, b"[o/N]", 60)
     assert b"Appliquer ces modifications au serveur ?" in shown
-    os.write(terminal, b"n\n")
+    os.write(terminal, b"non\n")
     shown += _read_until(terminal, "rien n'a été modifié".encode(), 30)
     assert process.wait(timeout=30) == 1
     os.close(terminal)
@@ -299,15 +300,15 @@ def test_a_workbook_from_another_school_is_refused_and_nothing_changes(
 ) -> None:
     # The district adviser filled the workbook of one school, but INTRASCOL_URL names another.
     workbook = tmp_path / "rentree.xlsx"
-    export = [sys.executable, "-m", "reconcile", "export", "-o", str(workbook), "--url", sandbox.url,
-              "--login", sandbox.admin_login]  # fmt: skip
+    export = [sys.executable, "-m", "reconcile", "export", "-o", str(workbook), "--adresse", sandbox.url,
+              "--identifiant", sandbox.admin_login]  # fmt: skip
     subprocess.run(export, env=environment(sandbox), capture_output=True, timeout=60, check=True)
     exported = read(sandbox)
     fill_workbook(workbook, rentree(exported), exported)
     with start_sandbox(SandboxOptions(demo=True, seed=2)) as other:
         assert other.store.school_name != sandbox.store.school_name
         snapshot = other.store.snapshot()
-        refused = reconcile_apply(other, workbook, "--yes")
+        refused = reconcile_apply(other, workbook, "--oui")
         assert refused.returncode == 1, refused.stdout + refused.stderr
         message = " ".join(refused.stderr.split())
         assert f"exporté de « {sandbox.store.school_name} » ({sandbox.url})" in message
@@ -322,7 +323,7 @@ def test_a_workbook_from_another_server_of_the_same_name_is_refused(
     workbook, _ = filled_workbook(sandbox, tmp_path)
     empty_sandbox.store.add_user("Jean", "Dupont", "adulte")
     snapshot = empty_sandbox.store.snapshot()
-    refused = reconcile_apply(empty_sandbox, workbook, "--yes")
+    refused = reconcile_apply(empty_sandbox, workbook, "--oui")
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert f"n'existe sur ce serveur : il a été exporté de {sandbox.url}" in " ".join(refused.stderr.split())
     assert empty_sandbox.store.snapshot() == snapshot
@@ -334,7 +335,7 @@ def test_ctrl_c_during_apply_says_to_run_it_again_and_exits_2(
     workbook, before = filled_workbook(sandbox, tmp_path)
     sandbox.configure(latency=0.05)
     journal = tmp_path / JOURNAL_NAME
-    process = start_apply(sandbox, workbook, "--yes")
+    process = start_apply(sandbox, workbook, "--oui")
     deadline = time.monotonic() + 30
     while process.poll() is None and _journal_lines(journal) < 4 and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -347,6 +348,6 @@ def test_ctrl_c_during_apply_says_to_run_it_again_and_exits_2(
     assert "Relancez la même commande pour reprendre" in message
     assert "Traceback" not in stderr
     sandbox.configure(latency=0.0)
-    again = reconcile_apply(sandbox, workbook, "--yes")
+    again = reconcile_apply(sandbox, workbook, "--oui")
     assert again.returncode == 0, again.stdout + again.stderr
     assert_in_wanted_state(read(sandbox), rentree(before), before)

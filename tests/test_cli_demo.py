@@ -19,7 +19,7 @@ from reconcile.cli import app
 def test_the_demo_runs_the_whole_cycle_and_says_where_everything_is(tmp_path: Path) -> None:
     output = tmp_path / "demo"
     result = subprocess.run(
-        [sys.executable, "-m", "reconcile", "demo", "--output-dir", str(output)],
+        [sys.executable, "-m", "reconcile", "demo", "--dossier-sortie", str(output)],
         env={**os.environ, "COLUMNS": "200"},
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -37,7 +37,7 @@ def test_the_demo_runs_the_whole_cycle_and_says_where_everything_is(tmp_path: Pa
     with zipfile.ZipFile(archive) as saved:
         assert {name.split("/", 1)[1]: saved.read(name) for name in saved.namelist()} == DEMO_FILES
     again = subprocess.run(
-        [sys.executable, "-m", "reconcile", "demo", "--output-dir", str(output)],
+        [sys.executable, "-m", "reconcile", "demo", "--dossier-sortie", str(output)],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert again.returncode == 0, again.stdout + again.stderr  # `make demo` twice: the demo starts over
@@ -49,7 +49,7 @@ def test_the_demo_never_empties_a_folder_it_did_not_make(tmp_path: Path) -> None
     mine.mkdir()
     (mine / "rentree.xlsx").write_bytes(b"le vrai classeur")
     result = subprocess.run(
-        [sys.executable, "-m", "reconcile", "demo", "--output-dir", str(mine)],
+        [sys.executable, "-m", "reconcile", "demo", "--dossier-sortie", str(mine)],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 1
@@ -58,11 +58,11 @@ def test_the_demo_never_empties_a_folder_it_did_not_make(tmp_path: Path) -> None
 
 
 def test_the_demo_in_a_folder_it_cannot_make_is_a_french_error(tmp_path: Path) -> None:
-    # --output-dir naming a file: the demo folder cannot be made there.
+    # --dossier-sortie naming a file: the demo folder cannot be made there.
     a_file = tmp_path / "rentree.xlsx"
     a_file.write_bytes(b"le vrai classeur")
     result = subprocess.run(
-        [sys.executable, "-m", "reconcile", "demo", "--output-dir", str(a_file)],
+        [sys.executable, "-m", "reconcile", "demo", "--dossier-sortie", str(a_file)],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 1
@@ -75,7 +75,7 @@ def test_the_demo_hands_the_password_to_its_steps_not_to_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("INTRASCOL_PASSWORD", raising=False)
-    result = CliRunner().invoke(app, ["demo", "--output-dir", str(tmp_path / "demo")])
+    result = CliRunner().invoke(app, ["demo", "--dossier-sortie", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
     assert "Vérification : le serveur relu est dans l'état demandé." in result.output
     assert "INTRASCOL_PASSWORD" not in os.environ

@@ -42,7 +42,7 @@ def test_info_prints_server_version_school_and_counts(sandbox) -> None:
 def test_info_takes_the_url_from_the_option(sandbox) -> None:
     env = environment(sandbox)
     url = env.pop("INTRASCOL_URL")
-    result = CliRunner().invoke(app, ["info", "--url", url], env={**env, "INTRASCOL_URL": ""})
+    result = CliRunner().invoke(app, ["info", "--adresse", url], env={**env, "INTRASCOL_URL": ""})
     assert result.exit_code == 0, result.output
 
 
@@ -110,7 +110,9 @@ def test_without_a_login_and_without_a_terminal_the_error_says_what_to_set(sandb
     del env["INTRASCOL_LOGIN"]
     result = run_without_terminal(env)
     assert result.returncode == 1
-    assert "donnez --login ou la variable d'environnement INTRASCOL_LOGIN" in " ".join(result.stderr.split())
+    assert "donnez --identifiant ou la variable d'environnement INTRASCOL_LOGIN" in " ".join(
+        result.stderr.split()
+    )
 
 
 def test_without_a_password_and_without_a_terminal_the_error_says_what_to_set(sandbox) -> None:
@@ -150,10 +152,13 @@ def test_ctrl_c_during_export_writes_nothing_and_exits_1(sandbox, tmp_path) -> N
     [
         (["plan"], "Argument manquant : CLASSEUR."),
         (["plan", "a.xlsx", "b.xlsx"], "Argument(s) en trop : b.xlsx"),
-        (["apply", "rentree.xlsx", "--yess"], "Option inconnue : --yess (options possibles : --yes)"),
-        (["info", "--url"], "L'option --url attend une valeur."),
+        (
+            ["apply", "rentree.xlsx", "--yess"],
+            "Option inconnue : --yess (options possibles : --adresse, --oui)",
+        ),
+        (["info", "--adresse"], "L'option --adresse attend une valeur."),
         (["sandbox", "--port", "abc"], "Valeur invalide pour --port : « abc » n'est pas un nombre entier."),
-        (["export", "-o", "/"], "Valeur invalide pour --output / -o : « / » est un dossier, pas un fichier."),
+        (["export", "-o", "/"], "Valeur invalide pour --sortie / -o : « / » est un dossier, pas un fichier."),
         (["exporte"], "Commande inconnue : « exporte »."),
     ],
 )
@@ -187,4 +192,4 @@ def test_reconcile_alone_shows_the_help_in_french() -> None:
     )
     assert "Commandes" in result.stdout
     assert "Erreur" not in result.stderr
-    assert result.returncode == 2  # as Typer ends a bare command line (no_args_is_help), unchanged
+    assert result.returncode == 1  # a command line without its command, as the README says

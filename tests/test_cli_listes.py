@@ -33,7 +33,7 @@ def secrets(sandbox) -> list[str]:
 
 def test_listes_writes_every_pupil_and_never_prints_a_password(sandbox, tmp_path):
     out = tmp_path / "listes"
-    result = run_listes(sandbox, "--output-dir", str(out))
+    result = run_listes(sandbox, "--dossier-sortie", str(out))
     assert result.returncode == 0, result.stderr
     html_path = out / "listes-classes.html"
     assert str(html_path) in result.stdout
@@ -67,7 +67,7 @@ def test_listes_of_one_class_written_in_the_current_folder(sandbox, tmp_path):
 
 
 def test_an_unknown_class_is_a_french_error_and_no_file(sandbox, tmp_path):
-    result = run_listes(sandbox, "--classe", "CM3", "--output-dir", str(tmp_path / "rien"))
+    result = run_listes(sandbox, "--classe", "CM3", "--dossier-sortie", str(tmp_path / "rien"))
     assert result.returncode == 1
     assert "La classe « CM3 » n'existe pas sur le serveur" in result.stderr
     assert "« CE2-CM1 »" in result.stderr
@@ -78,7 +78,7 @@ def test_a_wrong_password_exits_3_and_writes_nothing(sandbox, tmp_path):
     environment = {**os.environ, "INTRASCOL_URL": sandbox.url, "INTRASCOL_LOGIN": sandbox.admin_login}
     environment["INTRASCOL_PASSWORD"] = "pas-le-bon"
     result = subprocess.run(
-        [sys.executable, "-m", "reconcile", "listes", "--output-dir", str(tmp_path / "rien")],
+        [sys.executable, "-m", "reconcile", "listes", "--dossier-sortie", str(tmp_path / "rien")],
         env=environment,
         capture_output=True,
         text=True,
@@ -92,10 +92,10 @@ def test_a_wrong_password_exits_3_and_writes_nothing(sandbox, tmp_path):
 
 
 def test_listes_into_a_folder_it_cannot_write_is_a_french_error(sandbox, tmp_path):
-    # --output-dir naming a file (the workbook, typed by mistake): the folder cannot be made.
+    # --dossier-sortie naming a file (the workbook, typed by mistake): the folder cannot be made.
     workbook = tmp_path / "rentree.xlsx"
     workbook.write_bytes(b"")
-    result = run_listes(sandbox, "--output-dir", str(workbook))
+    result = run_listes(sandbox, "--dossier-sortie", str(workbook))
     assert result.returncode == 1
     assert f"Impossible d'écrire dans le dossier {workbook}" in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr

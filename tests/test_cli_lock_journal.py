@@ -41,10 +41,10 @@ def test_two_applications_on_the_same_server_with_two_output_folders_never_run_t
     workbook, before = filled_workbook(sandbox, tmp_path)
     first_output, second_output = tmp_path / "premier", tmp_path / "second"
     sandbox.configure(latency=0.2)  # the first run stays busy while the second one starts
-    first = start_apply(sandbox, workbook, "--yes", "--output-dir", str(first_output))
+    first = start_apply(sandbox, workbook, "--oui", "--dossier-sortie", str(first_output))
     try:
         wait_for_line(first_output / JOURNAL_NAME, '"event": "start"', first)
-        second = reconcile_apply(sandbox, workbook, "--yes", "--output-dir", str(second_output))
+        second = reconcile_apply(sandbox, workbook, "--oui", "--dossier-sortie", str(second_output))
         assert first.poll() is None, "the first run must still hold the server"
     finally:
         sandbox.configure(latency=0.0)
@@ -65,7 +65,7 @@ def test_a_created_line_damaged_in_the_middle_stops_the_next_run_and_nothing_is_
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
     workbook, _ = filled_workbook(sandbox, tmp_path)
-    done = reconcile_apply(sandbox, workbook, "--yes")
+    done = reconcile_apply(sandbox, workbook, "--oui")
     assert done.returncode == 0, done.stdout + done.stderr
     journal = tmp_path / JOURNAL_NAME
     lines = journal.read_bytes().splitlines(keepends=True)
@@ -74,7 +74,7 @@ def test_a_created_line_damaged_in_the_middle_stops_the_next_run_and_nothing_is_
     journal.write_bytes(b"".join(lines))
     snapshot = sandbox.store.snapshot()
 
-    again = reconcile_apply(sandbox, workbook, "--yes")
+    again = reconcile_apply(sandbox, workbook, "--oui")
     assert again.returncode == 1, again.stdout + again.stderr
     message = " ".join(again.stderr.split())
     assert f"Le journal {journal} est abîmé à la ligne {number}" in message
@@ -96,7 +96,7 @@ def test_a_line_torn_by_a_crash_is_set_aside_and_the_resumed_run_neither_creates
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
     workbook = one_new_adult(sandbox, tmp_path)
-    done = reconcile_apply(sandbox, workbook, "--yes")
+    done = reconcile_apply(sandbox, workbook, "--oui")
     assert done.returncode == 0, done.stdout + done.stderr
     journal = tmp_path / JOURNAL_NAME
     assert journal_events(journal) == ["header", "run", "start", "created", "verified"]
@@ -106,7 +106,7 @@ def test_a_line_torn_by_a_crash_is_set_aside_and_the_resumed_run_neither_creates
     journal.write_bytes(b"".join(lines[:3]) + fragment)
     account = next(u for u in sandbox.store.users() if u.last_name.upper() == "LEBRUN")
 
-    again = reconcile_apply(sandbox, workbook, "--yes")
+    again = reconcile_apply(sandbox, workbook, "--oui")
     assert again.returncode == 0, again.stdout + again.stderr
     said = " ".join(again.stdout.split())
     assert "se terminait par une ligne coupée" in said

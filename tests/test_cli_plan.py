@@ -162,7 +162,7 @@ def test_a_plan_with_problems_exits_1_and_reports_them_first(sandbox, exported: 
     before = sandbox.store.snapshot()
     report_dir = tmp_path / "rapports"
     result = CliRunner().invoke(
-        app, ["plan", str(exported), "--output-dir", str(report_dir)], env=environment(sandbox)
+        app, ["plan", str(exported), "--dossier-sortie", str(report_dir)], env=environment(sandbox)
     )
     assert result.exit_code == 1, result.output
     assert sandbox.store.snapshot() == before
@@ -183,10 +183,12 @@ def test_mass_deletion_needs_the_option(sandbox, exported: Path) -> None:
     edit(exported, everybody_leaves)
     refused = CliRunner().invoke(app, ["plan", str(exported)], env=environment(sandbox))
     assert refused.exit_code == 1
-    assert "--allow-mass-delete" in refused.output
+    assert "--autoriser-suppression-massive" in refused.output
     assert "--mouvements-verifies" in refused.output  # every level leaves, not only the last
     accepted = CliRunner().invoke(
-        app, ["plan", str(exported), "--allow-mass-delete", "--mouvements-verifies"], env=environment(sandbox)
+        app,
+        ["plan", str(exported), "--autoriser-suppression-massive", "--mouvements-verifies"],
+        env=environment(sandbox),
     )
     assert accepted.exit_code == 0, accepted.output
 
@@ -215,8 +217,8 @@ def test_a_missing_workbook_is_named_in_the_error(sandbox, tmp_path: Path) -> No
 
 def test_a_report_folder_that_cannot_be_written_is_a_french_error(sandbox, exported: Path) -> None:
     before = sandbox.store.snapshot()
-    # --output-dir naming the workbook itself, a file: the report folder cannot be made.
-    args = ["plan", str(exported), "--output-dir", str(exported)]
+    # --dossier-sortie naming the workbook itself, a file: the report folder cannot be made.
+    args = ["plan", str(exported), "--dossier-sortie", str(exported)]
     result = CliRunner().invoke(app, args, env=environment(sandbox))
     assert isinstance(result.exception, ReconcileError), result.exception
     assert f"Impossible d'écrire dans le dossier {exported}" in str(result.exception)

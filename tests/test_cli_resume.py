@@ -61,7 +61,7 @@ def test_an_account_made_by_the_interrupted_run_is_not_said_added_since_the_expo
     workbook, wanted, before = _rentree_without_new_teacher(sandbox, tmp_path)
     # Slow answers: Ctrl-C comes while the first creation's POST is on the server, its answer unread.
     sandbox.configure(latency=0.3)
-    process = start_apply(sandbox, workbook, "--yes")
+    process = start_apply(sandbox, workbook, "--oui")
     assert sandbox.wait_for_request("admin/ajout_utilisateur.php", timeout=60)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
@@ -72,7 +72,7 @@ def test_an_account_made_by_the_interrupted_run_is_not_said_added_since_the_expo
     assert len(made) == 1
     sandbox.configure(latency=0.0)
 
-    again = reconcile_apply(sandbox, workbook, "--yes")
+    again = reconcile_apply(sandbox, workbook, "--oui")
     assert again.returncode == 0, again.stdout + again.stderr
     output = " ".join(again.stdout.split())
     assert ADDED_SINCE_EXPORT not in output, output
@@ -84,12 +84,12 @@ def test_a_provisional_pupil_that_cannot_be_removed_fails_the_verification_then_
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
     workbook, before = filled_workbook(sandbox, tmp_path)
-    done = reconcile_apply(sandbox, workbook, "--yes")
+    done = reconcile_apply(sandbox, workbook, "--oui")
     assert done.returncode == 0, done.stdout + done.stderr
     # A provisional pupil left by a run of the folder workaround, and a server refusing every POST.
     left = sandbox.store.add_user("Provisoire", "Reconcile CE2-CM1", "eleve")
     sandbox.configure(fail_before_post=1.0)
-    refused = reconcile_apply(sandbox, workbook, "--yes")
+    refused = reconcile_apply(sandbox, workbook, "--oui")
     assert refused.returncode != 0, refused.stdout + refused.stderr
     said = " ".join(refused.stdout.split())
     assert "Vérification : 1 différence(s)." in said
@@ -98,7 +98,7 @@ def test_a_provisional_pupil_that_cannot_be_removed_fails_the_verification_then_
     assert "le serveur relu est dans l'état demandé" not in said
 
     sandbox.configure(fail_before_post=0.0)
-    again = reconcile_apply(sandbox, workbook, "--yes")
+    again = reconcile_apply(sandbox, workbook, "--oui")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Vérification : le serveur relu est dans l'état demandé." in again.stdout
     assert sandbox.store.user(left.login) is None

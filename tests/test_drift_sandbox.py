@@ -98,7 +98,7 @@ def test_apply_leaves_the_server_teacher_and_applies_the_secretary_choice(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
     workbook = export_then_drift(sandbox, tmp_path)
-    done = reconcile_apply(sandbox, workbook, "--yes")
+    done = reconcile_apply(sandbox, workbook, "--oui")
     assert done.returncode == 0, done.stdout + done.stderr
     output = " ".join(done.stdout.split())
     assert (
@@ -111,6 +111,6 @@ def test_apply_leaves_the_server_teacher_and_applies_the_secretary_choice(
     assert after[DRIFTED_CLASS] == SERVER_TEACHER
     assert after[EDITED_CLASS] == SECRETARY_CHOICE
 
-    again = reconcile_apply(sandbox, workbook, "--yes")
+    again = reconcile_apply(sandbox, workbook, "--oui")
     assert again.returncode == 0, again.stdout + again.stderr
     assert responsibles(read(sandbox))[DRIFTED_CLASS] == SERVER_TEACHER

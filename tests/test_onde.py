@@ -520,7 +520,7 @@ def test_the_command_prints_counts_and_refuses_to_overwrite(tmp_path: Path) -> N
     assert isinstance(again.exception, OndeError)
     assert "existe déjà" in str(again.exception)
     forced = runner.invoke(
-        app, ["onde", str(workbook), str(CURRENT_ISO), "-o", str(tmp_path / "sortie.xlsx"), "--force"]
+        app, ["onde", str(workbook), str(CURRENT_ISO), "-o", str(tmp_path / "sortie.xlsx"), "--remplacer"]
     )
     assert forced.exit_code == 0, forced.output
 

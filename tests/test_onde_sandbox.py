@@ -1,5 +1,5 @@
 """End to end on the sandbox's demo school: `reconcile export`, `reconcile onde` with an ONDE
-extraction of its next year, then `reconcile plan` and `reconcile apply --yes`.
+extraction of its next year, then `reconcile plan` and `reconcile apply --oui`.
 
 The extraction is generated from the sandbox's own pupils, as ONDE lists them after the
 passage decisions: CM2 pupils gone to collège, everybody else one level up, three new CP,
@@ -139,7 +139,7 @@ def test_the_plan_of_the_onde_workbook_is_the_expected_rentree(
 ) -> None:
     sb = connected
     workbook, next_year = fill_from_next_year(sb, tmp_path)
-    output = run("plan", str(workbook), "--output-dir", str(tmp_path / "plan"))
+    output = run("plan", str(workbook), "--dossier-sortie", str(tmp_path / "plan"))
     assert "Rien n'a été modifié" in output
     client = IntraScolClient(sb.url, sb.admin_login, sb.admin_password)
     rentree = make_plan(client.read_state(), load_wanted(workbook))
@@ -163,7 +163,7 @@ def test_apply_of_the_onde_workbook_ends_verified(connected: RunningSandbox, tmp
     sb = connected
     workbook, next_year = fill_from_next_year(sb, tmp_path)
     cm2 = {u.login for u in sb.store.pupils_of("CM2")}
-    applied = run("apply", str(workbook), "--yes", "--output-dir", str(tmp_path / "rentree"))
+    applied = run("apply", str(workbook), "--oui", "--dossier-sortie", str(tmp_path / "rentree"))
     assert "le serveur relu est dans l'état demandé" in applied
     for login, label in next_year.label.items():
         user = sb.store.user(login)
@@ -177,5 +177,5 @@ def test_apply_of_the_onde_workbook_ends_verified(connected: RunningSandbox, tmp
     assert new_class is not None
     assert new_class.responsible == lemaitre.login
     # A second apply finds nothing left to do.
-    again = run("apply", str(workbook), "--yes", "--output-dir", str(tmp_path / "rentree"))
+    again = run("apply", str(workbook), "--oui", "--dossier-sortie", str(tmp_path / "rentree"))
     assert "Rien à faire" in again

@@ -44,7 +44,7 @@ def interrupt_after_the_departures(
 ) -> subprocess.CompletedProcess[str]:
     """Run apply and press Ctrl-C once the departures are deleted (steps 1 and 2 done)."""
     sandbox.configure(latency=0.05)
-    process = start_apply(sandbox, workbook, "--yes")
+    process = start_apply(sandbox, workbook, "--oui")
     deadline = time.monotonic() + 60
     while process.poll() is None and time.monotonic() < deadline:
         if any(line.get("event") == "done" and line.get("deleted") for line in journal_events(journal)):
@@ -102,7 +102,7 @@ def test_after_a_resume_the_latest_report_holds_the_whole_rentree_and_each_run_i
     assert "Application arrêtée avant son compte rendu" in stopped
     assert "Supprimer" in stopped
 
-    second = reconcile_apply(sandbox, workbook, "--yes")
+    second = reconcile_apply(sandbox, workbook, "--oui")
     assert second.returncode == 0, second.stdout + second.stderr
     assert_in_wanted_state(read(sandbox), wanted, before)
     assert saved.read_bytes() == saved_bytes  # written once, never overwritten
@@ -136,13 +136,13 @@ def test_a_refused_apply_replaces_the_earlier_report_and_keeps_the_state_before(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
     workbook, _ = filled_workbook(sandbox, tmp_path)
-    done = reconcile_apply(sandbox, workbook, "--yes")
+    done = reconcile_apply(sandbox, workbook, "--oui")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Application terminée et vérifiée" in report_texts(tmp_path, "rapport-application")
     state_before = (tmp_path / STATE_BEFORE).read_bytes()
 
     workbook.write_bytes(b"PK\x03\x04 plus un classeur")
-    broken = reconcile_apply(sandbox, workbook, "--yes")
+    broken = reconcile_apply(sandbox, workbook, "--oui")
     assert broken.returncode != 0
     texts = report_texts(tmp_path, "rapport-application")
     assert "Application terminée et vérifiée" not in texts

@@ -49,7 +49,7 @@ def test_a_plan_refused_by_the_server_replaces_the_earlier_report(
     workbook, _ = filled_workbook(sandbox, tmp_path)
     assert reconcile(sandbox, "plan", str(workbook)).returncode == 0
     wrong = {**environment(sandbox), "INTRASCOL_PASSWORD": "pas-le-bon"}
-    arguments = ["plan", str(workbook), "--url", sandbox.url, "--login", sandbox.admin_login]
+    arguments = ["plan", str(workbook), "--adresse", sandbox.url, "--identifiant", sandbox.admin_login]
     refused = subprocess.run(
         [sys.executable, "-m", "reconcile", *arguments],
         env=wrong,

@@ -90,7 +90,7 @@ def test_a_workbook_of_another_server_of_the_same_name_is_refused_even_with_its_
     assert "il en faut au moins 80 %" in output
 
     for options in ((), ("--nouvelle-adresse", same_name_sandbox.url)):
-        code, output = reconcile("apply", same_name_sandbox, workbook, "--yes", *options)
+        code, output = reconcile("apply", same_name_sandbox, workbook, "--oui", *options)
         assert code == 1, output
         assert "il en faut au moins 80 %" in output
         assert same_name_sandbox.store.snapshot() == before
@@ -107,7 +107,7 @@ def test_a_server_that_moved_is_accepted_only_with_its_new_address_named(
     assert code == 1, output
     assert f"exporté du serveur « {sandbox.store.school_name} » ({old})" in output
     assert f"relancez avec --nouvelle-adresse {sandbox.url}" in output
-    code, output = reconcile("apply", sandbox, workbook, "--yes")
+    code, output = reconcile("apply", sandbox, workbook, "--oui")
     assert code == 1, output
     assert sandbox.store.snapshot() == before
 
@@ -124,7 +124,7 @@ def test_a_server_that_moved_is_accepted_only_with_its_new_address_named(
     code, output = reconcile("plan", sandbox, workbook, "--nouvelle-adresse", pasted)
     assert code == 0, output
     assert f"le serveur a changé d'adresse (--nouvelle-adresse {sandbox.url})" in output
-    code, output = reconcile("apply", sandbox, workbook, "--yes", "--nouvelle-adresse", pasted)
+    code, output = reconcile("apply", sandbox, workbook, "--oui", "--nouvelle-adresse", pasted)
     assert code == 0, output
     assert "Vérification : le serveur relu est dans l'état demandé." in output
 
@@ -170,7 +170,7 @@ def test_a_target_column_sorted_on_its_own_is_refused_until_the_moves_are_confir
     assert "Mouvements inhabituels :" in html
     assert "triée seule" in html
 
-    code, output = reconcile("apply", sandbox, workbook, "--yes")
+    code, output = reconcile("apply", sandbox, workbook, "--oui")
     assert code == 1, output
     assert "triée seule" in output
     assert sandbox.store.snapshot() == before
@@ -215,7 +215,7 @@ def test_a_pupil_sent_down_a_level_is_listed_and_many_unusual_moves_block_until_
     assert code == 1, output
     assert f"{len(pupils)} élèves descendent de niveau" in output
     assert "plus que le seuil de 10 %" in output
-    code, output = reconcile("apply", sandbox, workbook, "--yes")
+    code, output = reconcile("apply", sandbox, workbook, "--oui")
     assert code == 1, output
     assert sandbox.store.snapshot() == before
     code, output = reconcile("plan", sandbox, workbook, "--mouvements-verifies")

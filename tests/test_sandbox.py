@@ -682,8 +682,8 @@ def test_the_sandbox_command_prints_how_to_connect_and_stops_on_ctrl_c() -> None
         "sandbox",
         "--port",
         "0",
-        "--empty",
-        "--session-seconds",
+        "--vide",
+        "--session-secondes",
         "5",
     ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -712,12 +712,15 @@ def test_the_sandbox_command_prints_how_to_connect_and_stops_on_ctrl_c() -> None
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [
-        (["--fail-before-post", "1.5"], "--fail-before-post attend une probabilité entre 0 et 1, pas 1.5."),
         (
-            ["--lose-answer-after-post", "-0.1"],
-            "--lose-answer-after-post attend une probabilité entre 0 et 1",
+            ["--erreur-avant-envoi", "1.5"],
+            "--erreur-avant-envoi attend une probabilité entre 0 et 1, pas 1.5.",
         ),
-        (["--latency", "-1"], "--latency attend une durée positive"),
+        (
+            ["--reponse-perdue-apres-envoi", "-0.1"],
+            "--reponse-perdue-apres-envoi attend une probabilité entre 0 et 1",
+        ),
+        (["--latence", "-1"], "--latence attend une durée positive"),
         (["--port", "99999"], "--port attend un numéro entre 0 et 65535, pas 99999."),
         (["--port", "-5"], "--port attend un numéro entre 0 et 65535, pas -5."),
     ],

@@ -783,11 +783,11 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 def test_export_refuses_to_overwrite_a_workbook(exported: Path) -> None:
     before = exported.read_bytes()
     result = run_cli(
-        "export", "-o", str(exported), "--url", "http://127.0.0.1:9/intrascol/", "--login", "admin"
+        "export", "-o", str(exported), "--adresse", "http://127.0.0.1:9/intrascol/", "--identifiant", "admin"
     )
     assert result.returncode == 1
     assert f"Le fichier {exported} existe déjà" in result.stderr
-    assert "--force" in result.stderr
+    assert "--remplacer" in result.stderr
     assert "Traceback" not in result.stderr
     assert exported.read_bytes() == before
 
@@ -891,7 +891,7 @@ def test_reconcile_export_writes_the_workbook_of_the_sandbox(sandbox: RunningSan
     again = run_cli("export", "-o", str(path), env=env)
     assert again.returncode == 1
     assert "existe déjà" in again.stderr
-    forced = run_cli("export", "-o", str(path), "--force", env=env)
+    forced = run_cli("export", "-o", str(path), "--remplacer", env=env)
     assert forced.returncode == 0, forced.stderr
     assert read_workbook(path).problems == ()
 

@@ -164,8 +164,9 @@ def test_a_number_and_a_date_saved_by_libreoffice_are_refused_the_same_way(
 def run(sandbox: RunningSandbox, *args: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("INTRASCOL_")}
     environment.update({"INTRASCOL_PASSWORD": sandbox.admin_password, "COLUMNS": "200"})
+    server = ["--adresse", sandbox.url, "--identifiant", sandbox.admin_login]
     return subprocess.run(
-        [sys.executable, "-m", "reconcile", *args, "--url", sandbox.url, "--login", sandbox.admin_login],
+        [sys.executable, "-m", "reconcile", *args, *server],
         env=environment,
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -197,7 +198,7 @@ def test_plan_and_apply_refuse_converted_names_and_change_nothing(
     edit(workbook, change)
     snapshot = sandbox.store.snapshot()
 
-    result = run(sandbox, command, str(workbook), *(["--yes"] if command == "apply" else []))
+    result = run(sandbox, command, str(workbook), *(["--oui"] if command == "apply" else []))
 
     assert result.returncode == 1, result.stdout + result.stderr
     said = " ".join((result.stdout + result.stderr).split())

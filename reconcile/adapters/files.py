@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from reconcile.core.errors import OutputNotWritable, ReconcileError
+from reconcile.core.vocabulary import shell_word
 
 PRIVATE_MODE = 0o600
 """Read and write by the owner only."""
@@ -133,7 +134,8 @@ def create_private_binary(path: Path) -> Iterator[BinaryIO]:
 def check_workbook_name(path: Path, error: type[ReconcileError] = ReconcileError) -> None:
     """Refuse (with `error`) a workbook to write whose name does not end in `.xlsx`."""
     if path.suffix.lower() != ".xlsx":
+        example = shell_word(f"{path.stem or 'rentree'}.xlsx")
         raise error(
             f"« {path.name} » : le classeur doit finir par .xlsx, sinon ni Excel ni LibreOffice Calc ni "
-            f"reconcile plan ne l'ouvrent comme un classeur. Par exemple : -o {path.stem or 'rentree'}.xlsx"
+            f"reconcile plan ne l'ouvrent comme un classeur. Par exemple : -o {example}"
         )

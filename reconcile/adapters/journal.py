@@ -201,7 +201,7 @@ def _matching_lines(path: Path, digest: str) -> list[dict[str, Any]]:
     if header.get("event") != Event.HEADER:
         raise JournalError(
             f"Le fichier {path} n'est pas un journal de reconcile lisible. "
-            "Déplacez-le ou choisissez un autre dossier de sortie (--output-dir)."
+            "Déplacez-le ou choisissez un autre dossier de sortie (--dossier-sortie)."
         )
     if header.get("digest") == digest:
         return lines
@@ -212,7 +212,7 @@ def _matching_lines(path: Path, digest: str) -> list[dict[str, Any]]:
             f"Le dossier {path.parent} contient le journal d'une application commencée avec "
             f"un autre classeur ({header.get('workbook', '?')}, ou ce classeur modifié depuis). "
             "Pour reprendre cette application, relancez-la avec le classeur d'alors ; pour "
-            "appliquer ce classeur-ci, choisissez un autre dossier de sortie (--output-dir) "
+            "appliquer ce classeur-ci, choisissez un autre dossier de sortie (--dossier-sortie) "
             "après avoir vérifié le résultat de la précédente."
         )
     return []  # finished, or never sent anything: it can be set aside

@@ -190,7 +190,7 @@ def save_state_before(output_dir: Path, state: ServerState, *, server_url: str) 
         raise JournalError(
             f"Impossible d'enregistrer l'état du serveur avant la rentrée ({path}) : {reason}. "
             "Rien n'a été modifié sur le serveur. Libérez de la place ou choisissez un autre dossier "
-            "de sortie (--output-dir), puis relancez la même commande."
+            "de sortie (--dossier-sortie), puis relancez la même commande."
         ) from error
     return path
 

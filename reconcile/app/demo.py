@@ -191,7 +191,7 @@ def prepare_demo_folder(folder: Path) -> Path:
         if not (folder / DEMO_MARKER).is_file():
             raise ReconcileError(
                 f"Le dossier {folder} contient déjà des fichiers qui ne viennent pas de la démonstration : "
-                "choisissez un autre dossier avec --output-dir."
+                "choisissez un autre dossier avec --dossier-sortie."
             )
         shutil.rmtree(folder)
     with writing_into(folder):

@@ -170,7 +170,7 @@ class _Executor:
 
     def delete_users(self, op: DeleteUsers) -> OpResult:
         kind = DeleteUsersSend(op, self.picture)  # the names of the accounts, before any is deleted
-        # A teacher responsible of a class kept for its folder (--keep-folders) stays with it.
+        # A teacher responsible of a class kept for its folder (--garder-dossiers) stays with it.
         kept_classes = {class_key(n) for n in self.outcome.kept_classes}
         staying = sorted(
             c.responsible_login

@@ -24,6 +24,7 @@ from reconcile.adapters.reports.plan_report import ReportFiles
 from reconcile.app.apply import apply_workbook
 from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import on_ctrl_c
+from reconcile.cli.french import confirm
 from reconcile.cli.plan import MovesCheckedOption, NewAddressOption
 from reconcile.cli.render import StepBars, console, error_console, paused, show_preparation, show_run
 from reconcile.cli.workbook import load_workbook
@@ -45,16 +46,19 @@ def apply(
     output_dir: Annotated[
         Path | None,
         typer.Option(
-            "--output-dir", help="Dossier du journal et du compte rendu (défaut : celui du classeur)."
+            "--dossier-sortie",
+            metavar="DOSSIER",
+            help="Dossier du journal et du compte rendu (par défaut : celui du classeur).",
         ),
     ] = None,
-    yes: Annotated[bool, typer.Option("--yes", help="Applique sans demander de confirmation.")] = False,
+    yes: Annotated[bool, typer.Option("--oui", help="Applique sans demander de confirmation.")] = False,
     keep_folders: Annotated[
         bool,
-        typer.Option("--keep-folders", help="Ne vide pas les dossiers de travail : ces classes restent."),
+        typer.Option("--garder-dossiers", help="Ne vide pas les dossiers de travail : ces classes restent."),
     ] = False,
     allow_mass_delete: Annotated[
-        bool, typer.Option("--allow-mass-delete", help="Autorise la suppression de beaucoup d'élèves.")
+        bool,
+        typer.Option("--autoriser-suppression-massive", help="Autorise la suppression de beaucoup d'élèves."),
     ] = False,
     new_address: NewAddressOption = None,
     moves_checked: MovesCheckedOption = False,
@@ -239,7 +243,7 @@ def _confirm(preparation: Preparation, yes: bool) -> bool:
         return True
     if not sys.stdin.isatty():
         raise NotConfirmed(
-            "Pas de terminal pour demander confirmation : relancez avec --yes pour appliquer sans "
+            "Pas de terminal pour demander confirmation : relancez avec --oui pour appliquer sans "
             "confirmation. Rien n'a été modifié."
         )
-    return typer.confirm("Appliquer ces modifications au serveur ?", default=False)
+    return confirm("Appliquer ces modifications au serveur ?")

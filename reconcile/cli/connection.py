@@ -1,5 +1,5 @@
-"""The connection to the server, shared by the commands that talk to IntraScol: `--url` and
-`--login` (or their environment variables), the password never on the command line."""
+"""The connection to the server, shared by the commands that talk to IntraScol: `--adresse` and
+`--identifiant` (or their environment variables), the password never on the command line."""
 
 from __future__ import annotations
 
@@ -15,21 +15,37 @@ from rich.markup import escape
 
 from reconcile.adapters.intrascol.client import IntraScolClient, base_url
 from reconcile.cli.render import console
-from reconcile.core.errors import ReconcileError
+from reconcile.core.errors import AuthenticationFailed, ReconcileError
 
 UrlOption = Annotated[
     str | None,
-    typer.Option("--url", envvar="INTRASCOL_URL", help="Adresse du serveur, ex. http://serveur/intrascol/"),
+    typer.Option(
+        "--adresse",
+        envvar="INTRASCOL_URL",
+        metavar="ADRESSE",
+        help="Adresse du serveur, ex. http://serveur/intrascol/",
+    ),
 ]
 LoginOption = Annotated[
     str | None,
-    typer.Option("--login", envvar="INTRASCOL_LOGIN", help="Identifiant de l'administrateur."),
+    typer.Option(
+        "--identifiant",
+        envvar="INTRASCOL_LOGIN",
+        metavar="IDENTIFIANT",
+        help="Identifiant de l'administrateur.",
+    ),
 ]
+PASSWORD_HELP = (
+    "Le mot de passe de l'administrateur est demandé sans s'afficher, ou lu dans la variable "
+    "d'environnement INTRASCOL_PASSWORD ; jamais sur la ligne de commande."
+)
+# A password typed at the terminal and refused is asked again, up to this many tries in all.
+PASSWORD_TRIES = 3
 
 
 @dataclass(frozen=True)
 class ServerAccess:
-    """Where and as whom to log in: `--url` and `--login` as given (None: not given).
+    """Where and as whom to log in: `--adresse` and `--identifiant` as given (None: not given).
 
     `password` is for a caller that already holds it (the demo, from its sandbox); without it,
     `connect` reads `INTRASCOL_PASSWORD` or asks at the terminal.
@@ -48,7 +64,7 @@ def connect(access: ServerAccess) -> IntraScolClient:
     """
     if not access.url:
         raise ReconcileError(
-            "Adresse du serveur manquante : donnez --url ou la variable d'environnement INTRASCOL_URL "
+            "Adresse du serveur manquante : donnez --adresse ou la variable d'environnement INTRASCOL_URL "
             "(ex. http://serveur/intrascol/)."
         )
     url = base_url(access.url)
@@ -57,13 +73,34 @@ def connect(access: ServerAccess) -> IntraScolClient:
         if not sys.stdin.isatty():
             raise ReconcileError(
                 "Identifiant de l'administrateur manquant, et pas de terminal pour le demander : "
-                "donnez --login ou la variable d'environnement INTRASCOL_LOGIN."
+                "donnez --identifiant ou la variable d'environnement INTRASCOL_LOGIN."
             )
         login = typer.prompt("Identifiant de l'administrateur")
-    password = access.password or os.environ.get("INTRASCOL_PASSWORD") or ask_password(login, url)
+    given = access.password or os.environ.get("INTRASCOL_PASSWORD")
+    if given:  # not typed: asking again would not change it
+        return _log_in(url, login, given)
+    tries = 1
+    while True:
+        try:
+            return _log_in(url, login, ask_password(login, url))
+        except AuthenticationFailed:
+            if tries >= PASSWORD_TRIES or not sys.stdin.isatty():
+                raise
+            tries += 1
+            console.print(
+                f"[yellow]Mot de passe refusé.[/] Nouvel essai ({tries} sur {PASSWORD_TRIES}).",
+                highlight=False,
+            )
+
+
+def _log_in(url: str, login: str, password: str) -> IntraScolClient:
     client = IntraScolClient(url, login, password)
-    with console.status(f"Connexion à {escape(url)}…"):
-        client.log_in()
+    try:
+        with console.status(f"Connexion à {escape(url)}…"):
+            client.log_in()
+    except BaseException:
+        client.close()
+        raise
     return client
 
 

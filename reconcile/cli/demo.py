@@ -18,7 +18,12 @@ from reconcile.cli.render import console
 
 def demo(
     output_dir: Annotated[
-        Path, typer.Option("--output-dir", help="Dossier où écrire le classeur, les rapports et les listes.")
+        Path,
+        typer.Option(
+            "--dossier-sortie",
+            metavar="DOSSIER",
+            help="Dossier où écrire le classeur, les rapports et les listes.",
+        ),
     ] = Path("demo-rentree"),
 ) -> None:
     """Une rentrée complète sur un serveur d'essai intégré : export, saisie, plan, application, listes."""
@@ -49,7 +54,7 @@ def demo(
         console.rule("4. reconcile plan rentree.xlsx")
         if not run_plan(workbook, output_dir=output, allow_mass_delete=False, access=access).can_apply:
             raise typer.Exit(1)
-        console.rule("5. reconcile apply rentree.xlsx --yes")
+        console.rule("5. reconcile apply rentree.xlsx --oui")
         run_apply(
             workbook, output_dir=output, yes=True, keep_folders=False, allow_mass_delete=False, access=access
         )

@@ -12,6 +12,7 @@ from typing import NoReturn
 import typer
 from typer import rich_utils
 
+from reconcile.cli.french import new_name
 from reconcile.cli.render import error_console
 from reconcile.core.errors import Interrupted, ReconcileError
 
@@ -76,7 +77,10 @@ class _UsageErrorInFrench(typer.BadParameter):
 def show_usage_error(error: typer.TyperException, arguments: Sequence[str]) -> int:
     """Show a Click error as Typer would, its message in French; return the exit code."""
     if type(error).__name__ == "NoArgsIsHelpError":  # `reconcile` alone: Typer has shown the help
-        return error.exit_code
+        return 1  # a command line without its command: refused, like any mistyped one
+    possibilities = getattr(error, "possibilities", None)
+    if possibilities:  # Click's suggestions name options the way the help does
+        error.possibilities = sorted({new_name(option) for option in possibilities})  # type: ignore[attr-defined]
     text = usage_in_french(error.format_message(), _bad_value(error, arguments))
     rich_utils.rich_format_error(_UsageErrorInFrench(text, ctx=getattr(error, "ctx", None)))
     return 1

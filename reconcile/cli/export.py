@@ -15,13 +15,16 @@ from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, conne
 from reconcile.cli.errors import on_ctrl_c
 from reconcile.cli.render import console
 from reconcile.core.errors import ReconcileError
+from reconcile.core.vocabulary import suggested_command
 
 
 def export(
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Le classeur à écrire.", dir_okay=False)
+        Path, typer.Option("--sortie", "-o", help="Le classeur à écrire.", dir_okay=False, metavar="CLASSEUR")
     ] = Path("rentree.xlsx"),
-    force: Annotated[bool, typer.Option("--force", help="Remplace le classeur s'il existe déjà.")] = False,
+    force: Annotated[
+        bool, typer.Option("--remplacer", help="Remplace le classeur s'il existe déjà.")
+    ] = False,
     url: UrlOption = None,
     login: LoginOption = None,
 ) -> None:
@@ -37,7 +40,7 @@ def run_export(output: Path, *, force: bool, access: ServerAccess) -> None:
     if output.exists() and not force:
         raise ReconcileError(
             f"Le fichier {output} existe déjà : il contient peut-être vos saisies. "
-            "Choisissez un autre nom avec -o, ou ajoutez --force pour le remplacer."
+            "Choisissez un autre nom avec -o, ou ajoutez --remplacer pour le remplacer."
         )
     if not output.resolve().parent.is_dir():
         raise ReconcileError(f"Le dossier {output.resolve().parent} n'existe pas : créez-le ou changez -o.")
@@ -55,14 +58,14 @@ def run_export(output: Path, *, force: bool, access: ServerAccess) -> None:
             done = bar.tasks[0].completed
             bar.update(task, total=done, completed=done, description=f"Comptes lus : {len(state.users)}")
         write_workbook(state, output, server_url=client.url, exported_at=datetime.now().astimezone())
-    name = escape(str(output))
+    plan, apply = (escape(suggested_command(command, str(output))) for command in ("plan", "apply"))
     console.print(
         f"[green]Classeur écrit :[/] {escape(str(output.resolve()))} "
         f"({len(state.users)} comptes, {len(state.classes)} classes ; aucun mot de passe).\n"
         "Ensuite :\n"
         f"  1. ouvrez-le dans Excel ou LibreOffice Calc et remplissez la colonne « Classe cible » "
         "(mode d'emploi : onglet « Lisez-moi ») ;\n"
-        f"  2. vérifiez le résultat sans rien modifier : [bold]reconcile plan {name}[/] ;\n"
-        f"  3. appliquez-le : [bold]reconcile apply {name}[/].",
+        f"  2. vérifiez le résultat sans rien modifier : [bold]{plan}[/] ;\n"
+        f"  3. appliquez-le : [bold]{apply}[/].",
         highlight=False,
     )

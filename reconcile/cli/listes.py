@@ -17,11 +17,18 @@ def listes(
     url: UrlOption = None,
     login: LoginOption = None,
     output_dir: Annotated[
-        Path, typer.Option("--output-dir", help="Dossier où écrire les listes (créé au besoin).")
+        Path,
+        typer.Option(
+            "--dossier-sortie", metavar="DOSSIER", help="Dossier où écrire les listes (créé au besoin)."
+        ),
     ] = Path("."),
     classe: Annotated[
         list[str] | None,
-        typer.Option("--classe", help="Seulement cette classe (option répétable) ; par défaut toutes."),
+        typer.Option(
+            "--classe",
+            metavar="CLASSE",
+            help="Seulement cette classe (option répétable) ; par défaut toutes.",
+        ),
     ] = None,
 ) -> None:
     """Écrit les listes de classes à afficher près des ordinateurs (identifiants et mots de passe).

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from reconcile.adapters.files import check_workbook_name
 from reconcile.cli.render import console
+from reconcile.core.vocabulary import suggested_command
 
 
 def onde(
@@ -29,21 +30,28 @@ def onde(
     ],
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="Classeur à écrire (par défaut : <classeur>-onde.xlsx)."),
+        typer.Option(
+            "-o", "--sortie", metavar="CLASSEUR", help="Classeur à écrire (par défaut : CLASSEUR-onde.xlsx)."
+        ),
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Remplacer le classeur de sortie s'il existe.")
+        bool, typer.Option("--remplacer", help="Remplace le classeur de sortie s'il existe.")
     ] = False,
     leaving_classes: Annotated[
         list[str] | None,
         typer.Option(
             "--classe-partante",
+            metavar="CLASSE",
             help="Classe dont tous les élèves quittent vraiment l'école (répétable).",
         ),
     ] = None,
     memory: Annotated[
         Path | None,
-        typer.Option("--memoire", help="Fichier mémoire des homonymes (par défaut : à côté du classeur)."),
+        typer.Option(
+            "--memoire",
+            metavar="FICHIER",
+            help="Fichier mémoire des homonymes (par défaut : à côté du classeur).",
+        ),
     ] = None,
 ) -> None:
     """Remplit les classes cibles du classeur à partir de l'extraction ONDE."""
@@ -91,11 +99,12 @@ def onde(
     if report.remembered:
         console.print(f"{report.remembered} homonyme(s) mémorisé(s) dans {escape(str(report.memory_path))}.")
     written = escape(str(report.output))
+    plan = escape(suggested_command("plan", str(report.output)))
     console.print(
         f"[green]Classeur écrit :[/] {written} ({escape(str(workbook))} n'a pas changé).\n"
         "Ensuite :\n"
         "  1. relisez les lignes colorées de l'onglet Utilisateurs (orange : homonymes à départager ; "
         "jaune : élèves absents d'ONDE, proposés « Quitte l'école ») et l'onglet ONDE ;\n"
-        f"  2. vérifiez le résultat sans rien modifier : [bold]reconcile plan {written}[/].",
+        f"  2. vérifiez le résultat sans rien modifier : [bold]{plan}[/].",
         highlight=False,
     )

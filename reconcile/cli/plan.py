@@ -26,8 +26,8 @@ NewAddressOption = Annotated[
     str | None,
     typer.Option(
         NEW_ADDRESS_OPTION,
-        metavar="URL",
-        help="Le serveur a changé d'adresse depuis l'export : sa nouvelle adresse, la même que --url.",
+        metavar="ADRESSE",
+        help="Le serveur a changé d'adresse depuis l'export : sa nouvelle adresse, la même que --adresse.",
     ),
 ]
 MovesCheckedOption = Annotated[
@@ -48,12 +48,16 @@ def plan(
     ],
     output_dir: Annotated[
         Path | None,
-        typer.Option("--output-dir", help="Dossier où écrire le rapport (par défaut : celui du classeur)."),
+        typer.Option(
+            "--dossier-sortie",
+            metavar="DOSSIER",
+            help="Dossier où écrire le rapport (par défaut : celui du classeur).",
+        ),
     ] = None,
     allow_mass_delete: Annotated[
         bool,
         typer.Option(
-            "--allow-mass-delete",
+            "--autoriser-suppression-massive",
             help="Accepte un plan qui supprime plus de 40 % des élèves (sinon c'est un problème).",
         ),
     ] = False,

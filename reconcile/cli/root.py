@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
-from typer import rich_utils
 
 from reconcile import __version__
 from reconcile.cli import errors
 from reconcile.cli.apply import apply
+from reconcile.cli.connection import PASSWORD_HELP
 from reconcile.cli.demo import demo
 from reconcile.cli.export import export
+from reconcile.cli.french import CONTEXT_SETTINGS, FrenchCommand, FrenchGroup
 from reconcile.cli.info import info
 from reconcile.cli.listes import listes
 from reconcile.cli.onde import onde
@@ -17,35 +20,45 @@ from reconcile.cli.plan import plan
 from reconcile.cli.render import console
 from reconcile.cli.sandbox import sandbox
 
-# Typer's help chrome, in the users' language: these module-level settings are Typer's only
-# way to word its panels, its help line and its default/required marks.
-rich_utils.COMMANDS_PANEL_TITLE = "Commandes"
-rich_utils.ERRORS_PANEL_TITLE = "Erreur"
-rich_utils.ABORTED_TEXT = "Abandon."
-rich_utils.DEFAULT_STRING = "[par défaut : {}]"
-rich_utils.ENVVAR_STRING = "[variable d'environnement : {}]"
-rich_utils.REQUIRED_LONG_STRING = "[obligatoire]"
-rich_utils.RICH_HELP = "Aide : [blue]{command_path} {help_option}[/]"
-
 app = typer.Typer(
     name="reconcile",
+    cls=FrenchGroup,
+    context_settings=CONTEXT_SETTINGS,
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
 )
 
 
+def _show_version(asked: bool) -> None:
+    if asked:
+        console.print(f"reconcile {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def root() -> None:  # its docstring is the help of `reconcile` itself
+def root(  # its docstring is the help of `reconcile` itself
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Affiche la version de reconcile et quitte.",
+            callback=_show_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
     """La rentrée des comptes d'un serveur IntraScol : export, plan, application, listes."""
 
 
 # `reconcile --help` lists the commands in the order they are added: the order of the rentrée.
+# The commands that connect to the server say, under their options, how the password is given.
 for command in (info, export, onde, plan, apply, listes, demo, sandbox):
-    app.command()(command)
+    connects = command in (info, export, plan, apply, listes)
+    app.command(cls=FrenchCommand, epilog=PASSWORD_HELP if connects else None)(command)
 
 
-@app.command()
+@app.command(cls=FrenchCommand)
 def version() -> None:
     """Affiche la version de reconcile."""
     console.print(f"reconcile {__version__}")

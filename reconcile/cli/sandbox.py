@@ -14,28 +14,55 @@ from reconcile.cli.render import console, error_console
 
 
 def sandbox(
-    port: Annotated[int, typer.Option(help="Port d'écoute (0 : un port libre).")] = 8080,
-    host: Annotated[str, typer.Option(help="Adresse d'écoute.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port d'écoute (0 : un port libre).")] = 8080,
+    host: Annotated[str, typer.Option("--hote", metavar="ADRESSE", help="Adresse d'écoute.")] = "127.0.0.1",
     state: Annotated[
         Path | None,
-        typer.Option(help="Fichier SQLite où garder l'état du serveur (par défaut : un fichier temporaire)."),
+        typer.Option(
+            "--etat",
+            metavar="FICHIER",
+            help="Fichier SQLite où garder l'état du serveur (par défaut : un fichier temporaire).",
+        ),
     ] = None,
     demo: Annotated[
-        bool, typer.Option("--demo/--empty", help="Un nouvel état : l'école de démonstration, ou vide.")
+        bool, typer.Option("--demo/--vide", help="Un nouvel état : l'école de démonstration, ou vide.")
     ] = True,
-    seed: Annotated[int, typer.Option(help="Graine de l'école de démonstration et des pannes simulées.")] = 1,
+    seed: Annotated[
+        int,
+        typer.Option(
+            "--graine", metavar="NOMBRE", help="Graine de l'école de démonstration et des pannes simulées."
+        ),
+    ] = 1,
     session_minutes: Annotated[
-        float | None, typer.Option(help="Durée d'inactivité avant expiration d'une session (minutes).")
+        float | None,
+        typer.Option(metavar="MINUTES", help="Durée d'inactivité avant expiration d'une session (minutes)."),
     ] = None,
     session_seconds: Annotated[
-        float | None, typer.Option(help="Durée d'inactivité avant expiration d'une session (secondes).")
+        float | None,
+        typer.Option(
+            "--session-secondes",
+            metavar="SECONDES",
+            help="Durée d'inactivité avant expiration d'une session (secondes).",
+        ),
     ] = None,
-    latency: Annotated[float, typer.Option(help="Délai ajouté à chaque réponse (secondes).")] = 0.0,
+    latency: Annotated[
+        float, typer.Option("--latence", metavar="SECONDES", help="Délai ajouté à chaque réponse (secondes).")
+    ] = 0.0,
     fail_before_post: Annotated[
-        float, typer.Option(help="Probabilité d'une erreur 500 avant d'appliquer un formulaire (0 à 1).")
+        float,
+        typer.Option(
+            "--erreur-avant-envoi",
+            metavar="PROBABILITÉ",
+            help="Probabilité d'une erreur 500 avant d'appliquer un formulaire (0 à 1).",
+        ),
     ] = 0.0,
     lose_answer_after_post: Annotated[
-        float, typer.Option(help="Probabilité d'appliquer un formulaire puis de perdre la réponse (0 à 1).")
+        float,
+        typer.Option(
+            "--reponse-perdue-apres-envoi",
+            metavar="PROBABILITÉ",
+            help="Probabilité d'appliquer un formulaire puis de perdre la réponse (0 à 1).",
+        ),
     ] = 0.0,
 ) -> None:
     """Lance un serveur IntraScol de démonstration (bac à sable) jusqu'à Ctrl-C."""
@@ -44,8 +71,8 @@ def sandbox(
     problems = [
         f"{name} attend une probabilité entre 0 et 1, pas {value}."
         for name, value in (
-            ("--fail-before-post", fail_before_post),
-            ("--lose-answer-after-post", lose_answer_after_post),
+            ("--erreur-avant-envoi", fail_before_post),
+            ("--reponse-perdue-apres-envoi", lose_answer_after_post),
         )
         if not 0.0 <= value <= 1.0
     ]
@@ -54,9 +81,9 @@ def sandbox(
     problems += [
         f"{name} attend une durée positive, pas {value}."
         for name, value in (
-            ("--latency", latency),
+            ("--latence", latency),
             ("--session-minutes", session_minutes),
-            ("--session-seconds", session_seconds),
+            ("--session-secondes", session_seconds),
         )
         if value is not None and value < 0
     ]
@@ -113,10 +140,10 @@ def sandbox(
 def _why_not_listening(error: OSError) -> str:
     """Why the sandbox cannot listen, in French (the system's words for the rarer cases)."""
     if isinstance(error, socket.gaierror):
-        return "adresse inconnue (--host)"
+        return "adresse inconnue (--hote)"
     return {
         errno.EADDRINUSE: "ce port est déjà utilisé (par un autre bac à sable ?) : choisissez-en un "
         "autre avec --port, ou --port 0 pour un port libre",
-        errno.EADDRNOTAVAIL: "cette adresse n'est pas celle de cet ordinateur (--host)",
+        errno.EADDRNOTAVAIL: "cette adresse n'est pas celle de cet ordinateur (--hote)",
         errno.EACCES: "ce port est réservé à l'administrateur : choisissez-en un au-dessus de 1024",
     }.get(error.errno or 0, error.strerror or str(error))

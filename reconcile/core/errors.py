@@ -179,7 +179,7 @@ class OutputNotWritable(ReconcileError):
     def __init__(self, folder: str, reason: str) -> None:
         super().__init__(
             f"Impossible d'écrire dans le dossier {folder} : {reason}. "
-            "Choisissez un autre dossier (--output-dir, ou -o pour reconcile export)."
+            "Choisissez un autre dossier (--dossier-sortie, ou -o pour reconcile export)."
         )
         self.folder = folder
         self.reason = reason
@@ -217,7 +217,7 @@ class JournalDamaged(JournalError):
             "s'arrête sans rien modifier. Restaurez le journal (une copie de sauvegarde, ou la ligne "
             "réparée), puis relancez la même commande. Si c'est impossible : refaites un export "
             "(reconcile export), reportez-y vos choix et appliquez ce nouveau classeur avec un autre "
-            "dossier de sortie (--output-dir)."
+            "dossier de sortie (--dossier-sortie)."
         )
         self.path = path
         self.line = line

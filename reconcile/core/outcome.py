@@ -178,7 +178,7 @@ def verify(
 
 
 def _kept_on_purpose(op: Operation, kept: set[str], keepers: set[str]) -> bool:
-    """A class kept for its work folder (--keep-folders), or its responsible teacher, is no difference."""
+    """A class kept for its work folder (--garder-dossiers), or its responsible teacher, is no difference."""
     match op:
         case DeleteClasses():
             return all(class_key(n) in kept for n in op.class_names)

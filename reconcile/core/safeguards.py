@@ -20,7 +20,7 @@ from reconcile.core.plausibility import UnusualMove, review_moves
 
 NEW_ADDRESS_OPTION = "--nouvelle-adresse"
 _OTHER_SERVER_ADVICE = (
-    "Vérifiez --url ou INTRASCOL_URL, ou refaites un export de ce serveur et reportez-y vos choix."
+    "Vérifiez --adresse ou INTRASCOL_URL, ou refaites un export de ce serveur et reportez-y vos choix."
 )
 
 MIN_ACCOUNTS_FOUND = 0.80
@@ -171,7 +171,7 @@ def _address_findings(recorded: str, safeguards: Safeguards, there: str, here: s
         return [
             problem(
                 f"{NEW_ADDRESS_OPTION} {new} ne correspond pas au serveur connecté ({connected}) : cette "
-                "option nomme la nouvelle adresse du serveur, la même que --url."
+                "option nomme la nouvelle adresse du serveur, la même que --adresse."
             )
         ]
     if not recorded or same_address(recorded, connected):
@@ -206,6 +206,6 @@ def mass_delete_problems(
         problem(
             f"Le plan supprime {deleted} élèves sur {pupils} ({round(100 * deleted / pupils)} %), plus "
             f"que le seuil de sécurité de {round(100 * threshold)} % : vérifiez la colonne « Classe "
-            "cible ». Si c'est bien voulu, relancez avec l'option --allow-mass-delete."
+            "cible ». Si c'est bien voulu, relancez avec l'option --autoriser-suppression-massive."
         )
     ]

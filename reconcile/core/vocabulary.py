@@ -6,6 +6,7 @@ use these names, so that a column renamed here is renamed everywhere.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 # --- The workbook's sheets and columns -------------------------------------------------
@@ -50,9 +51,32 @@ class ClassStatus(StrEnum):
 # --- Safety ----------------------------------------------------------------------------
 
 DEFAULT_MASS_DELETE_THRESHOLD = 0.40
-"""Above this share of the pupils deleted, the plan refuses unless --allow-mass-delete."""
+"""Above this share of the pupils deleted, the plan refuses unless --autoriser-suppression-massive."""
 
 
 # --- Sentences said in several places ---------------------------------------------------
 
 NOTHING_TO_DO = "Rien à faire : le serveur est déjà dans l'état que demande le classeur."
+
+
+# --- Command lines suggested to the user ------------------------------------------------
+
+# Typed as is in every shell (sh, bash, zsh, cmd, PowerShell): letters (accented too), digits, ./:_,+=@-
+_PLAIN_WORD = re.compile(r"[\w./:,+=@-]+")
+# Special inside double quotes somewhere (sh: $ ` " \ !; cmd: % "; PowerShell: $ `).
+_NOT_IN_DOUBLE_QUOTES = re.compile(r'[$`"!%]|\\$')
+
+
+def shell_word(word: str) -> str:
+    """`word` as it must be typed in the user's shell: double quotes around spaces and
+    parentheses, understood by sh, cmd and PowerShell alike; single quotes (sh) as a last resort."""
+    if word and _PLAIN_WORD.fullmatch(word):
+        return word
+    if not _NOT_IN_DOUBLE_QUOTES.search(word):
+        return f'"{word}"'
+    return "'" + word.replace("'", "'\"'\"'") + "'"
+
+
+def suggested_command(*words: str) -> str:
+    """A `reconcile` command line to copy and paste, each word quoted for the shell."""
+    return " ".join(["reconcile", *(shell_word(word) for word in words)])

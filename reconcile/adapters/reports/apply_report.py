@@ -99,7 +99,7 @@ def run_report(
         lines.append("")
     if run.outcome.kept_classes:
         lines += [
-            "Classes non supprimées (dossier de travail non vide, --keep-folders)",
+            "Classes non supprimées (dossier de travail non vide, --garder-dossiers)",
             "-" * 66,
             *(f"- {name}" for name in run.outcome.kept_classes),
             MANUAL_PROCEDURE,

@@ -83,7 +83,7 @@ def fill_from_onde(
         )
     if output.exists() and not force:
         raise OndeError(
-            f"Le fichier {output} existe déjà. Choisissez un autre nom avec -o, ou ajoutez --force."
+            f"Le fichier {output} existe déjà. Choisissez un autre nom avec -o, ou ajoutez --remplacer."
         )
     extraction = _read_extraction_file(extraction_path)
     book = _open_workbook(workbook_path)
