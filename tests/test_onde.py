@@ -539,9 +539,9 @@ def test_a_departure_the_secretary_overruled_stays_overruled_on_a_rerun(tmp_path
     assert rows["efaure"]["Classe cible"] == LEAVES_SCHOOL
 
 
-def test_the_new_workbook_keeps_the_input_permissions(tmp_path: Path) -> None:
+def test_the_new_workbook_is_private_whatever_the_input_permissions(tmp_path: Path) -> None:
     workbook = write_test_workbook(tilleuls(), tmp_path / "rentree.xlsx")
-    workbook.chmod(0o600)
+    workbook.chmod(0o644)  # it names pupils: the copy is readable by its owner only
     output = fill_from_onde(workbook, CURRENT_ISO, today=TODAY).output
     assert output.stat().st_mode & 0o777 == 0o600
 

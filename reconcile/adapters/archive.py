@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
-from reconcile.adapters.files import create_private_binary
+from reconcile.adapters.files import create_private_binary, make_private_folder
 from reconcile.core.errors import FolderArchiveError, ServerFailure
 from reconcile.core.ports import SharedFile
 
@@ -50,7 +50,7 @@ def write_checked_archive(
     from disk does not match it.
     """
     _check_paths(class_name, listing)
-    archive_dir.mkdir(parents=True, exist_ok=True)
+    make_private_folder(archive_dir)
     final_path, partial_path = _free_archive_paths(archive_dir, file_name)
     top = _archive_top_folder(folder_name)
     stamp = _zip_timestamp()

@@ -1,4 +1,5 @@
-"""Files readable by their owner only (mode 0600), for everything that holds passwords.
+"""Files readable by their owner only (mode 0600), for everything that holds passwords or names
+pupils, in folders the tool creates for its owner only (0700).
 
 The class lists, the change reports, the journal and the folder archives are
 created with mode 0600 from the first byte: the mode is given to `os.open`, never
@@ -28,6 +29,9 @@ from reconcile.core.vocabulary import shell_word
 
 PRIVATE_MODE = 0o600
 """Read and write by the owner only."""
+
+PRIVATE_FOLDER_MODE = 0o700
+"""A folder the tool creates: opened, listed and written by the owner only."""
 
 
 _REASONS = {
@@ -81,10 +85,29 @@ def replace_atomically(path: Path, write: Callable[[BinaryIO], object], *, mode:
     return path
 
 
+def make_private_folder(folder: Path) -> Path:
+    """Create `folder` and its missing parents with mode 0700 (an existing one is left as it is).
+
+    `Path.mkdir(mode=…)` gives the mode to the last folder only: each missing one is made here.
+    """
+    folder = Path(folder)
+    missing: list[Path] = []
+    for candidate in (folder, *folder.parents):
+        if candidate.is_dir():
+            break
+        missing.append(candidate)
+    for candidate in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # made meanwhile by another process
+            candidate.mkdir(mode=PRIVATE_FOLDER_MODE)
+    if not folder.is_dir():
+        folder.mkdir()  # a file in the way: the same OSError as `mkdir(exist_ok=True)` gives
+    return folder
+
+
 def write_private_bytes(path: Path, data: bytes) -> Path:
     """Write `data` to `path` (created or replaced, its folder too) with mode 0600, atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_folder(path.parent)
     return replace_atomically(path, lambda stream: stream.write(data))
 
 
@@ -94,7 +117,7 @@ def write_private_text(path: Path, text: str, *, encoding: str = "utf-8") -> Pat
 
 
 def _open_private_descriptor(path: Path, flags: int) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_folder(path.parent)
     descriptor = os.open(path, flags, PRIVATE_MODE)
     try:
         # An existing file keeps its old mode under O_CREAT: narrow it before writing.

@@ -31,7 +31,7 @@ from typing import Any
 import platformdirs
 from filelock import FileLock, Timeout
 
-from reconcile.adapters.files import PRIVATE_MODE, french_reason, open_private_append
+from reconcile.adapters.files import PRIVATE_MODE, french_reason, make_private_folder, open_private_append
 from reconcile.core.errors import ApplicationInProgress, JournalDamaged, JournalError
 from reconcile.core.journal_facts import (
     EarlierWork,
@@ -91,7 +91,7 @@ def exclusive_run(server_url: str, output_dir: Path) -> Iterator[None]:
 @contextmanager
 def _held(path: Path, folder: str, busy: Callable[[], JournalError]) -> Iterator[None]:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_folder(path.parent)
         lock = FileLock(path, mode=PRIVATE_MODE)
         lock.acquire(timeout=0)
     except Timeout as error:
@@ -125,7 +125,7 @@ class Journal:
         that did change something; a journal that never sent a POST is replaced.
         """
         try:
-            output_dir.mkdir(parents=True, exist_ok=True)
+            make_private_folder(output_dir)
         except OSError as error:
             raise JournalError(f"Impossible de créer le dossier de sortie {output_dir} : {error}.") from error
         path = output_dir / JOURNAL_NAME

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconcile.adapters.files import writing_into
+from reconcile.adapters.files import make_private_folder, writing_into
 from reconcile.adapters.workbook import layout
 from reconcile.core import vocabulary
 from reconcile.core.errors import ReconcileError
@@ -195,7 +195,7 @@ def prepare_demo_folder(folder: Path) -> Path:
             )
         shutil.rmtree(folder)
     with writing_into(folder):
-        folder.mkdir(parents=True, exist_ok=True)
+        make_private_folder(folder)
         (folder / DEMO_MARKER).touch()
     return folder
 

@@ -2,40 +2,51 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, TypeVar
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from reconcile.adapters.files import french_reason
 from reconcile.adapters.journal import JOURNAL_NAME, read_lines
 from reconcile.adapters.reports.apply_report import (
-    REPORT_NAME,
+    ApplyReportContent,
     keep_dated_copies,
+    latest_paths,
     run_report,
     write_apply_failure_report,
-    write_apply_report,
     write_private,
 )
-from reconcile.adapters.reports.plan_report import ReportFiles
 from reconcile.app.apply import apply_workbook
 from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import on_ctrl_c
 from reconcile.cli.french import confirm
 from reconcile.cli.plan import MovesCheckedOption, NewAddressOption
-from reconcile.cli.render import StepBars, console, error_console, paused, show_preparation, show_run
+from reconcile.cli.render import (
+    StepBars,
+    console,
+    error_console,
+    paused,
+    show_file_not_written,
+    show_files,
+    show_preparation,
+    show_run,
+    shown,
+)
 from reconcile.cli.workbook import load_workbook
-from reconcile.core.errors import ApplyIncomplete, NotConfirmed, ReconcileError
+from reconcile.core.errors import ApplyIncomplete, NotConfirmed, OutputMissing, ReconcileError
 from reconcile.core.model import WantedState
 from reconcile.core.outcome import ApplyRun, Preparation
 from reconcile.core.rentree_record import RunRecord, journal_history
 from reconcile.core.safeguards import Safeguards
 
-if TYPE_CHECKING:
-    from reconcile.adapters.reports.class_lists import ClassListFiles
+T = TypeVar("T")
 
 
 def apply(
@@ -107,21 +118,16 @@ def run_apply(
     except (ReconcileError, KeyboardInterrupt, typer.Abort) as error:
         _report_stopped_run(output, error, wanted, access, started)
         raise
-    report, dated, lists = _write_reports(
-        run, wanted, workbook, output, server_url=server_url, started=started
-    )
-    show_run(run, report)
-    if dated:
-        shown = escape(str(dated[0]))
-        console.print(f"  copie datée de cette exécution, jamais remplacée : {shown}", highlight=False)
-    if lists is not None:
-        shown = escape(str(lists.pdf or lists.html))
-        console.print(f"Listes de classes à afficher (lisibles par vous seul) : {shown}", highlight=False)
+    show_run(run)
+    files = _write_reports(run, wanted, workbook, output, server_url=server_url, started=started)
+    show_files(files.written)
     if not run.outcome.complete:
         step = run.outcome.incomplete_step
         raise ApplyIncomplete(step.title if step else "?", run.outcome.reason)
     if run.verification is None or not run.verification.ok:
         raise ApplyIncomplete("Vérification", "le serveur relu diffère du classeur (voir le compte rendu).")
+    if files.missing:
+        raise OutputMissing(files.missing)
 
 
 def _apply(
@@ -157,39 +163,102 @@ def _apply(
                 allow_mass_delete=allow_mass_delete,
                 safeguards=Safeguards(client.url, new_address, moves_checked),
                 progress=StepBars(bars),
-                notify=lambda text: console.print(f"[yellow]{escape(text)}[/]", highlight=False),
+                notify=lambda text: console.print(f"[yellow]{shown(text)}[/]", highlight=False),
             )
         return run, client.url
 
 
+@dataclass
+class _Files:
+    """What a run wrote (what it is, where), and the files it could not write (where: why)."""
+
+    written: list[tuple[str, Path]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def attempt(self, path: Path | str, write: Callable[[], T]) -> T | None:
+        """`write()`, or None: the server has changed, so no file may stop the run's account of itself.
+
+        A file not written is said at once and listed; the next ones are written all the same.
+        """
+        try:
+            return write()
+        except Exception as error:  # any writer's failure: this file is missing, the others are not
+            reason = _why_not_written(error)
+            show_file_not_written(path, reason)
+            self.missing.append(f"{path} : {reason}")
+            return None
+
+
+def _why_not_written(error: Exception) -> str:
+    if isinstance(error, OSError):
+        return french_reason(error)
+    if isinstance(error, ReconcileError):
+        return str(error)
+    # Not its text: it could quote a new account's password.
+    return f"erreur inattendue ({type(error).__name__})"
+
+
 def _write_reports(
     run: ApplyRun, wanted: WantedState, workbook: Path, output: Path, *, server_url: str, started: datetime
-) -> tuple[ReportFiles | None, tuple[Path, ...], ClassListFiles | None]:
-    """The latest report (this run, and the whole rentrée), its dated copy, and the class lists."""
-    from reconcile.adapters.reports.class_lists import write_class_lists
+) -> _Files:
+    """The latest report (this run, and the whole rentrée), its dated copy, and the class lists;
+    each file on its own, one that cannot be written never stopping the next."""
+    from reconcile.adapters.reports.class_lists import HTML_NAME, PDF_NAME, write_class_lists
 
     now = datetime.now().astimezone()
     school = run.verification.state.school if run.verification else run.preparation.current.school
-    report = lists = None
-    dated: tuple[Path, ...] = ()
+    files = _Files([("Journal", run.journal)])
     try:
         history = _history(output, wanted, started)
-        text = run_report(run, workbook=workbook, server_url=server_url, when=now, history=history)
-        write_private(output / REPORT_NAME, text)
-        report = write_apply_report(
-            run, output, server_url=server_url, school=school, generated_at=now, history=history
-        )
-        dated = keep_dated_copies(output, started)
-        if run.verification is not None:
-            # The lists are made from the state the verification read: no request more.
-            lists = write_class_lists(run.verification.state, output)
-    except (OSError, ReconcileError) as error:
-        folder, reason = escape(str(output)), escape(str(error))
+    except Exception as error:  # the reports are written all the same, with this run only
+        history = ()
         error_console.print(
-            f"[bold red]Le compte rendu n'a pas pu être écrit dans {folder} :[/] {reason}",
+            f"[yellow]Le journal n'a pas pu être relu ({shown(_why_not_written(error))}) : le compte "
+            "rendu ne montre que cette exécution, pas les précédentes.[/]",
             highlight=False,
         )
-    return report, dated, lists
+    html, xlsx, text = latest_paths(output)
+
+    def content() -> ApplyReportContent:
+        return ApplyReportContent.of(
+            run, server_url=server_url, school=school, generated_at=now, history=history
+        )
+
+    report = {
+        text: lambda: write_private(
+            text, run_report(run, workbook=workbook, server_url=server_url, when=now, history=history)
+        ),
+        html: lambda: content().write_html(output),
+        xlsx: lambda: content().write_xlsx(output),
+    }
+    this_run = [path for path, write in report.items() if files.attempt(path, write) is not None]
+    for path in report:
+        if path not in this_run:
+            _remove_stale(path)
+    labels = {
+        html: "Compte rendu (lisible par vous seul)",
+        xlsx: "  même contenu en tableur",
+        text: "  et en texte",
+    }
+    files.written += [(labels[path], path) for path in (html, xlsx, text) if path in this_run]
+    dated = files.attempt(f"{output} (copies datées)", lambda: keep_dated_copies(output, started, this_run))
+    if dated:
+        files.written.append(("  copie datée de cette exécution, jamais remplacée", dated[0]))
+    if run.verification is not None:
+        state = run.verification.state  # the lists are made from the state the verification read
+        lists = files.attempt(f"{output / HTML_NAME}, {PDF_NAME}", lambda: write_class_lists(state, output))
+        if lists is not None:
+            files.written.append(
+                ("Listes de classes à afficher (lisibles par vous seul)", lists.pdf or lists.html)
+            )
+    return files
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove an earlier run's file that this run could not replace (it would pass for this run's)."""
+    with contextlib.suppress(OSError):
+        if path.is_file():
+            path.unlink()
 
 
 def _history(output: Path, wanted: WantedState | None, started: datetime) -> tuple[RunRecord, ...]:
@@ -212,8 +281,8 @@ def _report_stopped_run(
         reason = "application interrompue (Ctrl-C)."
     try:
         history = _history(output, wanted, started)
-    except (OSError, ReconcileError):
-        history = ()  # the journal's own error is said by the run that reads it
+    except Exception:  # the journal's own error is said by the run that reads it
+        history = ()
     try:
         files = write_apply_failure_report(
             output,
@@ -222,16 +291,17 @@ def _report_stopped_run(
             generated_at=datetime.now().astimezone(),
             history=history,
         )
-    except (OSError, ReconcileError) as unwritable:
+    except Exception as unwritable:  # any writer's failure: the run's own error still follows
         error_console.print(
             "[bold red]Le compte rendu d'une application précédente n'a pas pu être remplacé :[/] "
-            f"{escape(str(unwritable))}\nIl ne dit pas ce qu'a fait cette exécution : ne vous y fiez pas.",
+            f"{shown(_why_not_written(unwritable))}\nIl ne dit pas ce qu'a fait cette exécution : "
+            "ne vous y fiez pas.",
             highlight=False,
         )
         return
     if files is not None:
         error_console.print(
-            f"Compte rendu : {escape(str(files.html))} dit que cette exécution s'est arrêtée, et pourquoi "
+            f"Compte rendu : {shown(str(files.html))} dit que cette exécution s'est arrêtée, et pourquoi "
             "(les comptes rendus datés des exécutions précédentes sont conservés).",
             highlight=False,
         )

@@ -13,7 +13,7 @@ import typer
 from typer import rich_utils
 
 from reconcile.cli.french import new_name
-from reconcile.cli.render import error_console
+from reconcile.cli.render import error_console, shown
 from reconcile.core.errors import Interrupted, ReconcileError
 
 READ_ONLY_INTERRUPTED = "Interrompu (Ctrl-C) : rien n'a été modifié sur le serveur."
@@ -34,7 +34,7 @@ def run(app: typer.Typer) -> NoReturn:
         # Not standalone: Click's errors reach us instead of being printed in English.
         code = app(standalone_mode=False)
     except ReconcileError as error:
-        error_console.print(f"[bold red]Erreur :[/] {error}", highlight=False, soft_wrap=True)
+        error_console.print(f"[bold red]Erreur :[/] {shown(error)}", highlight=False, soft_wrap=True)
         sys.exit(error.exit_code)
     except typer.TyperException as error:  # Click's errors (Typer vendors Click, under TyperException)
         sys.exit(show_usage_error(error, sys.argv[1:]))

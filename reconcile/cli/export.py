@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from reconcile.adapters.files import check_workbook_name
 from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import on_ctrl_c
-from reconcile.cli.render import console
+from reconcile.cli.render import console, warn_unsafe_names
 from reconcile.core.errors import ReconcileError
 from reconcile.core.vocabulary import suggested_command
 
@@ -58,6 +58,7 @@ def run_export(output: Path, *, force: bool, access: ServerAccess) -> None:
             done = bar.tasks[0].completed
             bar.update(task, total=done, completed=done, description=f"Comptes lus : {len(state.users)}")
         write_workbook(state, output, server_url=client.url, exported_at=datetime.now().astimezone())
+    warn_unsafe_names(state)
     plan, apply = (escape(suggested_command(command, str(output))) for command in ("plan", "apply"))
     console.print(
         f"[green]Classeur écrit :[/] {escape(str(output.resolve()))} "

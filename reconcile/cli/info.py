@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from rich.table import Table
 
 from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import READ_ONLY_INTERRUPTED, on_ctrl_c
-from reconcile.cli.render import console
+from reconcile.cli.render import console, shown
 from reconcile.core.model import UserType
 
 
@@ -24,9 +23,9 @@ def info(url: UrlOption = None, login: LoginOption = None) -> None:
     pupils = len(state.users) - adults
     without_class = sum(1 for u in state.users if u.type is UserType.PUPIL and u.class_id is None)
     table = Table(show_header=False, box=None, padding=(0, 2))
-    table.add_row("Serveur", escape(client.url))
-    table.add_row("Version d'IntraScol", escape(server.version))
-    table.add_row("École", escape(server.school))
+    table.add_row("Serveur", shown(client.url))
+    table.add_row("Version d'IntraScol", shown(server.version))
+    table.add_row("École", shown(server.school))
     table.add_row("Classes", str(len(state.classes)))
     table.add_row("Adultes", str(adults))
     table.add_row("Élèves", f"{pupils} (dont {without_class} sans classe)")

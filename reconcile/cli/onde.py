@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from reconcile.adapters.files import check_workbook_name
-from reconcile.cli.render import console
+from reconcile.cli.render import console, shown
 from reconcile.core.vocabulary import suggested_command
 
 
@@ -82,9 +81,7 @@ def onde(
     if report.new_classes:
         console.print("Classes à créer (onglet Classes, statut Créer) :")
         for mapping in report.new_classes:
-            console.print(
-                f"  « {escape(mapping.label)} » → [bold]{escape(mapping.target)}[/]", highlight=False
-            )
+            console.print(f"  « {shown(mapping.label)} » → [bold]{shown(mapping.target)}[/]", highlight=False)
     if report.matching.undecided:
         console.print(
             f"[yellow]{len(report.matching.undecided)} élève(s) d'ONDE homonymes restent à départager "
@@ -92,16 +89,16 @@ def onde(
         )
     for name in report.unused_new_classes:
         console.print(
-            f"[yellow]La classe « {escape(name)} » (statut Créer) n'a aucun élève : supprimez sa ligne de "
+            f"[yellow]La classe « {shown(name)} » (statut Créer) n'a aucun élève : supprimez sa ligne de "
             "l'onglet Classes si elle n'est plus voulue.[/]",
             highlight=False,
         )
     if report.remembered:
-        console.print(f"{report.remembered} homonyme(s) mémorisé(s) dans {escape(str(report.memory_path))}.")
-    written = escape(str(report.output))
-    plan = escape(suggested_command("plan", str(report.output)))
+        console.print(f"{report.remembered} homonyme(s) mémorisé(s) dans {shown(str(report.memory_path))}.")
+    written = shown(str(report.output))
+    plan = shown(suggested_command("plan", str(report.output)))
     console.print(
-        f"[green]Classeur écrit :[/] {written} ({escape(str(workbook))} n'a pas changé).\n"
+        f"[green]Classeur écrit :[/] {written} ({shown(str(workbook))} n'a pas changé).\n"
         "Ensuite :\n"
         "  1. relisez les lignes colorées de l'onglet Utilisateurs (orange : homonymes à départager ; "
         "jaune : élèves absents d'ONDE, proposés « Quitte l'école ») et l'onglet ONDE ;\n"

@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from reconcile.adapters.reports.plan_report import write_plan_failure_report, write_plan_report
 from reconcile.adapters.reports.route_sheet import withdraw_route_sheet, write_route_sheet
 from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import READ_ONLY_INTERRUPTED, on_ctrl_c
-from reconcile.cli.render import console, error_console, print_plan_summary
+from reconcile.cli.render import console, error_console, print_plan_summary, shown, warn_unsafe_names
 from reconcile.cli.workbook import load_workbook
 from reconcile.core.errors import ReconcileError
 from reconcile.core.operations import Plan
@@ -114,17 +113,18 @@ def _replace_stale_report(output: Path, error: BaseException, access: ServerAcce
         files = write_plan_failure_report(
             output, reason, server_url=access.url or "", generated_at=datetime.now().astimezone()
         )
-    except ReconcileError as unwritable:
+    except Exception as unwritable:  # any writer's failure: the plan's own error still follows
+        reason = str(unwritable) if isinstance(unwritable, ReconcileError) else type(unwritable).__name__
         error_console.print(
             "[bold red]Le rapport d'un plan précédent n'a pas pu être remplacé :[/] "
-            f"{escape(str(unwritable))}"
+            f"{shown(reason)}"
             "\nIl ne correspond pas à ce classeur : ne vous y fiez pas.",
             highlight=False,
         )
         return
     if files is not None:
         error_console.print(
-            f"Le rapport d'un plan précédent a été remplacé : {escape(str(files.html))} dit maintenant "
+            f"Le rapport d'un plan précédent a été remplacé : {shown(str(files.html))} dit maintenant "
             "que le plan n'a pas pu être fait.",
             highlight=False,
         )
@@ -133,7 +133,7 @@ def _replace_stale_report(output: Path, error: BaseException, access: ServerAcce
     except ReconcileError as unwritable:
         error_console.print(
             "[bold red]La fiche de route d'un plan précédent n'a pas pu être remplacée :[/] "
-            f"{escape(str(unwritable))}"
+            f"{shown(str(unwritable))}"
             "\nElle ne correspond pas à ce classeur : ne vous y fiez pas.",
             highlight=False,
         )
@@ -157,29 +157,33 @@ def _plan_and_report(
                 status.update(f"Lecture des comptes : {users} (page {pages})")
 
             current = client.read_state(progress=on_page)
+    warn_unsafe_names(current)
     safeguards = Safeguards(server_url=client.url, new_address=new_address, moves_checked=moves_checked)
     result = make_plan(current, wanted, allow_mass_delete=allow_mass_delete, safeguards=safeguards)
     print_plan_summary(result)
-    files = write_plan_report(
-        result,
-        current,
-        wanted,
-        output,
-        server_url=client.url,
-        school=server.school,
-        generated_at=datetime.now().astimezone(),
-    )
-    route = write_route_sheet(
-        result, output, server_url=client.url, school=server.school, generated_at=datetime.now().astimezone()
-    )
+    now = datetime.now().astimezone()
+    try:
+        files = write_plan_report(
+            result, current, wanted, output, server_url=client.url, school=server.school, generated_at=now
+        )
+        route = write_route_sheet(
+            result, output, server_url=client.url, school=server.school, generated_at=now
+        )
+    except ReconcileError:
+        raise
+    except Exception as error:  # a writer's failure is said in French, never as a traceback
+        raise ReconcileError(
+            f"Le rapport du plan n'a pas pu être écrit dans {output} (erreur inattendue : "
+            f"{type(error).__name__}). Rien n'a été modifié sur le serveur."
+        ) from error
     console.print(
-        f"\nRapport : {escape(str(files.html))}\n          {escape(str(files.xlsx))}", highlight=False
+        f"\nRapport : {shown(str(files.html))}\n          {shown(str(files.xlsx))}", highlight=False
     )
     if route is not None and result.can_apply:
         sheets = [route.html] if route.pdf is None else [route.html, route.pdf]
         console.print(
-            f"Fiche de route (la rentrée à la main, clic par clic) : {escape(str(sheets[0]))}"
-            + "".join(f"\n          {escape(str(path))}" for path in sheets[1:]),
+            f"Fiche de route (la rentrée à la main, clic par clic) : {shown(str(sheets[0]))}"
+            + "".join(f"\n          {shown(str(path))}" for path in sheets[1:]),
             highlight=False,
         )
     console.print("Rien n'a été modifié sur le serveur.", highlight=False)

@@ -27,6 +27,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
+    # A traceback must never print local variables: they hold the passwords.
+    pretty_exceptions_show_locals=False,
 )
 
 

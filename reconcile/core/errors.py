@@ -185,6 +185,25 @@ class OutputNotWritable(ReconcileError):
         self.reason = reason
 
 
+class OutputMissing(ReconcileError):
+    """The work on the server is done, but a file of its account (report, class lists) is missing.
+
+    Exit code 4: nothing to redo on the server, a file to write again.
+    """
+
+    exit_code = 4
+
+    def __init__(self, missing: Sequence[str]) -> None:
+        lines = "\n".join(f"  - {m}" for m in missing)
+        super().__init__(
+            "Le serveur est dans l'état demandé par le classeur (vérifié), mais ces fichiers n'ont pas pu "
+            f"être écrits :\n{lines}\nCorrigez la cause (place sur le disque, droits sur le dossier, un "
+            "dossier qui porte le nom du fichier), puis : reconcile listes refait les listes de classes ; "
+            "relancer la même commande réécrit le compte rendu sans rien refaire sur le serveur."
+        )
+        self.missing = tuple(missing)
+
+
 class JournalError(ReconcileError):
     """The journal in the output folder cannot be used for this plan."""
 

@@ -255,6 +255,9 @@ class WantedState:
 # --- Names -----------------------------------------------------------------------------
 
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—'’`´ʼ.]+")
+# Control characters, and the « � » that stands for one in a workbook (no .xlsx can hold them):
+# invisible in a name, so a name read back from a workbook is the server's, whatever stood there.
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
 
 
 def fold(text: str) -> str:
@@ -263,7 +266,7 @@ def fold(text: str) -> str:
     `Zoé` and `ZOE`, `N'Diaye` and `n diaye`, `Jean-Baptiste` and `jean baptiste`
     fold the same. Ligatures fold to their letters (`Œ` -> `oe`).
     """
-    decomposed = unicodedata.normalize("NFKD", text)
+    decomposed = unicodedata.normalize("NFKD", _INVISIBLE.sub("", text))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     stripped = stripped.replace("œ", "oe").replace("Œ", "oe").replace("æ", "ae").replace("Æ", "ae")
     stripped = stripped.replace("ß", "ss").replace("ø", "o").replace("Ø", "o").replace("ł", "l")
@@ -283,7 +286,7 @@ def clean_text(text: str) -> str:
 
 def class_key(name: str) -> str:
     """IntraScol class names are unique regardless of case."""
-    return clean_text(name).casefold()
+    return clean_text(_INVISIBLE.sub("", name)).casefold()
 
 
 # --- Levels ----------------------------------------------------------------------------

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 
@@ -171,105 +173,147 @@ def write_apply_report(
     history: Sequence[RunRecord] = (),
 ) -> ReportFiles:
     """Write `rapport-application.html` and `.xlsx` (mode 0600) into `output_dir`."""
-    context = ReportContext(
-        title=APPLY_REPORT_TITLE,
-        school=school,
-        server_url=server_url,
-        generated_at=french_datetime(generated_at),
-        exported_at=None,
+    content = ApplyReportContent.of(
+        run, server_url=server_url, school=school, generated_at=generated_at, history=history
     )
-    status, headline = run_headline(run)
-    resolution = run.preparation.resolution
-    operations = [
-        {
-            "step": f"{int(step)}. {step.title}",
-            "status": result.status.value,
-            "kind": "ok" if result.status in (OpStatus.DONE, OpStatus.KEPT) else "failed",
-            "message": result.message,
-            "attempts": result.attempts,
-        }
-        for result in run.outcome.results
-        for step in [_step_of(run, result.op)]
-    ]
-    accounts = [
-        {
-            "last_name": a.last_name,
-            "first_name": a.first_name,
-            "type": a.type.label,
-            "login": a.login,
-            "password": a.password or "inconnu (à redéfinir)",
-        }
-        for a in sorted(run.accounts, key=_account_order)
-    ]
-    incomplete = ""
-    if not run.outcome.complete:
-        incomplete = f"{run.outcome.reason} — relancez la même commande : elle reprend où elle s'est arrêtée."
-    verification = run.verification
-    unassigned = [f"{u.display_name} ({u.login})" for u in (verification.unassigned if verification else ())]
-    html = (
-        report_environment()
-        .get_template("rapport_application.html.j2")
-        .render(
-            **context.template_values(),
-            status=status,
-            headline=headline,
-            drift=[*resolution.changes, *resolution.skipped],
-            operations=operations,
-            incomplete=incomplete,
-            accounts=accounts,
-            archives=run.outcome.archives,
-            kept=run.outcome.kept_classes,
-            manual=MANUAL_PROCEDURE,
-            verification=verification,
-            differences=verification.differences if verification else (),
-            unassigned=unassigned,
-            history=history,
-        )
-    )
-    html_path = write_private(output_dir / f"{APPLY_REPORT_NAME}.html", html)
+    return ReportFiles(content.write_html(output_dir), content.write_xlsx(output_dir))
 
-    book = Workbook()
-    summary = book.active
-    assert summary is not None
-    summary.title = "Résumé"
-    facts = [
-        ("École", context.school or "—"),
-        ("Serveur", server_url),
-        ("Établi le", context.generated_at),
-        ("Conclusion", headline),
-    ]
-    write_table(summary, ("", context.title), facts, (20, 110))
-    write_table(
-        book.create_sheet("Opérations"),
-        ("Étape", "Résultat", "Opération", "Essais"),
-        [(o["step"], o["status"], o["message"], o["attempts"]) for o in operations],
-        (40, 22, 100, 8),
-    )
-    write_table(
-        book.create_sheet("Nouveaux comptes"),
-        ("Nom", "Prénom", "Type", "Identifiant", "Mot de passe"),
-        [(a["last_name"], a["first_name"], a["type"], a["login"], a["password"]) for a in accounts],
-        (28, 24, 10, 30, 22),
-    )
-    write_table(
-        book.create_sheet("Vérification"),
-        ("Constat",),
-        [(d,) for d in (verification.differences if verification else ("Non faite",))]
-        + [(f"Sans classe : {u}",) for u in unassigned],
-        (120,),
-    )
-    if resolution.changes or resolution.skipped:
-        write_table(
-            book.create_sheet("Depuis l'export"),
-            ("Changement",),
-            [(line,) for line in (*resolution.changes, *resolution.skipped)],
-            (140,),
+
+@dataclass(frozen=True)
+class ApplyReportContent:
+    """What `rapport-application.html` and `.xlsx` both show; each file written on its own, so that
+    one that cannot be written never stops the other."""
+
+    run: ApplyRun
+    context: ReportContext
+    status: str
+    headline: str
+    operations: list[dict[str, Any]]
+    accounts: list[dict[str, str]]
+    unassigned: list[str]
+    history: Sequence[RunRecord]
+
+    @classmethod
+    def of(
+        cls,
+        run: ApplyRun,
+        *,
+        server_url: str,
+        school: str,
+        generated_at: datetime,
+        history: Sequence[RunRecord] = (),
+    ) -> ApplyReportContent:
+        context = ReportContext(
+            title=APPLY_REPORT_TITLE,
+            school=school,
+            server_url=server_url,
+            generated_at=french_datetime(generated_at),
+            exported_at=None,
         )
-    history_sheet(book, history)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    xlsx_path = write_private_bytes(output_dir / f"{APPLY_REPORT_NAME}.xlsx", buffer.getvalue())
-    return ReportFiles(html_path, xlsx_path)
+        status, headline = run_headline(run)
+        operations = [
+            {
+                "step": f"{int(step)}. {step.title}",
+                "status": result.status.value,
+                "kind": "ok" if result.status in (OpStatus.DONE, OpStatus.KEPT) else "failed",
+                "message": result.message,
+                "attempts": result.attempts,
+            }
+            for result in run.outcome.results
+            for step in [_step_of(run, result.op)]
+        ]
+        accounts = [
+            {
+                "last_name": a.last_name,
+                "first_name": a.first_name,
+                "type": a.type.label,
+                "login": a.login,
+                "password": a.password or "inconnu (à redéfinir)",
+            }
+            for a in sorted(run.accounts, key=_account_order)
+        ]
+        verification = run.verification
+        unassigned = [
+            f"{u.display_name} ({u.login})" for u in (verification.unassigned if verification else ())
+        ]
+        return cls(run, context, status, headline, operations, accounts, unassigned, history)
+
+    def write_html(self, output_dir: Path) -> Path:
+        """`rapport-application.html` (mode 0600)."""
+        run, verification = self.run, self.run.verification
+        resolution = run.preparation.resolution
+        incomplete = ""
+        if not run.outcome.complete:
+            incomplete = (
+                f"{run.outcome.reason} — relancez la même commande : elle reprend où elle s'est arrêtée."
+            )
+        html = (
+            report_environment()
+            .get_template("rapport_application.html.j2")
+            .render(
+                **self.context.template_values(),
+                status=self.status,
+                headline=self.headline,
+                drift=[*resolution.changes, *resolution.skipped],
+                operations=self.operations,
+                incomplete=incomplete,
+                accounts=self.accounts,
+                archives=run.outcome.archives,
+                kept=run.outcome.kept_classes,
+                manual=MANUAL_PROCEDURE,
+                verification=verification,
+                differences=verification.differences if verification else (),
+                unassigned=self.unassigned,
+                history=self.history,
+            )
+        )
+        return write_private(output_dir / f"{APPLY_REPORT_NAME}.html", html)
+
+    def write_xlsx(self, output_dir: Path) -> Path:
+        """`rapport-application.xlsx` (mode 0600): the same content, one sheet per part."""
+        context, verification = self.context, self.run.verification
+        resolution = self.run.preparation.resolution
+        book = Workbook()
+        summary = book.active
+        assert summary is not None
+        summary.title = "Résumé"
+        facts = [
+            ("École", context.school or "—"),
+            ("Serveur", context.server_url),
+            ("Établi le", context.generated_at),
+            ("Conclusion", self.headline),
+        ]
+        write_table(summary, ("", context.title), facts, (20, 110))
+        write_table(
+            book.create_sheet("Opérations"),
+            ("Étape", "Résultat", "Opération", "Essais"),
+            [(o["step"], o["status"], o["message"], o["attempts"]) for o in self.operations],
+            (40, 22, 100, 8),
+        )
+        write_table(
+            book.create_sheet("Nouveaux comptes"),
+            ("Nom", "Prénom", "Type", "Identifiant", "Mot de passe"),
+            [(a["last_name"], a["first_name"], a["type"], a["login"], a["password"]) for a in self.accounts],
+            (28, 24, 10, 30, 22),
+        )
+        write_table(
+            book.create_sheet("Vérification"),
+            ("Constat",),
+            [(d,) for d in (verification.differences if verification else ("Non faite",))]
+            + [(f"Sans classe : {u}",) for u in self.unassigned],
+            (120,),
+        )
+        if resolution.changes or resolution.skipped:
+            write_table(
+                book.create_sheet("Depuis l'export"),
+                ("Changement",),
+                [(line,) for line in (*resolution.changes, *resolution.skipped)],
+                (140,),
+            )
+        history_sheet(book, self.history)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        return write_private_bytes(output_dir / f"{APPLY_REPORT_NAME}.xlsx", buffer.getvalue())
 
 
 def history_sheet(book: Workbook, history: Sequence[RunRecord]) -> None:
@@ -317,13 +361,18 @@ def latest_paths(output_dir: Path) -> tuple[Path, Path, Path]:
     return stem.with_suffix(".html"), stem.with_suffix(".xlsx"), output_dir / REPORT_NAME
 
 
-def keep_dated_copies(output_dir: Path, when: datetime) -> tuple[Path, ...]:
+def keep_dated_copies(
+    output_dir: Path, when: datetime, written: Sequence[Path] | None = None
+) -> tuple[Path, ...]:
     """Copy the undated files of this run to names with its date and time (0600), never replacing one.
 
     `rapport-application-2026-09-01-08h30.html`, `.xlsx`, `compte-rendu-application-2026-09-01-08h30.txt`;
-    a second run in the same minute gets `…-08h30-2`.
+    a second run in the same minute gets `…-08h30-2`. `written`: the undated files this run wrote
+    (by default, those there).
     """
-    latest = [path for path in latest_paths(output_dir) if path.exists()]
+    latest = [
+        path for path in latest_paths(output_dir) if path.is_file() and (written is None or path in written)
+    ]
     stamp = when.strftime("%Y-%m-%d-%Hh%M")
     for number in range(1, 1000):
         suffix = stamp if number == 1 else f"{stamp}-{number}"

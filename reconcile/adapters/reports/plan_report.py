@@ -25,7 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile import __version__
-from reconcile.adapters.files import writing_into
+from reconcile.adapters.files import make_private_folder, replace_atomically, write_private_text, writing_into
 from reconcile.core.findings import Finding
 from reconcile.core.model import ServerState, WantedState
 from reconcile.core.operations import Plan
@@ -105,7 +105,7 @@ def write_plan_report(
 ) -> ReportFiles:
     """Write `rapport-plan.html` and `rapport-plan.xlsx` into `output_dir`; returns their paths."""
     with writing_into(output_dir):
-        output_dir.mkdir(parents=True, exist_ok=True)
+        make_private_folder(output_dir)
         exported_at = wanted.export.exported_at if wanted.export else None
         context = ReportContext(
             title=PLAN_REPORT_TITLE,
@@ -133,7 +133,7 @@ def write_plan_report(
             )
         )
         html_path = output_dir / f"{PLAN_REPORT_NAME}.html"
-        html_path.write_text(html, encoding="utf-8")
+        write_private_text(html_path, html)  # names pupils: 0600
 
         book = Workbook()
         summary_sheet(book.active, context, headline(plan), sections)  # type: ignore[arg-type]
@@ -141,7 +141,7 @@ def write_plan_report(
         operations_sheet(book.create_sheet("Opérations"), sections)
         classes_sheet(book.create_sheet("Classes"), classes)
         xlsx_path = output_dir / f"{PLAN_REPORT_NAME}.xlsx"
-        book.save(xlsx_path)
+        replace_atomically(xlsx_path, book.save)
         return ReportFiles(html_path, xlsx_path)
 
 
@@ -213,8 +213,8 @@ def write_plan_failure_report(
         ("Corrigez ce qui est indiqué puis relancez reconcile plan : ce rapport sera remplacé par le plan.",),
     )
     with writing_into(output_dir):
-        html_path.write_text(failure_html(context, failure), encoding="utf-8")
-        failure_book(context, failure).save(xlsx_path)
+        write_private_text(html_path, failure_html(context, failure))
+        replace_atomically(xlsx_path, failure_book(context, failure).save)
     return ReportFiles(html_path, xlsx_path)
 
 
@@ -236,8 +236,11 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 
 def put(sheet: Worksheet, row: int, column: int, value: str | int | None, *, wrap: bool = False) -> None:
     """Write one cell; text stays text even when it starts with `=` (never a formula)."""
+    # Here, not at the top: the workbook package brings pandas, which `reconcile --help` need not load.
+    from reconcile.adapters.workbook.sheets import xlsx_safe_text
+
     cell = sheet.cell(row=row, column=column)
-    cell.value = value
+    cell.value = xlsx_safe_text(value) if isinstance(value, str) else value
     if isinstance(value, str):
         cell.data_type = "s"
     if wrap:  # a style per cell is costly: only where long text needs it

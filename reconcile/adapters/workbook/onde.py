@@ -19,7 +19,12 @@ from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
 
-from reconcile.adapters.files import check_workbook_name, replace_atomically
+from reconcile.adapters.files import (
+    PRIVATE_MODE,
+    check_workbook_name,
+    make_private_folder,
+    replace_atomically,
+)
 from reconcile.adapters.workbook.onde_classes import ClassesSheet, previous_mapping, write_onde_sheet
 from reconcile.adapters.workbook.onde_users import UsersSheet
 from reconcile.adapters.workbook.sheets import NOT_A_WORKBOOK, save_workbook
@@ -105,7 +110,7 @@ def fill_from_onde(
     users.write(matching, targets)
     classes_sheet.add_new_classes(mappings, users.adults())
     write_onde_sheet(book, mappings, users.class_validation_formula())
-    _save(book, output, like=workbook_path)
+    _save(book, output)
 
     remembered = sum(
         memory.remember(d.onde, d.pupil.login, today) for d in matching.confirmed_homonyms if d.onde
@@ -153,11 +158,11 @@ def _open_workbook(path: Path) -> Workbook:
         ) from None
 
 
-def _save(book: Workbook, output: Path, like: Path) -> None:
-    """The new workbook, whole or not at all, with the permissions of the input (`like`)."""
-    output.parent.mkdir(parents=True, exist_ok=True)
+def _save(book: Workbook, output: Path) -> None:
+    """The new workbook, whole or not at all, readable by its owner only: it names pupils."""
     try:
-        save_workbook(book, output, mode=like.stat().st_mode & 0o777)
+        make_private_folder(output.parent)
+        save_workbook(book, output, mode=PRIVATE_MODE)
     except OSError as error:
         raise OndeError(f"Impossible d'écrire {output} : {error.strerror}.") from None
 

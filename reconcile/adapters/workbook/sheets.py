@@ -25,13 +25,19 @@ from openpyxl.worksheet.worksheet import Worksheet
 from reconcile.adapters.files import replace_atomically
 from reconcile.adapters.workbook import layout
 from reconcile.core.errors import ReconcileError
-from reconcile.core.model import clean_text, fold
+from reconcile.core.model import ServerState, class_reading_key, clean_text, fold
 
 # What openpyxl raises for a file that is not a readable .xlsx (a CSV, a .xls, a damaged zip).
 NOT_A_WORKBOOK = (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError)
 
 # Text a spreadsheet program would read as a formula, a sign or a command.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+XLSX_REPLACEMENT = "\ufffd"
+"""What stands in a workbook for a character no workbook can hold (`xlsx_safe_text`)."""
+
+TEXT_FORMAT = "@"
+"""The number format « Texte »: what is typed in the cell stays text (never a number, a date, a formula)."""
 
 
 def cell_text(value: Any) -> str:
@@ -76,13 +82,52 @@ def not_text(value: Any) -> tuple[str, str] | None:
     return "une valeur qui n'est pas du texte", cell_text(value)
 
 
+def xlsx_safe_text(text: str) -> str:
+    """`text` as a workbook can hold it: each control character an .xlsx file cannot contain
+    (\\x00-\\x08, \\x0b, \\x0c, \\x0e-\\x1f: openpyxl refuses them) replaced by a visible « � ».
+
+    Every writer of a cell holding server text goes through it (`put_text`, the reports).
+    The names it changes are listed to the user by `unsafe_names`.
+    """
+    return ILLEGAL_CHARACTERS_RE.sub(XLSX_REPLACEMENT, text)
+
+
+def has_unsafe_characters(text: str) -> bool:
+    """Whether `xlsx_safe_text` changes `text`."""
+    return ILLEGAL_CHARACTERS_RE.search(text) is not None
+
+
+def unsafe_names(state: ServerState) -> list[str]:
+    """The school's, classes' and accounts' names that `xlsx_safe_text` changes, as the user reads
+    them (« � » in place of each control character), for a warning."""
+    found: list[str] = []
+    if has_unsafe_characters(state.school):
+        found.append(f"l'école « {xlsx_safe_text(state.school)} »")
+    found.extend(
+        f"la classe « {xlsx_safe_text(c.name)} »"
+        for c in sorted(state.classes, key=lambda c: class_reading_key(c.name))
+        if has_unsafe_characters(c.name)
+    )
+    found.extend(
+        f"« {xlsx_safe_text(u.display_name)} » ({xlsx_safe_text(u.login)})"
+        for u in sorted(state.users, key=lambda u: u.login)
+        if has_unsafe_characters(f"{u.first_name}{u.last_name}{u.login}")
+    )
+    return found
+
+
 def put_text(cell: Cell | MergedCell, text: str | None) -> None:
-    """Write server text as a plain string: never a formula, a link or an error code."""
+    """Write server text as a plain string: never a formula, a link or an error code.
+
+    Call it after giving the cell its style: a named style resets the number format, and the
+    cell keeps the « Texte » format, so that what a person types over it stays text too.
+    """
     assert isinstance(cell, Cell), "server text goes into a plain cell, not a merged one"
+    cell.number_format = TEXT_FORMAT
     if not text:
         cell.value = None
         return
-    cleaned = ILLEGAL_CHARACTERS_RE.sub("", text)
+    cleaned = xlsx_safe_text(text)
     cell.value = cleaned
     cell.data_type = "s"
     if cleaned.startswith(_FORMULA_STARTS):

@@ -12,7 +12,7 @@ from openpyxl.styles import PatternFill
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reconcile.adapters.files import writing_into
+from reconcile.adapters.files import PRIVATE_MODE, writing_into
 from reconcile.adapters.workbook import layout
 from reconcile.adapters.workbook.export_sheet import write_export_info
 from reconcile.adapters.workbook.sheets import put_text, save_workbook
@@ -56,10 +56,10 @@ def write_workbook(
     *,
     server_url: str,
     exported_at: datetime,
-    mode: int | None = None,
+    mode: int = PRIVATE_MODE,
 ) -> None:
-    """Write the workbook of `state` at `path` (replaced atomically). It holds no password: it gets
-    an ordinary document's mode unless `mode` says otherwise."""
+    """Write the workbook of `state` at `path` (replaced atomically). It holds no password, but it
+    names pupils: readable by its owner only (0600) unless `mode` says otherwise."""
     workbook = load_workbook(layout.TEMPLATE_PATH)
     classes = sorted_classes(state)
     users = sorted_users(state)
@@ -68,11 +68,11 @@ def write_workbook(
     school = state.school or "l'école"
 
     users_sheet = workbook[vocabulary.USERS_SHEET]
-    users_sheet["A1"] = f"{layout.USERS_TITLE} — {school} — export du {when}"
+    put_text(users_sheet["A1"], f"{layout.USERS_TITLE} — {school} — export du {when}")
     users_last = _write_users(users_sheet, state, users, classes)
 
     classes_sheet = workbook[vocabulary.CLASSES_SHEET]
-    classes_sheet["A1"] = f"{layout.CLASSES_TITLE} — {school} — export du {when}"
+    put_text(classes_sheet["A1"], f"{layout.CLASSES_TITLE} — {school} — export du {when}")
     classes_last = _write_classes(classes_sheet, classes, labels)
 
     _write_lists(
@@ -94,7 +94,7 @@ def write_workbook(
     workbook.properties.created = exported_at.replace(tzinfo=None)
     workbook.properties.modified = exported_at.replace(tzinfo=None)
     with writing_into(Path(path).resolve().parent):
-        save_workbook(workbook, Path(path), mode=_document_mode() if mode is None else mode)
+        save_workbook(workbook, Path(path), mode=mode)
 
 
 def _adult_order(users: list[User]) -> list[str]:
@@ -120,8 +120,8 @@ def _write_users(sheet: Worksheet, state: ServerState, users: list[User], classe
         band = band_of.get(user.class_id) if user.class_id is not None else None
         for index, column in enumerate(columns, start=1):
             cell = sheet.cell(row, index)
-            put_text(cell, values.get(column.header))
             cell.style = layout.STYLE_SERVER if column.read_only else column.input_style
+            put_text(cell, values.get(column.header))  # after the style, which would drop « Texte »
             if band is not None and not column.read_only:
                 cell.fill = band
         row += 1
@@ -131,6 +131,7 @@ def _write_users(sheet: Worksheet, state: ServerState, users: list[User], classe
         for index, column in enumerate(columns, start=1):
             if not column.read_only:  # read-only columns stay locked: a new row has no Identifiant
                 sheet.cell(spare, index).style = layout.STYLE_SPARE
+                put_text(sheet.cell(spare, index), None)  # « Texte »: what is typed stays text
     return last
 
 
@@ -147,8 +148,9 @@ def _write_classes(sheet: Worksheet, classes: list[SchoolClass], labels: dict[st
         )
         for col, (text, style) in enumerate(cells, start=1):
             cell = sheet.cell(row, col)
-            put_text(cell, text)
             cell.style = style
+            if col != 4:  # Effectif is a number
+                put_text(cell, text)
             if style != layout.STYLE_SERVER:
                 cell.fill = band
         sheet.cell(row, 4).value = school_class.size
@@ -159,6 +161,7 @@ def _write_classes(sheet: Worksheet, classes: list[SchoolClass], labels: dict[st
         for col, column in enumerate(layout.CLASSES_COLUMNS, start=1):
             if not column.read_only:
                 sheet.cell(spare, col).style = layout.STYLE_SPARE
+                put_text(sheet.cell(spare, col), None)
     return last
 
 
@@ -184,10 +187,3 @@ def _resize_validations(sheet: Worksheet, last: int) -> None:
     for validation in sheet.data_validations.dataValidation:
         column = str(validation.sqref).split(":")[0].rstrip("0123456789")
         validation.sqref = type(validation.sqref)(f"{column}{layout.FIRST_ROW}:{column}{last}")
-
-
-def _document_mode() -> int:
-    """The mode of an ordinary document (the umask's): the workbook holds no password."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
