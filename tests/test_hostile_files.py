@@ -27,6 +27,7 @@ from openpyxl import load_workbook
 from reconcile.adapters.workbook import read_workbook, write_workbook
 from reconcile.adapters.workbook.bounded import WorkbookLimits
 from reconcile.core import vocabulary
+from reconcile.core.onde_extraction import read_extraction
 from reconcile.sandbox import RunningSandbox
 from tests.test_cli_apply import environment, filled_workbook, read
 from tests.test_onde import tilleuls
@@ -292,3 +293,25 @@ def test_each_limit_is_one_problem_naming_it(
     problems = [str(p) for p in read_workbook(small_workbook, limits).problems]
     assert len(problems) == 1
     assert problems[0].startswith(expected), problems
+
+
+def test_a_sheet_cut_short_is_an_unreadable_workbook(small_workbook: Path) -> None:
+    """A sheet whose XML stops midway (a copy interrupted) is said unreadable, not a traceback."""
+    entry = _sheet_entry(small_workbook, vocabulary.USERS_SHEET)
+    with zipfile.ZipFile(small_workbook) as old:
+        parts = {item.filename: old.read(item) for item in old.infolist()}
+    parts[entry] = parts[entry][: len(parts[entry]) // 2]
+    with zipfile.ZipFile(small_workbook, "w", zipfile.ZIP_DEFLATED) as new:
+        for name, data in parts.items():
+            new.writestr(name, data)
+    assert [str(p) for p in read_workbook(small_workbook).problems] == [
+        "rentree.xlsx n'est pas un classeur Excel (.xlsx) lisible. "
+        "Enregistrez-le au format « Classeur Excel (.xlsx) » et recommencez."
+    ]
+
+
+def test_an_extraction_whose_lines_end_with_a_lone_cr_is_read() -> None:
+    """Old Mac line endings: before, `csv` stopped on « new-line character seen in unquoted field »."""
+    data = (HEADER + PUPIL + "DURAND;Marie;03/04/2019;;CE1;CE1 A\r\n").replace("\r\n", "\r").encode("cp1252")
+    extraction = read_extraction(data, "L'extraction eleves.csv")
+    assert [(p.line, p.last_name) for p in extraction.pupils] == [(2, "MARTIN"), (3, "DURAND")]

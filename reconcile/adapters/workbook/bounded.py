@@ -10,18 +10,26 @@ streaming: a sheet's declared `<dimension>` can lie or be absent, it is not trus
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet._reader import WorkSheetParser
 
+from reconcile.adapters.workbook.sheets import NOT_A_WORKBOOK
+
 MIB = 1024 * 1024
+
+# What a damaged workbook raises, at its opening or while a sheet streams (XML cut short,
+# deflate data or CRC wrong): the file is said unreadable, never a traceback.
+UNREADABLE = (*NOT_A_WORKBOOK, ParseError, zlib.error)
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ from pathlib import Path
 from openpyxl import Workbook, load_workbook
 
 from reconcile.adapters.files import check_workbook_name, replace_atomically
-from reconcile.adapters.workbook.bounded import OverLimit, check_sheets
+from reconcile.adapters.workbook.bounded import UNREADABLE, OverLimit, check_sheets
 from reconcile.adapters.workbook.onde_classes import ClassesSheet, previous_mapping, write_onde_sheet
 from reconcile.adapters.workbook.onde_users import UsersSheet
-from reconcile.adapters.workbook.sheets import NOT_A_WORKBOOK, save_workbook
+from reconcile.adapters.workbook.sheets import save_workbook
 from reconcile.core.errors import OndeError
 from reconcile.core.model import fold
 from reconcile.core.onde import Matching, Origin, match_extraction
@@ -155,7 +155,7 @@ def _open_workbook(path: Path) -> Workbook:
     except OverLimit as over:
         where = f"onglet « {over.sheet} » : " if over.sheet else ""
         raise OndeError(f"Le classeur {path} ne peut pas être utilisé : {where}{over.problem}") from None
-    except NOT_A_WORKBOOK:
+    except UNREADABLE:
         raise OndeError(
             f"{path} n'est pas un classeur Excel (.xlsx) lisible. "
             "Partez du classeur écrit par reconcile export."

@@ -18,6 +18,7 @@ from openpyxl.workbook.workbook import Workbook
 from reconcile.adapters.workbook import layout
 from reconcile.adapters.workbook.bounded import (
     LIMITS,
+    UNREADABLE,
     OverLimit,
     WorkbookLimits,
     first_rows,
@@ -27,7 +28,7 @@ from reconcile.adapters.workbook.bounded import (
 )
 from reconcile.adapters.workbook.export_sheet import read_export_info
 from reconcile.adapters.workbook.names import ClassNames, Teachers, converted_name_problem
-from reconcile.adapters.workbook.sheets import NOT_A_WORKBOOK, cell_text, find_header_row, find_sheet
+from reconcile.adapters.workbook.sheets import cell_text, find_header_row, find_sheet
 from reconcile.core import vocabulary
 from reconcile.core.errors import WorkbookError
 from reconcile.core.findings import Finding
@@ -89,7 +90,7 @@ def read_workbook(path: str | os.PathLike[str], limits: WorkbookLimits = LIMITS)
             return _Reader(workbook, limits).read()
     except OverLimit as over:
         return WorkbookReading(empty, (Finding(over.problem, Location(over.sheet) if over.sheet else None),))
-    except NOT_A_WORKBOOK:
+    except UNREADABLE:
         return WorkbookReading(
             empty,
             (
