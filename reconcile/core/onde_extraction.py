@@ -143,22 +143,43 @@ class Extraction:
         return tuple(level for level in LEVELS if level in found)
 
 
+# An extraction is ~200 bytes a pupil (a school of 2,000: 400 KB): far above, it is not one.
+MAX_EXTRACTION_BYTES = 20 * 1024 * 1024
+# A field is a name, a date, a class label: far below `csv`'s own limit (128 Kio), kept as is.
+MAX_FIELD_CHARS = csv.field_size_limit()
+
+
+def too_large(size: int, source: str) -> OndeError:
+    """The error of an extraction of `size` bytes, past `MAX_EXTRACTION_BYTES`."""
+    return OndeError(
+        f"{source} pèse {size / 1024 / 1024:.0f} Mo, au-delà de la limite de "
+        f"{MAX_EXTRACTION_BYTES // 1024 // 1024} Mo : l'extraction « Élèves de l'école » d'une école "
+        "pèse moins d'un mégaoctet. Vérifiez le fichier choisi."
+    )
+
+
 def read_extraction(data: bytes, source: str = "l'extraction") -> Extraction:
     """Parse the bytes of an ONDE/BE1D CSV extraction; `source` names it in errors."""
+    if len(data) > MAX_EXTRACTION_BYTES:
+        raise too_large(len(data), source)
     if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
         raise OndeError(
             f"{source} est un classeur Excel, pas un fichier CSV : téléchargez l'extraction ONDE au format "
             "CSV, ou enregistrez ce classeur au format « CSV (séparateur : point-virgule) »."
         )
-    text, encoding = _decode(data)
+    text, encoding = _decode(data, source)
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise OndeError(
+            f"{source}, ligne {line} : caractère nul : ce n'est pas un fichier texte (CSV) mais un "
+            "fichier binaire (image, PDF, archive…). Choisissez l'extraction ONDE au format CSV."
+        )
     lines = text.splitlines()
     header_index = next((i for i, line in enumerate(lines) if line.strip()), None)
     if header_index is None:
         raise OndeError(f"{source} est vide : ce n'est pas une extraction ONDE.")
     separator = _detect_separator(lines[header_index])
-    reader = csv.reader(io.StringIO(text), delimiter=separator, quotechar='"', skipinitialspace=False)
-    rows = [(reader.line_num, row) for row in reader]
-    # csv counts physical lines, so line numbers stay right with quoted multi-line cells.
+    rows = _csv_rows(text, separator, source)
     rows = [(number, row) for number, row in rows if any(cell.strip() for cell in row)]
     if not rows:
         raise OndeError(f"{source} est vide : ce n'est pas une extraction ONDE.")
@@ -173,11 +194,50 @@ def read_extraction(data: bytes, source: str = "l'extraction") -> Extraction:
     return Extraction(tuple(pupils), layout, encoding, separator, source)
 
 
-def _decode(data: bytes) -> tuple[str, str]:
+def _csv_rows(text: str, separator: str, source: str) -> list[tuple[int, list[str]]]:
+    """Each row with its line number as `csv` counts physical lines (right with quoted multi-line
+    cells); `newline=""`: a lone CR ends a line too, as in files from old Macs."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, quotechar='"')
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for row in reader:
+            rows.append((reader.line_num, row))
+    except csv.Error as error:
+        line = reader.line_num
+        if "field larger than field limit" in str(error):
+            limit = f"{MAX_FIELD_CHARS:,}".replace(",", "\u202f")
+            raise OndeError(
+                f"{source}, ligne {line} : un champ dépasse {limit} caractères : ce n'est pas une "
+                "extraction ONDE, ou un guillemet (\") n'y est jamais refermé."
+            ) from None
+        raise OndeError(f"{source}, ligne {line} : ligne illisible, ce n'est pas un fichier CSV.") from None
+    return rows
+
+
+def _decode(data: bytes, source: str) -> tuple[str, str]:
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "UTF-8 (avec BOM)"
+        try:
+            return data[3:].decode("utf-8", errors="strict"), "UTF-8 (avec BOM)"
+        except UnicodeDecodeError as error:
+            line = data.count(b"\n", 0, error.start + 3) + 1
+            raise OndeError(
+                f"{source}, ligne {line} : le fichier s'annonce en UTF-8 (il commence par la marque BOM) "
+                "mais contient des octets qui n'en sont pas : il a été modifié avec un autre encodage. "
+                "Téléchargez de nouveau l'extraction depuis ONDE, ou enregistrez-la en « CSV UTF-8 »."
+            ) from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "UTF-16"
+        try:
+            return data.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError as error:
+            read = data[: error.start].decode("utf-16", errors="replace")
+            line = read.count("\n") + 1
+            what = (
+                "est tronqué (nombre impair d'octets)" if len(data) % 2 else "contient des octets invalides"
+            )
+            raise OndeError(
+                f"{source}, ligne {line} : le fichier est en UTF-16 mais {what} : il est incomplet ou "
+                "abîmé. Téléchargez de nouveau l'extraction depuis ONDE."
+            ) from None
     try:
         return data.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:

@@ -1,7 +1,8 @@
 """The rentrée workbook: written from the server state, read back into a wanted state.
 
-The only place that knows openpyxl and pandas. `write_workbook` fills a copy of
-`adapters/templates/rentree_template.xlsx`; `read_workbook` / `load_wanted` read an edited copy.
+The only place that knows openpyxl. `write_workbook` fills a copy of
+`adapters/templates/rentree_template.xlsx`; `read_workbook` / `load_wanted` read an edited copy,
+once and streaming, within the limits of `bounded`.
 """
 
 from reconcile.adapters.workbook.reader import WorkbookReading, load_wanted, read_workbook

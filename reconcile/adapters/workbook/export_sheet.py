@@ -5,7 +5,9 @@ Written by the writer, read back by the reader: the plan compares the edits with
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -36,9 +38,12 @@ def write_export_info(sheet: Worksheet, state: ServerState, server_url: str, exp
         put_text(sheet.cell(row, layout.META_RESPONSIBLES_COLUMN), responsible)
 
 
-def read_export_info(sheet: Worksheet) -> ExportInfo:
-    """The export's record, as `write_export_info` left it (a version 1 sheet has no responsibles)."""
-    rows = [[cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+def read_export_info(sheet_rows: Iterable[Sequence[Any]]) -> ExportInfo:
+    """The export's record, as `write_export_info` left it (a version 1 sheet has no responsibles).
+
+    `sheet_rows`: the sheet's values row by row from row 1, as `iter_rows(values_only=True)`.
+    """
+    rows = [[cell_text(v) for v in row] for row in sheet_rows]
 
     def cell(row: int, column: int) -> str:
         return rows[row][column - 1] if row < len(rows) and column - 1 < len(rows[row]) else ""

@@ -25,14 +25,15 @@ from reconcile.adapters.files import (
     make_private_folder,
     replace_atomically,
 )
+from reconcile.adapters.workbook.bounded import UNREADABLE, OverLimit, check_sheets
 from reconcile.adapters.workbook.onde_classes import ClassesSheet, previous_mapping, write_onde_sheet
 from reconcile.adapters.workbook.onde_users import UsersSheet
-from reconcile.adapters.workbook.sheets import NOT_A_WORKBOOK, save_workbook
+from reconcile.adapters.workbook.sheets import save_workbook
 from reconcile.core.errors import OndeError
 from reconcile.core.model import fold
 from reconcile.core.onde import Matching, Origin, match_extraction
 from reconcile.core.onde_classes import ClassMapping, ClassOrigin, check_complete, map_classes
-from reconcile.core.onde_extraction import Extraction, read_extraction
+from reconcile.core.onde_extraction import MAX_EXTRACTION_BYTES, Extraction, read_extraction, too_large
 from reconcile.core.onde_memory import MEMORY_FILE_NAME, Memory
 from reconcile.core.vocabulary import DEFAULT_MASS_DELETE_THRESHOLD
 
@@ -133,7 +134,11 @@ def fill_from_onde(
 
 def _read_extraction_file(path: Path) -> Extraction:
     try:
-        data = path.read_bytes()
+        size = path.stat().st_size
+        if size > MAX_EXTRACTION_BYTES:  # refused before it is read
+            raise too_large(size, f"L'extraction {path.name}")
+        with path.open("rb") as stream:
+            data = stream.read(MAX_EXTRACTION_BYTES + 1)  # a file growing meanwhile stops there
     except OSError as error:
         reason = error.strerror or str(error)  # the system's words, for the rarer cases
         if isinstance(error, FileNotFoundError):
@@ -148,10 +153,14 @@ def _read_extraction_file(path: Path) -> Extraction:
 
 def _open_workbook(path: Path) -> Workbook:
     try:
+        check_sheets(path)
         return load_workbook(path)
     except FileNotFoundError:
         raise OndeError(f"Le classeur {path} n'existe pas.") from None
-    except NOT_A_WORKBOOK:
+    except OverLimit as over:
+        where = f"onglet « {over.sheet} » : " if over.sheet else ""
+        raise OndeError(f"Le classeur {path} ne peut pas être utilisé : {where}{over.problem}") from None
+    except UNREADABLE:
         raise OndeError(
             f"{path} n'est pas un classeur Excel (.xlsx) lisible. "
             "Partez du classeur écrit par reconcile export."

@@ -9,18 +9,26 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.adapters.workbook import layout
+from reconcile.adapters.workbook.bounded import (
+    LIMITS,
+    UNREADABLE,
+    OverLimit,
+    WorkbookLimits,
+    first_rows,
+    open_streaming,
+    stream_rows,
+    with_empty_rows,
+)
 from reconcile.adapters.workbook.export_sheet import read_export_info
 from reconcile.adapters.workbook.names import ClassNames, Teachers, converted_name_problem
-from reconcile.adapters.workbook.sheets import NOT_A_WORKBOOK, cell_text, find_header_row, find_sheet
+from reconcile.adapters.workbook.sheets import cell_text, find_header_row, find_sheet
 from reconcile.core import vocabulary
 from reconcile.core.errors import WorkbookError
 from reconcile.core.findings import Finding
@@ -51,15 +59,15 @@ class WorkbookReading:
         return not self.problems
 
 
-def load_wanted(path: str | os.PathLike[str]) -> WantedState:
+def load_wanted(path: str | os.PathLike[str], limits: WorkbookLimits = LIMITS) -> WantedState:
     """The wanted state, or `WorkbookError` listing all the workbook's problems."""
-    reading = read_workbook(path)
+    reading = read_workbook(path, limits)
     if reading.problems:
         raise WorkbookError(str(path), reading.problems)
     return reading.wanted
 
 
-def read_workbook(path: str | os.PathLike[str]) -> WorkbookReading:
+def read_workbook(path: str | os.PathLike[str], limits: WorkbookLimits = LIMITS) -> WorkbookReading:
     """Read the workbook at `path`; never raises for a bad workbook, returns its problems.
 
     Tolerated: the header row anywhere in the first 10 rows, its texts in any case, with or
@@ -67,16 +75,22 @@ def read_workbook(path: str | os.PathLike[str]) -> WorkbookReading:
     Unicode; numbers for text (`12345` for the login `12345`, `5` for the class `5`);
     a class name typed with another case, accents, spaces or hyphens when it designates one
     class only (`cm1` for `CM1`); `quitte l'ecole` or `Quitte l’école`; empty rows anywhere;
-    formatting; a file re-saved by LibreOffice Calc or Excel (cached values are read).
+    formatting; a file re-saved by LibreOffice Calc or Excel.
+
+    Read once, streaming (openpyxl's read-only mode), within `limits` (see `bounded`): a
+    workbook past them is one problem naming the limit. A formula where a value is
+    expected is a problem, whatever value the program cached for it.
     """
     empty = WantedState(users=(), classes=())
     file = Path(path)
     if not file.is_file():
         return WorkbookReading(empty, (Finding(f"le fichier {file} est introuvable."),))
     try:
-        values = load_workbook(file, data_only=True)
-        formulas = load_workbook(file, data_only=False)
-    except NOT_A_WORKBOOK:
+        with open_streaming(file, limits) as workbook:
+            return _Reader(workbook, limits).read()
+    except OverLimit as over:
+        return WorkbookReading(empty, (Finding(over.problem, Location(over.sheet) if over.sheet else None),))
+    except UNREADABLE:
         return WorkbookReading(
             empty,
             (
@@ -86,7 +100,6 @@ def read_workbook(path: str | os.PathLike[str]) -> WorkbookReading:
                 ),
             ),
         )
-    return _Reader(values, formulas).read()
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,51 +123,45 @@ class _Table:
 
 
 def _table(
-    values: Worksheet,
-    formulas: Worksheet,
+    sheet: Any,
+    limits: WorkbookLimits,
     headers: tuple[str, ...],
     required: tuple[str, ...],
     value_headers: tuple[str, ...],
     problems: list[Finding],
 ) -> _Table | None:
-    sheet = values.title
-    cells = list(values.iter_rows(values_only=True))
-    found = find_header_row(cells, required)
+    """The sheet's table, streamed once: the header row among the first rows, then each row's
+    texts by header. A formula in a value column is recorded (and its cell read as empty)."""
+    rows = stream_rows(sheet, limits)
+    top, taken = first_rows(rows, layout.HEADER_SEARCH_ROWS)
+    found = find_header_row(top, required)
     if isinstance(found, list):
         listed = ", ".join(f"« {h} »" for h in found)
         problems.append(
             Finding(
                 f"ligne d'en-tête introuvable dans les {layout.HEADER_SEARCH_ROWS} premières lignes "
                 f"(colonnes manquantes : {listed}).",
-                Location(sheet),
+                Location(sheet.title),
             )
         )
         return None
-    # The frame counts rows and columns from 0, the spreadsheet from 1.
-    columns = {h: found.column(h) - 1 for h in headers if fold(h) in found.columns}
-    frame = pd.DataFrame(cells, dtype=object)
-    raw = frame.iloc[found.row :, list(columns.values())]
-    raw.columns = pd.Index(list(columns))
-    body = raw.map(cell_text)
-    rows = [
-        _Row(
-            number=int(index) + 1,
-            cells={str(h): str(v) for h, v in record.items()},
-            not_text={str(h): v for h, v in values.items() if v is not None and not isinstance(v, str)},
-        )
-        for index, record, values in zip(
-            body.index, body.to_dict("records"), raw.to_dict("records"), strict=True
-        )
-    ]
-    formula_cells = []
-    for header in value_headers:
-        if header not in columns:
+    columns = {h: found.column(h) for h in headers if fold(h) in found.columns}
+    value_columns = {columns[h]: h for h in value_headers if h in columns}
+    table = _Table(sheet.title, [], [])
+    for row in chain(taken, rows):
+        if row.number <= found.row:
             continue
-        column = columns[header] + 1
-        for row_number in range(found.row + 1, formulas.max_row + 1):
-            if formulas.cell(row_number, column).data_type == "f":
-                formula_cells.append((row_number, header))
-    return _Table(sheet, rows, formula_cells)
+        for column in sorted(row.formulas & value_columns.keys()):
+            table.formula_cells.append((row.number, value_columns[column]))
+        values = {h: row.values.get(c) if c not in row.formulas else None for h, c in columns.items()}
+        table.rows.append(
+            _Row(
+                number=row.number,
+                cells={h: cell_text(v) for h, v in values.items()},
+                not_text={h: v for h, v in values.items() if v is not None and not isinstance(v, str)},
+            )
+        )
+    return table
 
 
 def _quoted(names: list[str]) -> str:
@@ -162,9 +169,9 @@ def _quoted(names: list[str]) -> str:
 
 
 class _Reader:
-    def __init__(self, values: Workbook, formulas: Workbook) -> None:
-        self.values = values
-        self.formulas = formulas
+    def __init__(self, workbook: Workbook, limits: WorkbookLimits) -> None:
+        self.workbook = workbook
+        self.limits = limits
         self.problems: list[Finding] = []
 
     def problem(self, message: str, sheet: str, row: int | None = None, column: str | None = None) -> None:
@@ -206,11 +213,11 @@ class _Reader:
     def _load(
         self, name: str, headers: tuple[str, ...], required: tuple[str, ...], value_headers: tuple[str, ...]
     ) -> _Table | None:
-        values = find_sheet(self.values, name)
-        if values is None:
+        sheet = find_sheet(self.workbook, name)
+        if sheet is None:
             self.problems.append(Finding(f"l'onglet « {name} » manque dans le classeur."))
             return None
-        table = _table(values, self.formulas[values.title], headers, required, value_headers, self.problems)
+        table = _table(sheet, self.limits, headers, required, value_headers, self.problems)
         if table is not None:
             for row, header in table.formula_cells:
                 self.problem(
@@ -225,7 +232,7 @@ class _Reader:
     # --- The hidden export sheet ---
 
     def _export_info(self) -> ExportInfo | None:
-        sheet = find_sheet(self.values, vocabulary.EXPORT_SHEET)
+        sheet = find_sheet(self.workbook, vocabulary.EXPORT_SHEET)
         if sheet is None:
             self.problems.append(
                 Finding(
@@ -235,7 +242,7 @@ class _Reader:
                 )
             )
             return None
-        return read_export_info(sheet)
+        return read_export_info(with_empty_rows(stream_rows(sheet, self.limits)))
 
     # --- Classes: names first (the users' targets refer to them) ---
 
