@@ -13,6 +13,7 @@ pupils' work, personal data of minors.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import shutil
@@ -25,7 +26,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from reconcile.adapters.archive_names import ORIGINAL_NAMES_FILE, original_names_text, safe_entry_names
+from reconcile.adapters.archive_names import (
+    ORIGINAL_NAMES_FILE,
+    original_names_text,
+    safe_component,
+    safe_entry_names,
+)
 from reconcile.adapters.files import create_private_binary, french_reason
 from reconcile.core.errors import ArchiveNotWritten, FolderArchiveError, ServerFailure
 from reconcile.core.ports import SharedFile
@@ -117,7 +123,7 @@ def write_checked_archive(
         _check_free_space(class_name, archive_dir, listing)
         final_path, partial_path = _free_archive_paths(archive_dir, file_name)
     except OSError as error:
-        raise ArchiveNotWritten(class_name, str(archive_dir), french_reason(error)) from error
+        raise ArchiveNotWritten(class_name, str(archive_dir), _disk_reason(error)) from error
     try:
         with create_private_binary(partial_path) as stream:
             with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -135,7 +141,7 @@ def write_checked_archive(
         with contextlib.suppress(OSError):
             partial_path.unlink()
         if isinstance(error, OSError):
-            raise ArchiveNotWritten(class_name, str(archive_dir), french_reason(error)) from error
+            raise ArchiveNotWritten(class_name, str(archive_dir), _disk_reason(error)) from error
         raise
     return final_path
 
@@ -156,21 +162,29 @@ def _check_paths(class_name: str, listing: Sequence[SharedFile]) -> None:
 
 def _check_sizes(class_name: str, listing: Sequence[SharedFile], limits: ArchiveLimits) -> None:
     """Refuse, before any download, a file or a folder bigger than the limits."""
-    advice = "sauvegardez ce dossier à la main (procédure manuelle) ou gardez la classe."
+    advice = "sauvegardez-le et videz-le à la main (procédure manuelle d'IntraScol), puis relancez."
     for shared in listing:
         if shared.size > limits.file_bytes:
+            size, limit = _compared(shared.size, limits.file_bytes)
             raise FolderArchiveError(
                 class_name,
-                f"le fichier « {shared.path} » fait {size_in_words(shared.size)}, plus que la limite de "
-                f"{size_in_words(limits.file_bytes)} par fichier ; {advice}",
+                f"le fichier « {shared.path} » fait {size}, plus que la limite de {limit} par fichier ; "
+                f"{advice}",
             )
     total = sum(shared.size for shared in listing)
     if total > limits.folder_bytes:
+        size, limit = _compared(total, limits.folder_bytes)
         raise FolderArchiveError(
-            class_name,
-            f"le dossier fait {size_in_words(total)}, plus que la limite de "
-            f"{size_in_words(limits.folder_bytes)} par dossier ; {advice}",
+            class_name, f"le dossier fait {size}, plus que la limite de {limit} par dossier ; {advice}"
         )
+
+
+def _compared(size: int, limit: int) -> tuple[str, str]:
+    """Both in words, with the exact bytes when the words alone would look equal."""
+    words = size_in_words(size), size_in_words(limit)
+    if words[0] != words[1]:
+        return words
+    return f"{words[0]} ({size} octets)", f"{words[1]} ({limit} octets)"
 
 
 def _check_free_space(class_name: str, archive_dir: Path, listing: Sequence[SharedFile]) -> None:
@@ -270,6 +284,12 @@ def _verify_archive(class_name: str, path: Path, expected: Mapping[str, int]) ->
         )
 
 
+def _disk_reason(error: OSError) -> str:
+    if error.errno == errno.EFBIG:
+        return "l'archive dépasse la taille qu'un fichier peut avoir sur ce disque ou pour ce compte"
+    return french_reason(error)
+
+
 def _sync_folder(folder: Path) -> None:
     """Make the archive's new name durable (fsync of the folder), where the system allows it."""
     if sys.platform == "win32":
@@ -300,7 +320,7 @@ def _slug(text: str) -> str:
 def _archive_top_folder(folder_name: str) -> str:
     """The folder's name as the zip's top folder (no separators, never empty)."""
     cleaned = re.sub(r"[/\\\x00]+", "-", folder_name).strip(" .")
-    return cleaned or "dossier"
+    return safe_component(cleaned) if cleaned else "dossier"
 
 
 def _free_archive_paths(archive_dir: Path, file_name: str) -> tuple[Path, Path]:
