@@ -11,6 +11,7 @@ import json
 import os
 import resource
 import signal
+import stat
 import subprocess
 import sys
 import zipfile
@@ -205,3 +206,18 @@ def test_a_disk_that_refuses_the_archive_deletes_nothing_and_the_account_is_writ
     assert (tmp_path / "rapport-application.html").exists()
     assert because in " ".join((tmp_path / REPORT_NAME).read_text(encoding="utf-8").split())
     assert list(tmp_path.glob("*.zip")) == list(tmp_path.glob(".*.partiel")) == []
+
+
+def test_the_folder_is_fsynced_once_the_archive_has_its_name(sandbox, client, tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(descriptor: int) -> None:
+        if stat.S_ISDIR(os.fstat(descriptor).st_mode):
+            synced.append(sorted(p.name for p in tmp_path.iterdir()))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    cm2 = client.read_state().class_by_name("CM2")
+    result = archive_class_folder(client, cm2, tmp_path, today=DAY)
+    assert synced == [[result.path.name]]  # after the rename: the partial name is gone
