@@ -56,7 +56,7 @@ def main() -> None:
             folder = next(f for f in session.folders() if f.name == with_files.name)
             files = session.files(folder.id)
             for shared in files:
-                session.download(shared.id)
+                b"".join(session.download(shared.id))
             session.delete_files(folder.id, [f.id for f in files])
             session.close()
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import itertools
 import random
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
 
 from reconcile.core.errors import AnswerLost, AuthenticationFailed, ServerFailure, ServerUnreachable
@@ -324,12 +324,13 @@ class MemorySession:
             hook(self.server)
         return listing
 
-    def download(self, file_id: str) -> bytes:
+    def download(self, file_id: str) -> Generator[bytes, None, None]:
         self.server.serve_read()
         for class_id in self.server.reachable_class_ids(self.login):
             for stored in self.server.files.get(class_id, []):
                 if stored.id == file_id:
-                    return stored.data
+                    yield from (stored.data[i : i + 65536] for i in range(0, len(stored.data), 65536))
+                    return
         raise ServerFailure(f"{self.server.url}telecharger.php?fichier={file_id}", 404)
 
     def delete_files(self, folder_id: str, file_ids: Sequence[str]) -> BatchOutcome:

@@ -140,7 +140,9 @@ def test_class_operations_and_a_folder_emptied_on_the_users_side(alt: AltServer)
         assert {f.path: f.size for f in files} == {
             f.path: len(f.data) for f in alt.state.files_of(DOUBLE_LEVEL)
         }
-        assert {session.download(f.id) for f in files} == {f.data for f in alt.state.files_of(DOUBLE_LEVEL)}
+        assert {b"".join(session.download(f.id)) for f in files} == {
+            f.data for f in alt.state.files_of(DOUBLE_LEVEL)
+        }
         assert session.delete_files(folder.id, [f.id for f in files]).succeeded == tuple(
             f.path for f in files
         )

@@ -433,7 +433,7 @@ def test_users_side_list_download_and_delete_files(school) -> None:
     files = session.files(folder.id)
     assert {f.path: f.size for f in files} == {path: len(data) for path, data in stored_files.items()}
     for shared in files:
-        assert session.download(shared.id) == stored_files[shared.path]
+        assert b"".join(session.download(shared.id)) == stored_files[shared.path]
     batch = session.delete_files(folder.id, [f.id for f in files])
     assert set(batch.succeeded) == set(stored_files)
     assert store.files_of("CM2") == []
@@ -454,7 +454,7 @@ def test_users_side_refuses_a_wrong_password_and_unreachable_files(school) -> No
     session = client.user_session(zoe.login, zoe.password)  # in CP: CM2's files are out of reach
     assert "CM2" not in {f.name for f in session.folders()}
     with pytest.raises(ServerFailure, match="404"):
-        session.download(str(store.files_of("CM2")[0].id))
+        b"".join(session.download(str(store.files_of("CM2")[0].id)))
 
 
 def test_users_side_logs_in_again_after_expiry(school) -> None:
@@ -466,7 +466,7 @@ def test_users_side_logs_in_again_after_expiry(school) -> None:
     school.let_time_pass(61)
     files = session.files(folder.id)
     school.let_time_pass(61)
-    assert session.download(files[0].id) == store.file(int(files[0].id)).data
+    assert b"".join(session.download(files[0].id)) == store.file(int(files[0].id)).data
     school.let_time_pass(61)
     assert session.delete_files(folder.id, [files[0].id]).succeeded == (files[0].path,)
     assert len(store.files_of("CM2")) == len(files) - 1

@@ -29,7 +29,7 @@ from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
-from reconcile.adapters.archive import archive_file_name, write_checked_archive
+from reconcile.adapters.archive import ArchiveLimits, archive_file_name, size_in_words, write_checked_archive
 from reconcile.core.errors import AnswerLost, FolderArchiveError, ReconcileError
 from reconcile.core.journal_facts import Account
 from reconcile.core.model import SchoolClass, ServerState, User, UserType, fold
@@ -175,6 +175,7 @@ def archive_class_folder(
     on_event: FolderEventHandler | None = None,
     school: str = "",
     today: date | None = None,
+    limits: ArchiveLimits | None = None,
 ) -> Archive:
     """Save a class's work folder into a checked zip, then empty it on the server.
 
@@ -185,7 +186,9 @@ def archive_class_folder(
     the files, check the folder is empty, delete the provisional pupil (also on
     failure). An existing archive is never overwritten (`-2`, `-3`… are added).
 
-    Raises `FolderArchiveError` (French message) when something does not add up;
+    `limits` (`ArchiveLimits()` by default) bound each file, the folder and the time a
+    download may take. Raises `FolderArchiveError` (French message) when something does
+    not add up or passes a limit, `ArchiveNotWritten` when the disk refuses;
     no file is deleted on the server unless the archive holding it was checked.
     Server errors (`ServerError`) pass through, the provisional pupil removed.
     """
@@ -198,9 +201,8 @@ def archive_class_folder(
         _assign_provisional(server, school_class, provisional.login, emit)
         session = server.user_session(provisional.login, provisional.password)
         try:
-            result = _archive_and_empty(
-                session, school_class, Path(archive_dir), school, today or date.today(), emit
-            )
+            where = _Where(Path(archive_dir), school, today or date.today(), limits or ArchiveLimits())
+            result = _archive_and_empty(session, school_class, where, emit)
         finally:
             with contextlib.suppress(ReconcileError):
                 session.close()
@@ -294,12 +296,20 @@ def _assign_provisional(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """Where and how an archive is written."""
+
+    archive_dir: Path
+    school: str
+    day: date
+    limits: ArchiveLimits
+
+
 def _archive_and_empty(
     session: UserSession,
     school_class: SchoolClass,
-    archive_dir: Path,
-    school: str,
-    day: date,
+    where: _Where,
     emit: FolderEventHandler,
 ) -> tuple[Path | None, int, int]:
     name = school_class.name
@@ -318,14 +328,14 @@ def _archive_and_empty(
         FolderEvent(
             FolderStep.FILES_LISTED,
             name,
-            f"{_count(len(listing), 'fichier')} ({_size(total)}) dans le dossier « {folder.name} ».",
+            f"{_count(len(listing), 'fichier')} ({size_in_words(total)}) dans le dossier « {folder.name} ».",
             {"folder_id": folder.id, "files": len(listing), "bytes": total},
         )
     )
     if not listing:
         emit(FolderEvent(FolderStep.FOLDER_EMPTIED, name, f"Le dossier « {folder.name} » est vide.", {}))
         return None, 0, 0
-    archive_path = _write_checked_archive(session, name, folder, listing, archive_dir, school, day, emit)
+    archive_path = _write_checked_archive(session, name, folder, listing, where, emit)
     _delete_all(session, name, folder, listing, emit)
     return archive_path, len(listing), total
 
@@ -351,9 +361,7 @@ def _write_checked_archive(
     class_name: str,
     folder: Folder,
     listing: Sequence[SharedFile],
-    archive_dir: Path,
-    school: str,
-    day: date,
+    where: _Where,
     emit: FolderEventHandler,
 ) -> Path:
     def archived(index: int, shared: SharedFile) -> None:
@@ -367,13 +375,14 @@ def _write_checked_archive(
         )
 
     final_path = write_checked_archive(
-        archive_dir,
-        archive_file_name(class_name, day, school),
+        where.archive_dir,
+        archive_file_name(class_name, where.day, where.school),
         class_name=class_name,
         folder_name=folder.name,
         listing=listing,
         download=session.download,
         on_file=archived,
+        limits=where.limits,
     )
     emit(
         FolderEvent(
@@ -486,11 +495,3 @@ def _ignore(_event: FolderEvent) -> None:
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'s' if number > 1 else ''}"
-
-
-def _size(total: int) -> str:
-    if total < 1024:
-        return f"{total} octets"
-    if total < 1024 * 1024:
-        return f"{total / 1024:.1f} Ko".replace(".", ",")
-    return f"{total / (1024 * 1024):.1f} Mo".replace(".", ",")

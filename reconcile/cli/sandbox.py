@@ -15,7 +15,21 @@ from reconcile.cli.render import console, error_console
 
 def sandbox(
     port: Annotated[int, typer.Option(metavar="PORT", help="Port d'écoute (0 : un port libre).")] = 8080,
-    host: Annotated[str, typer.Option("--hote", metavar="ADRESSE", help="Adresse d'écoute.")] = "127.0.0.1",
+    host: Annotated[
+        str,
+        typer.Option(
+            "--hote",
+            metavar="ADRESSE",
+            help="Adresse d'écoute (une autre que 127.0.0.1 : avec --exposer-au-reseau).",
+        ),
+    ] = "127.0.0.1",
+    expose: Annotated[
+        bool,
+        typer.Option(
+            "--exposer-au-reseau",
+            help="Accepter une adresse --hote joignable depuis d'autres ordinateurs (pages en clair).",
+        ),
+    ] = False,
     state: Annotated[
         Path | None,
         typer.Option(
@@ -105,6 +119,7 @@ def sandbox(
         fail_before_post=fail_before_post,
         lose_answer_after_post=lose_answer_after_post,
         log_requests=True,
+        expose_to_network=expose,
     )
     try:
         running = start_sandbox(options, host=host, port=port)
@@ -128,6 +143,10 @@ def sandbox(
         "  (le mot de passe ci-dessus vous sera demandé, sans s'afficher)",
         "Arrêt : Ctrl-C.",
     ]
+    if expose:
+        lines.insert(
+            1, f"  Attention : joignable depuis le réseau ({running.host}), pages et mots de passe en clair."
+        )
     try:
         for line in lines:
             console.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -270,6 +270,16 @@ class FolderArchiveError(ReconcileError):
         self.files_deleted = files_deleted
 
 
+class ArchiveNotWritten(FolderArchiveError):
+    """The archive of a class folder could not be written on this computer (disk full, read-only…)."""
+
+    def __init__(self, class_name: str, folder: str, reason: str) -> None:
+        super().__init__(
+            class_name, f"l'archive ne peut pas être écrite dans le dossier {folder} : {reason}."
+        )
+        self.folder = folder
+
+
 class UnknownClass(ReconcileError):
     """A class named on the command line is not on the server."""
 

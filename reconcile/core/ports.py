@@ -7,7 +7,7 @@ by any implementation (the real client in production and in the tests).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -93,7 +93,9 @@ class UserSession(Protocol):
 
     def files(self, folder_id: str) -> Sequence[SharedFile]: ...
 
-    def download(self, file_id: str) -> bytes: ...
+    def download(self, file_id: str) -> Generator[bytes, None, None]:
+        """The file's bytes in chunks as they arrive, never held whole; closing it ends the download."""
+        ...
 
     def delete_files(self, folder_id: str, file_ids: Sequence[str]) -> BatchOutcome: ...
 

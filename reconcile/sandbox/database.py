@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import random
+import secrets
 import sqlite3
 import string
 from pathlib import Path
@@ -51,18 +51,30 @@ def connect(path: Path | str) -> sqlite3.Connection:
     return connection
 
 
-def initialise_empty(connection: sqlite3.Connection, seed: int, school: str | None = None) -> None:
-    """The schema, the administrator account, the `Commun` folder; no user, no class."""
-    rng = random.Random(f"admin:{seed}")
+def new_admin_password() -> str:
+    """A random password for a new state's administrator: never the same twice, nor guessable
+    from the seed (a sandbox reachable by others must not open with a known password)."""
     alphabet = string.ascii_letters + string.digits
-    admin_password = "".join(rng.choice(alphabet) for _ in range(12))
+    return "".join(secrets.choice(alphabet) for _ in range(16))
+
+
+def give_new_admin_password(connection: sqlite3.Connection) -> None:
+    """A fresh state's administrator gets its own password (the demo school is copied from a template)."""
+    with connection:
+        connection.execute(
+            "UPDATE settings SET value = ? WHERE key = 'admin_password'", (new_admin_password(),)
+        )
+
+
+def initialise_empty(connection: sqlite3.Connection, school: str | None = None) -> None:
+    """The schema, the administrator account, the `Commun` folder; no user, no class."""
     with connection:
         connection.executescript(SCHEMA)
         connection.executemany(
             "INSERT INTO settings (key, value) VALUES (?, ?)",
             [
                 ("admin_login", "admin"),
-                ("admin_password", admin_password),
+                ("admin_password", new_admin_password()),
                 ("school", school or "École élémentaire Jules Ferry"),
             ],
         )

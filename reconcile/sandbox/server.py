@@ -10,6 +10,7 @@ client sees the connection end without a single byte of answer (a
 from __future__ import annotations
 
 import io
+import ipaddress
 import os
 import signal
 import socket
@@ -38,7 +39,9 @@ class SandboxOptions:
     `latency` is added to every request (seconds); `fail_before_post` is the
     probability that a logged-in POST gets a `500` and changes nothing;
     `lose_answer_after_post` the probability that it is applied and its answer lost;
-    `fail_get` the probability of a `500` on a GET.
+    `fail_get` the probability of a `500` on a GET. `expose_to_network` lets it listen
+    on an address other computers reach (refused otherwise: its pages travel in clear
+    and its administrator's password is printed).
     """
 
     demo: bool = True
@@ -50,6 +53,7 @@ class SandboxOptions:
     lose_answer_after_post: float = 0.0
     fail_get: float = 0.0
     log_requests: bool = False
+    expose_to_network: bool = False
 
 
 class Traffic:
@@ -196,6 +200,17 @@ class RunningSandbox:
         self.stop()
 
 
+def is_loopback(host: str) -> bool:
+    """Whether every address `host` names is this computer's loopback (`127.0.0.1`, `::1`, `localhost`)."""
+    if not host.strip():
+        return False  # every interface
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+    except socket.gaierror:
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
+
+
 def _check_can_listen(host: str, port: int) -> None:
     """Raise the `OSError` listening on host:port would raise.
 
@@ -213,6 +228,14 @@ def start_sandbox(
     """Opens (or creates) the state and serves it on `host:port` (0: a free port)."""
     options = options or SandboxOptions()
     _check_can_listen(host, port)
+    if not options.expose_to_network and not is_loopback(host):
+        shown = host or '""'
+        raise ValueError(
+            f"--hote {shown} rendrait le bac à sable joignable depuis le réseau, où ses pages circulent "
+            "en clair et où son mot de passe administrateur serait à la portée de tous ; il n'écoute "
+            "d'ordinaire que sur cet ordinateur (127.0.0.1). Pour le faire exprès, ajoutez "
+            "--exposer-au-reseau."
+        )
     temporary: Path | None = None
     if options.state is None:
         descriptor, name = tempfile.mkstemp(prefix="intrascol-", suffix=".sqlite")

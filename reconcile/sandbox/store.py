@@ -14,7 +14,7 @@ import string
 from collections.abc import Iterable
 from pathlib import Path
 
-from reconcile.sandbox.database import connect, initialise_empty
+from reconcile.sandbox.database import connect, give_new_admin_password, initialise_empty
 from reconcile.sandbox.reading import StoreReader, class_key
 from reconcile.sandbox.records import PUPIL, USER_TYPES, Message, StoredClass, StoredFile, StoredUser
 from reconcile.sandbox.text import ascii_slug, clean_name
@@ -75,8 +75,9 @@ class Store(StoreReader):
                 from reconcile.sandbox.demo import copy_demo_school
 
                 copy_demo_school(connection, seed)
+                give_new_admin_password(connection)
             else:
-                initialise_empty(connection, seed)
+                initialise_empty(connection)
             return cls(connection, path, seed=seed)
         try:
             tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
@@ -326,5 +327,5 @@ class Store(StoreReader):
 def memory_store(seed: int) -> Store:
     """An empty school in memory (used to build the demo school once per process)."""
     connection = connect(":memory:")
-    initialise_empty(connection, seed)
+    initialise_empty(connection)
     return Store(connection, None, seed=seed)
