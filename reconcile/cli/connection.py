@@ -46,6 +46,15 @@ def connect(access: ServerAccess) -> IntraScolClient:
     The password comes from `access`, `INTRASCOL_PASSWORD` or a hidden prompt, never from
     the command line (it would show in the shell history and the process list).
     """
+    url, login, password = credentials(access)
+    client = IntraScolClient(url, login, password)
+    with console.status(f"Connexion à {escape(url)}…"):
+        client.log_in()
+    return client
+
+
+def credentials(access: ServerAccess) -> tuple[str, str, str]:
+    """The server's base URL, the administrator's login and password, asked for when not given."""
     if not access.url:
         raise ReconcileError(
             "Adresse du serveur manquante : donnez --url ou la variable d'environnement INTRASCOL_URL "
@@ -61,10 +70,7 @@ def connect(access: ServerAccess) -> IntraScolClient:
             )
         login = typer.prompt("Identifiant de l'administrateur")
     password = access.password or os.environ.get("INTRASCOL_PASSWORD") or ask_password(login, url)
-    client = IntraScolClient(url, login, password)
-    with console.status(f"Connexion à {escape(url)}…"):
-        client.log_in()
-    return client
+    return url, login, password
 
 
 def ask_password(login: str, url: str) -> str:

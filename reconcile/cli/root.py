@@ -9,6 +9,7 @@ from reconcile import __version__
 from reconcile.cli import errors
 from reconcile.cli.apply import apply
 from reconcile.cli.demo import demo
+from reconcile.cli.diagnostic import diagnostic
 from reconcile.cli.export import export
 from reconcile.cli.info import info
 from reconcile.cli.listes import listes
@@ -41,7 +42,7 @@ def root() -> None:  # its docstring is the help of `reconcile` itself
 
 
 # `reconcile --help` lists the commands in the order they are added: the order of the rentrée.
-for command in (info, export, onde, plan, apply, listes, demo, sandbox):
+for command in (info, diagnostic, export, onde, plan, apply, listes, demo, sandbox):
     app.command()(command)
 
 
