@@ -7,7 +7,7 @@ writes `tests/data/html/captures/ecole-0-1-5/`: every page of the capture that a
 `manifest.json`, naming for each file the page it is and the reader that must read it.
 `tests/test_captured_pages.py` runs every reader on every captured server: a server whose
 pages differ fails there until the reader learns them, and stays covered afterwards.
-See docs/intrascol.md, « Une capture devient un test ».
+See docs/intrascol.md, « The capture, and how a capture becomes a test ».
 """
 
 from __future__ import annotations
