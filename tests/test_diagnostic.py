@@ -25,7 +25,10 @@ from urllib.parse import urlsplit
 import pytest
 from werkzeug.serving import make_server
 
+from reconcile.adapters.intrascol.capture import write_capture
+from reconcile.adapters.intrascol.diagnostic import diagnose
 from reconcile.sandbox import RunningSandbox
+from tests.alt_server import SCHOOL, AltServer, alt_school
 from tests.capture_to_fixtures import convert, read_fixture
 
 Rewrite = Callable[[str, str], str]
@@ -290,4 +293,23 @@ def test_a_capture_becomes_parser_fixtures(sandbox: RunningSandbox, tmp_path: Pa
     read = {entry["file"]: read_fixture(folder, entry) for entry in manifest}  # no reader raises
     assert all(read[e["file"]] is True for e in manifest if e["reader"] == "is_login_form")
     listed = [e for e in manifest if e["reader"] == "users_page" and "classe=" not in e["page"]]
-    assert sum(len(read[e["file"]].users) for e in listed) == len(sandbox.store.users())
+    assert len(listed) == 2  # two pages of the users' list are enough: one with a next page, the next
+    assert read[listed[0]["file"]].next_url is not None
+    assert all(len(read[e["file"]].users) == 50 for e in listed)
+
+
+def test_the_second_server_is_compatible_and_its_capture_hides_its_school(tmp_path: Path) -> None:
+    # The contract implemented otherwise (tests/alt_server.py): the diagnostic relies on it alone.
+    with AltServer(alt_school()) as alt:
+        result = diagnose(alt.url, alt.admin_login, alt.admin_password)
+        assert result.compatible, result.failures
+        capture = tmp_path / "alt.zip"
+        write_capture(capture, pages=result.pages, secrets=result.secrets, checks=result.checks, summary="")
+        state = alt.state
+        values = {SCHOOL, alt.admin_login, alt.admin_password}
+        for user in (u for u in state.users.values() if u.login != alt.admin_login):  # « Direction École »
+            values |= {user.login, user.first_name, user.last_name, user.password}
+        values |= {c.name for c in state.classes.values()} | set(state.folders.values())
+        for shared in state.files.values():
+            values |= set(shared.path.split("/"))
+    assert survivors(capture, values) == []
