@@ -25,8 +25,9 @@ from urllib.parse import urlsplit
 import pytest
 from werkzeug.serving import make_server
 
-from reconcile.adapters.intrascol.capture import write_capture
+from reconcile.adapters.intrascol.capture import Anonymiser, Secrets, write_capture
 from reconcile.adapters.intrascol.diagnostic import diagnose
+from reconcile.core.model import SchoolClass, User, UserType
 from reconcile.sandbox import RunningSandbox
 from tests.alt_server import SCHOOL, AltServer, alt_school
 from tests.capture_to_fixtures import convert, read_fixture
@@ -196,17 +197,40 @@ def _unknown_version(path: str, text: str) -> str:
     return text.replace('<span id="version">0.1.7a</span>', '<span id="version">0.2.0</span>')
 
 
-def test_an_unknown_version_is_said_by_info_and_diagnostic(sandbox: RunningSandbox) -> None:
+def test_an_unknown_version_is_said_by_info_export_and_diagnostic(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
     with serve_variant(sandbox, _unknown_version) as (url, _):
         info = run_command(sandbox, url, "info")
+        export = run_command(sandbox, url, "export", "-o", str(tmp_path / "rentree.xlsx"))
         diagnostic = run_command(sandbox, url, "diagnostic")
-    assert info.returncode == 0, info.stderr
-    said = " ".join(info.stdout.split())
-    assert "La version d'IntraScol « 0.2.0 » n'est pas une de celles que reconcile connaît" in said
-    assert "lancez « reconcile diagnostic »" in said
+    for command in (info, export):
+        assert command.returncode == 0, command.stderr
+        said = " ".join(command.stdout.split())
+        assert "La version d'IntraScol « 0.2.0 » n'est pas une de celles que reconcile connaît" in said
+        assert "lancez « reconcile diagnostic »" in said
     assert diagnostic.returncode == 0  # every element is there: an unknown version alone is no failure
     assert "différent" in row(diagnostic.stdout, "une version connue")
     assert "« 0.2.0 » n'est pas une de celles que reconcile connaît" in diagnostic.stdout
+
+
+def test_a_web_server_that_is_not_intrascol_is_not_compatible(sandbox: RunningSandbox) -> None:
+    def not_found(environ: dict, start_response: Callable) -> list[bytes]:
+        start_response("404 Not Found", [("Content-Type", "text/html")])
+        return [b"<html><body><h1>Not Found</h1></body></html>"]
+
+    server = make_server("127.0.0.1", 0, not_found, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    try:
+        result = run_command(sandbox, f"http://127.0.0.1:{server.port}/intrascol/", "diagnostic")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "absent" in row(result.stdout, '<form id="connexion">')
+    assert "différent" in row(result.stdout, "la connexion")
+    assert "Verdict : NON compatible" in result.stdout
 
 
 # --- The capture -------------------------------------------------------------------------
@@ -313,3 +337,30 @@ def test_the_second_server_is_compatible_and_its_capture_hides_its_school(tmp_pa
         for shared in state.files.values():
             values |= set(shared.path.split("/"))
     assert survivors(capture, values) == []
+
+
+# --- The anonymiser alone -------------------------------------------------------------------
+
+
+def test_the_same_value_gets_the_same_pseudonym_and_the_markup_stays() -> None:
+    secrets = Secrets(admin_login="direction", admin_password="Secret-1", tokens={"abc123"})
+    secrets.add_user(User("lukasz.kowalski", "Kowalski", "Łukasz", UserType.PUPIL, 4, "tigre42"))
+    secrets.add_class(SchoolClass(4, "CE2 Écureuils", "mdupont", "Marie DUPONT", 1))
+    anonymiser = Anonymiser(secrets)
+    page = (
+        '<p class="nom">Connecté : &#321;ukasz KOWALSKI (lukasz.kowalski)</p>'
+        '<td class="classe" data-id="4">CE2  Écureuils</td><input name="jeton" value="abc123">'
+        '<a href="utilisateurs.php?classe=4&amp;qui=lukasz.kowalski">ce2 écureuils</a>'
+        "<button onclick=\"confirm('Supprimer Kowalski ?')\">Supprimer</button> Zébulon direction"
+    ).encode("latin-1")
+    out = anonymiser.page(page, "text/html; charset=ISO-8859-1").decode("latin-1")
+    for secret in ("ukasz", "Kowalski", "KOWALSKI", "lukasz", "Écureuils", "abc123", "direction", "Zébulon"):
+        assert secret.casefold() not in html.unescape(out).casefold(), (secret, out)
+    login = re.search(r"\((identifiant-\d+)\)", out)
+    assert login is not None
+    assert f"qui={login.group(1)}" in out  # the same login, the same pseudonym, in a link too
+    assert out.count("Classe-1") == 2  # `CE2  Écureuils` and `ce2 écureuils`: one class
+    assert '<p class="nom">' in out
+    assert '<td class="classe" data-id="4">' in out
+    assert 'value="jeton-retire"' in out
+    assert "admin-retire" in out

@@ -87,7 +87,7 @@ class Secrets:
 # The interface's own words, kept by the second pass (compared without case). A word
 # missing here is only replaced by `mot-N`: the list errs on the side of hiding.
 _UI_TEXT = """
-    a à accueil action actions administration adulte adultes affecter affecté affectation aide ajouter
+    a à accueil action actions admin administration adulte adultes affecter affecté affectation aide ajouter
     au aucun aucune aux automatiquement carte ce cet cette ces choix classe classes cocher cochées
     cochés compte connecté connexion créer créée créé création d dans de décocher déconnexion déjà des
     destination doit dossier dossiers du école ecole effectif élémentaire élève élèves en enregistrer

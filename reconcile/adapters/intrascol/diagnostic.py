@@ -179,10 +179,10 @@ class _Visit:
         login_form = self.login_side("admin/login.php", "admin/index.php", Means.LOGIN)
         try:
             self.admin.log_in()
-        except AuthenticationFailed:
-            if login_form.status is Status.FOUND:
-                raise
-            detail = "refusée : le formulaire de connexion n'est pas celui qu'attend reconcile"
+        except (AuthenticationFailed, PageNotRecognised, ServerFailure) as error:
+            if isinstance(error, AuthenticationFailed) and login_form.status is Status.FOUND:
+                raise  # the form is as expected: the password is wrong
+            detail = f"impossible : {error}"
             self.checks.append(
                 Check("admin/login.php", "la connexion", Status.DIFFERENT, detail, Means.LOGIN)
             )
