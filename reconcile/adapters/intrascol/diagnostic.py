@@ -193,6 +193,8 @@ class _Visit:
         self.users_pages()
         self.add_user_page()
         self.users_side()
+        # A session id may show in a page (PHP's `?PHPSESSID=` links): hidden as a `jeton`.
+        self.secrets.tokens.update(cookie.value or "" for cookie in self.session.cookies)
         self.checks.append(jeton_check(self.form_pages))
         html = [(p.where, p.content_type, p.content) for p in self.pages if p.status == 200]
         self.checks.append(encoding_check(html))
@@ -267,7 +269,9 @@ class _Visit:
         if not pages:
             return
         self.checks.append(pagination_check(where, pages, rows))
-        fields = (Field("utilisateurs[]"), Field("action", ("supprimer", "transferer")), Field("destination"))
+        # Checkboxes only where there are users; the destination's options only where there are classes.
+        boxes = (Field("utilisateurs[]"),) if self.users else ()
+        fields = (*boxes, Field("action", ("supprimer", "transferer")), Field("destination"))
         self.checks.append(form_check(pages[0], where, "form-utilisateurs", fields, Means.USERS_FORM))
         self.form_pages.append((where, pages[0]))
         pupils = [u for u in self.users if u.type is UserType.PUPIL]
@@ -353,6 +357,7 @@ class _Visit:
                                          Means.FOLDERS))  # fmt: skip
                 return
             self.pupil_folders(connection, pupil)
+            self.secrets.tokens.update(cookie.value or "" for cookie in session.cookies)
 
     def pupil_folders(self, connection: Connection, pupil: User) -> None:
         where = "partages.php"
