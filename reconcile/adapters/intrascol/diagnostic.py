@@ -160,8 +160,7 @@ class _Visit:
             return None
         self._keep(where, response)
         page = Page(response.url, decode(response.content, response.headers.get("Content-Type")))
-        if page.jeton():
-            self.secrets.tokens.add(page.jeton() or "")
+        self.secrets.tokens.add(page.jeton() or "")
         return page
 
     def read(self, where: str, element: str, page: Page, reader: Callable[[], object], container: str,
