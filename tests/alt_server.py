@@ -580,9 +580,20 @@ class AltServerApp:
         body = (
             f'{_messages(answers)}<form id="form-utilisateurs" method="post">{_hidden(session)}'
             f'<table id="utilisateurs" border="1">{"".join(rows)}</table>'
-            f'<div id="pagination">Page {page} {pagination}</div></form>'
+            f'<div id="pagination">Page {page} {pagination}</div>{self._users_actions()}</form>'
         )
         return self.html(_page("Utilisateurs", body))
+
+    def _users_actions(self) -> str:
+        """The buttons a person clicks (and whose names a client posts): another order, other labels."""
+        options = "".join(
+            f'<option value="{c.id}">{_esc(c.name)}</option>' for c in self.state.classes.values()
+        )
+        return (
+            f'<p>Vers <select name="destination">{options}</select> '
+            '<button name="action" value="transferer">D&eacute;placer</button> '
+            '<button name="action" value="supprimer">Effacer</button></p>'
+        )
 
     def add_user(self, request: Request, session: AltSession, fields: dict[str, list[str]]) -> Response:
         body = ""

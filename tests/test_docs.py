@@ -40,5 +40,16 @@ def test_the_help_lists_the_commands_in_the_order_of_the_rentree() -> None:
     assert result.exit_code == 0, result.output
     rows = [line.strip("│ ").split(maxsplit=1) for line in result.output.splitlines()]
     listed = [row[0] for row in rows if row and row[0] in COMMANDS]
-    workflow = ["info", "export", "onde", "plan", "apply", "listes", "demo", "sandbox", "version"]
+    workflow = [
+        "info",
+        "diagnostic",
+        "export",
+        "onde",
+        "plan",
+        "apply",
+        "listes",
+        "demo",
+        "sandbox",
+        "version",
+    ]
     assert listed == workflow

@@ -57,25 +57,12 @@ class ServerAccess:
 
 
 def connect(access: ServerAccess) -> IntraScolClient:
-    """A logged-in client.
+    """A logged-in client; a password typed at the terminal and refused is asked again.
 
     The password comes from `access`, `INTRASCOL_PASSWORD` or a hidden prompt, never from
     the command line (it would show in the shell history and the process list).
     """
-    if not access.url:
-        raise ReconcileError(
-            "Adresse du serveur manquante : donnez --adresse ou la variable d'environnement INTRASCOL_URL "
-            "(ex. http://serveur/intrascol/)."
-        )
-    url = base_url(access.url)
-    login = access.login
-    if not login:
-        if not sys.stdin.isatty():
-            raise ReconcileError(
-                "Identifiant de l'administrateur manquant, et pas de terminal pour le demander : "
-                "donnez --identifiant ou la variable d'environnement INTRASCOL_LOGIN."
-            )
-        login = typer.prompt("Identifiant de l'administrateur")
+    url, login = _address_and_login(access)
     given = access.password or os.environ.get("INTRASCOL_PASSWORD")
     if given:  # not typed: asking again would not change it
         return _log_in(url, login, given)
@@ -91,6 +78,31 @@ def connect(access: ServerAccess) -> IntraScolClient:
                 f"[yellow]Mot de passe refusé.[/] Nouvel essai ({tries} sur {PASSWORD_TRIES}).",
                 highlight=False,
             )
+
+
+def credentials(access: ServerAccess) -> tuple[str, str, str]:
+    """The server's base URL, the administrator's login and password, asked for when not given."""
+    url, login = _address_and_login(access)
+    password = access.password or os.environ.get("INTRASCOL_PASSWORD") or ask_password(login, url)
+    return url, login, password
+
+
+def _address_and_login(access: ServerAccess) -> tuple[str, str]:
+    if not access.url:
+        raise ReconcileError(
+            "Adresse du serveur manquante : donnez --adresse ou la variable d'environnement INTRASCOL_URL "
+            "(ex. http://serveur/intrascol/)."
+        )
+    url = base_url(access.url)
+    login = access.login
+    if not login:
+        if not sys.stdin.isatty():
+            raise ReconcileError(
+                "Identifiant de l'administrateur manquant, et pas de terminal pour le demander : "
+                "donnez --identifiant ou la variable d'environnement INTRASCOL_LOGIN."
+            )
+        login = typer.prompt("Identifiant de l'administrateur")
+    return url, login
 
 
 def _log_in(url: str, login: str, password: str) -> IntraScolClient:

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from reconcile.adapters.files import check_workbook_name
+from reconcile.adapters.intrascol.diagnostic import version_warning
 from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import on_ctrl_c
 from reconcile.cli.render import console, warn_unsafe_names
@@ -46,7 +47,9 @@ def run_export(output: Path, *, force: bool, access: ServerAccess) -> None:
         raise ReconcileError(f"Le dossier {output.resolve().parent} n'existe pas : créez-le ou changez -o.")
     interrupted = "Export interrompu (Ctrl-C) : aucun classeur n'a été écrit, rien n'a été modifié."
     with on_ctrl_c(interrupted), connect(access) as client:
-        client.info()
+        warning = version_warning(client.info().version)
+        if warning:
+            console.print(f"[bold yellow]Attention :[/] {escape(warning)}", highlight=False)
         columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console) as bar:
             task = bar.add_task("Lecture des comptes…", total=None)

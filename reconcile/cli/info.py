@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from reconcile.adapters.intrascol.diagnostic import version_warning
 from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import READ_ONLY_INTERRUPTED, on_ctrl_c
 from reconcile.cli.render import console, shown
@@ -30,3 +31,6 @@ def info(url: UrlOption = None, login: LoginOption = None) -> None:
     table.add_row("Adultes", str(adults))
     table.add_row("Élèves", f"{pupils} (dont {without_class} sans classe)")
     console.print(table)
+    warning = version_warning(server.version)
+    if warning:
+        console.print(f"[bold yellow]Attention :[/] {escape(warning)}", highlight=False)

@@ -11,6 +11,7 @@ from reconcile.cli import errors
 from reconcile.cli.apply import apply
 from reconcile.cli.connection import PASSWORD_HELP
 from reconcile.cli.demo import demo
+from reconcile.cli.diagnostic import diagnostic
 from reconcile.cli.export import export
 from reconcile.cli.french import CONTEXT_SETTINGS, FrenchCommand, FrenchGroup
 from reconcile.cli.info import info
@@ -55,8 +56,8 @@ def root(  # its docstring is the help of `reconcile` itself
 
 # `reconcile --help` lists the commands in the order they are added: the order of the rentrée.
 # The commands that connect to the server say, under their options, how the password is given.
-for command in (info, export, onde, plan, apply, listes, demo, sandbox):
-    connects = command in (info, export, plan, apply, listes)
+for command in (info, diagnostic, export, onde, plan, apply, listes, demo, sandbox):
+    connects = command in (info, diagnostic, export, plan, apply, listes)
     app.command(cls=FrenchCommand, epilog=PASSWORD_HELP if connects else None)(command)
 
 

@@ -4,6 +4,7 @@
 reads goes through `pages.Page`; the HTTP rules of `INTERFACE.md` (retries, the
 `jeton`, sessions renewed, a POST never re-sent blindly) are in `transport.py`, the
 users' side in `user_side.py`.
+Every page, field and message relied on, and where it is read: `docs/intrascol.md`.
 """
 
 from __future__ import annotations

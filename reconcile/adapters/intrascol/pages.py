@@ -5,6 +5,7 @@ attributes, `name` attributes and classes only, never by column order, layout,
 whitespace or styling, so that any implementation of the contract parses.
 A page lacking what the contract promises raises `PageNotRecognised` with the
 URL and a French description of what is missing. No I/O happens here.
+Every page, field and message relied on, and where it is read: `docs/intrascol.md`.
 """
 
 from __future__ import annotations
