@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from reconcile.adapters.intrascol.capture import write_capture
@@ -14,7 +13,7 @@ from reconcile.adapters.intrascol.diagnostic import Diagnosis, diagnose, unknown
 from reconcile.adapters.intrascol.page_checks import Status
 from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, credentials
 from reconcile.cli.errors import READ_ONLY_INTERRUPTED, on_ctrl_c
-from reconcile.cli.render import console
+from reconcile.cli.render import console, shown
 from reconcile.core.errors import ReconcileError
 
 _COLOURS = {Status.FOUND: "green", Status.MISSING: "red", Status.DIFFERENT: "red", Status.UNCHECKED: "dim"}
@@ -39,7 +38,7 @@ def diagnostic(
             f"Le dossier {capture.resolve().parent} n'existe pas : créez-le ou changez --capture."
         )
     base, admin, password = credentials(ServerAccess(url, login))
-    with on_ctrl_c(READ_ONLY_INTERRUPTED), console.status(f"Diagnostic de {escape(base)} (lecture seule)…"):
+    with on_ctrl_c(READ_ONLY_INTERRUPTED), console.status(f"Diagnostic de {shown(base)} (lecture seule)…"):
         result = diagnose(base, admin, password)
     print_diagnosis(result)
     if capture is not None:
@@ -47,7 +46,7 @@ def diagnostic(
             capture, pages=result.pages, secrets=result.secrets, checks=result.checks, summary=verdict(result)
         )
         console.print(
-            f"[green]Capture écrite :[/] {escape(str(capture.resolve()))} (lisible par vous seul) : "
+            f"[green]Capture écrite :[/] {shown(str(capture.resolve()))} (lisible par vous seul) : "
             f"les {pages} pages vues pendant le diagnostic et son tableau. Chaque identifiant, nom, "
             "prénom, mot de passe, nom de classe et de fichier, et le nom de l'école, y est remplacé par "
             "un pseudonyme ; votre identifiant, votre mot de passe et les cookies de session en sont "
@@ -55,12 +54,12 @@ def diagnostic(
             highlight=False,
         )
     style = "bold green" if result.compatible else "bold red"
-    console.print(f"[{style}]{escape(verdict(result))}[/]", highlight=False)
+    console.print(f"[{style}]{shown(verdict(result))}[/]", highlight=False)
     raise typer.Exit(0 if result.compatible else 1)
 
 
 def print_diagnosis(result: Diagnosis) -> None:
-    table = Table(title=f"Diagnostic de {escape(result.url)}", title_justify="left", show_lines=True)
+    table = Table(title=f"Diagnostic de {shown(result.url)}", title_justify="left", show_lines=True)
     table.add_column("Page")
     table.add_column("Élément attendu")
     table.add_column("État")
@@ -71,12 +70,12 @@ def print_diagnosis(result: Diagnosis) -> None:
             meaning = f"{check.detail}\n→ {check.consequence}" if check.detail else f"→ {check.consequence}"
         colour = _COLOURS[check.status]
         table.add_row(
-            escape(check.page), escape(check.element), f"[{colour}]{check.status.value}[/]", escape(meaning)
+            shown(check.page), shown(check.element), f"[{colour}]{check.status.value}[/]", shown(meaning)
         )
     console.print(table)
     unknown = unknown_version(result.version) if result.version is not None else None
     if unknown:
-        console.print(f"[yellow]{escape(unknown)} Le tableau ci-dessus dit ce que reconcile y comprend.[/]")
+        console.print(f"[yellow]{shown(unknown)} Le tableau ci-dessus dit ce que reconcile y comprend.[/]")
 
 
 def verdict(result: Diagnosis) -> str:

@@ -7,14 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from reconcile.adapters.files import check_workbook_name
 from reconcile.adapters.intrascol.diagnostic import version_warning
 from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import on_ctrl_c
-from reconcile.cli.render import console, warn_unsafe_names
+from reconcile.cli.render import console, shown, warn_unsafe_names
 from reconcile.core.errors import ReconcileError
 from reconcile.core.vocabulary import suggested_command
 
@@ -49,7 +48,7 @@ def run_export(output: Path, *, force: bool, access: ServerAccess) -> None:
     with on_ctrl_c(interrupted), connect(access) as client:
         warning = version_warning(client.info().version)
         if warning:
-            console.print(f"[bold yellow]Attention :[/] {escape(warning)}", highlight=False)
+            console.print(f"[bold yellow]Attention :[/] {shown(warning)}", highlight=False)
         columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console) as bar:
             task = bar.add_task("Lecture des comptes…", total=None)
@@ -62,9 +61,9 @@ def run_export(output: Path, *, force: bool, access: ServerAccess) -> None:
             bar.update(task, total=done, completed=done, description=f"Comptes lus : {len(state.users)}")
         write_workbook(state, output, server_url=client.url, exported_at=datetime.now().astimezone())
     warn_unsafe_names(state)
-    plan, apply = (escape(suggested_command(command, str(output))) for command in ("plan", "apply"))
+    plan, apply = (shown(suggested_command(command, str(output))) for command in ("plan", "apply"))
     console.print(
-        f"[green]Classeur écrit :[/] {escape(str(output.resolve()))} "
+        f"[green]Classeur écrit :[/] {shown(str(output.resolve()))} "
         f"({len(state.users)} comptes, {len(state.classes)} classes ; aucun mot de passe).\n"
         "Ensuite :\n"
         f"  1. ouvrez-le dans Excel ou LibreOffice Calc et remplissez la colonne « Classe cible » "

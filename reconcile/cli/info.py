@@ -33,4 +33,4 @@ def info(url: UrlOption = None, login: LoginOption = None) -> None:
     console.print(table)
     warning = version_warning(server.version)
     if warning:
-        console.print(f"[bold yellow]Attention :[/] {escape(warning)}", highlight=False)
+        console.print(f"[bold yellow]Attention :[/] {shown(warning)}", highlight=False)
