@@ -22,7 +22,7 @@ from reconcile.adapters.reports.apply_report import (
 )
 from reconcile.adapters.reports.plan_report import ReportFiles
 from reconcile.app.apply import apply_workbook
-from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, connect
+from reconcile.cli.connection import CaBundleOption, LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import on_ctrl_c
 from reconcile.cli.plan import MovesCheckedOption, NewAddressOption
 from reconcile.cli.render import StepBars, console, error_console, paused, show_preparation, show_run
@@ -60,6 +60,7 @@ def apply(
     moves_checked: MovesCheckedOption = False,
     url: UrlOption = None,
     login: LoginOption = None,
+    ca_bundle: CaBundleOption = None,
 ) -> None:
     """Applique le classeur au serveur dans l'ordre de la procédure ; relancée, reprend où elle en était."""
     run_apply(
@@ -68,7 +69,7 @@ def apply(
         yes=yes,
         keep_folders=keep_folders,
         allow_mass_delete=allow_mass_delete,
-        access=ServerAccess(url, login),
+        access=ServerAccess(url, login, ca_bundle=ca_bundle),
         new_address=new_address,
         moves_checked=moves_checked,
     )

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from reconcile.adapters.files import check_workbook_name
-from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, connect
+from reconcile.cli.connection import CaBundleOption, LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import on_ctrl_c
 from reconcile.cli.render import console
 from reconcile.core.errors import ReconcileError
@@ -24,9 +24,10 @@ def export(
     force: Annotated[bool, typer.Option("--force", help="Remplace le classeur s'il existe déjà.")] = False,
     url: UrlOption = None,
     login: LoginOption = None,
+    ca_bundle: CaBundleOption = None,
 ) -> None:
     """Lit le serveur et écrit le classeur de la rentrée, à remplir dans Excel ou LibreOffice Calc."""
-    run_export(output, force=force, access=ServerAccess(url, login))
+    run_export(output, force=force, access=ServerAccess(url, login, ca_bundle=ca_bundle))
 
 
 def run_export(output: Path, *, force: bool, access: ServerAccess) -> None:

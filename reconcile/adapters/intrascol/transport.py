@@ -8,14 +8,24 @@
   re-send: a redirection to the login page (expired session: log in again) and
   `Jeton de formulaire invalide.` (read the token again), once each.
 
+Every answer is read within limits (`read_within`): at most `PAGE_LIMIT` bytes for a
+page, and a total deadline per request, its GET retries included (`REQUEST_DEADLINE`),
+kept by a watchdog rather than per socket read, so that a server sending without end or
+dripping a byte at a time stops the run with a French message, not a hang or all the memory.
+
 `Connection` is used by `client.IntraScolClient` (the admin side) and
 `user_side.UserSideSession` (the users' side); nothing else needs it.
 """
 
 from __future__ import annotations
 
+import ssl
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlencode, urljoin, urlparse
 
 import requests
@@ -26,10 +36,15 @@ from reconcile.adapters.intrascol.pages import Page, decode
 from reconcile.core.errors import (
     AnswerLost,
     AuthenticationFailed,
+    CertificateFileUnusable,
+    CertificateRejected,
     PageNotRecognised,
+    PageTooLarge,
     ServerError,
     ServerFailure,
+    ServerTooSlow,
     ServerUnreachable,
+    megabytes,
 )
 from reconcile.core.ports import Refusal
 
@@ -37,11 +52,36 @@ Fields = Sequence[tuple[str, str]]
 
 _MAX_REDIRECTS = 5
 
+PAGE_LIMIT = 16 * 1024 * 1024
+"""The largest page read, in bytes: IntraScol's biggest page for 2,000 pupils is under 100 KB."""
+REQUEST_DEADLINE = 120.0
+"""Seconds for one request, its GET retries included, from the first byte sent to the last read."""
+_CHUNK = 64 * 1024
+# How often a request's watchdog wakes: a waiting Ctrl-C is seen at least this often (Windows).
+_WATCH_SLICE = 0.5
+_REDIRECT_STATI = (301, 302, 303, 307, 308)
 
-def new_session() -> requests.Session:
+T = TypeVar("T")
+
+
+def new_session(ca_bundle: str | None = None) -> requests.Session:
+    """A session checking HTTPS certificates, with the school's own authority when given."""
     session = requests.Session()
     session.headers["User-Agent"] = f"reconcile/{__version__}"
+    if ca_bundle is not None:
+        session.verify = checked_ca_bundle(ca_bundle)
     return session
+
+
+def checked_ca_bundle(path: str) -> str:
+    """The CA file of `--certificat-ac`, loaded once to check it, before any password is sent."""
+    if not Path(path).is_file():
+        raise CertificateFileUnusable(path, "ce fichier n'existe pas")
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, OSError, ValueError):
+        raise CertificateFileUnusable(path, "il ne contient aucun certificat lisible") from None
+    return path
 
 
 def sibling_session(session: requests.Session) -> requests.Session:
@@ -81,7 +121,176 @@ def _reason(error: requests.RequestException) -> str:
     return "connexion interrompue"
 
 
+def _certificate_refused(error: requests.RequestException) -> str | None:
+    """OpenSSL's words when the server's certificate was refused (not trusted, wrong name), else None."""
+    text = str(error)
+    marker = "certificate verify failed:"
+    if "CERTIFICATE_VERIFY_FAILED" not in text and marker not in text:
+        return None
+    detail = text.split(marker, 1)[1] if marker in text else "certificat refusé"
+    return detail.split(" (_ssl.c", 1)[0].strip(" )'\"") or "certificat refusé"
+
+
 _LOST = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+# --- answers read within limits --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer of the server, its body read whole (`content`) or given to a sink (then empty)."""
+
+    url: str
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes = field(repr=False)
+
+    @property
+    def is_redirect(self) -> bool:
+        return "location" in self.headers and self.status_code in _REDIRECT_STATI
+
+
+class _Counted:
+    """A sink that counts the bytes it was given."""
+
+    def __init__(self, sink: Callable[[bytes], object]) -> None:
+        self._sink = sink
+        self.size = 0
+
+    def __call__(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        self._sink(chunk)
+
+
+class Deadline:
+    """The end of one request's time, shared by its attempts; `abandoned` once the caller gave up."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+        self.abandoned = threading.Event()
+
+    def remaining(self) -> float:
+        return self._end - time.monotonic()
+
+
+class _Expired(Exception):
+    """The deadline passed before the work ended (the work goes on in its thread, abandoned)."""
+
+
+class BadRedirect(Exception):
+    """The server answered with a redirection to something that is not an address."""
+
+
+class TooLarge(Exception):
+    """An answer's body went past its size limit (`limit`, in bytes)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"plus de {megabytes(limit)}")
+        self.limit = limit
+
+
+def read_within(
+    response: requests.Response, sink: Callable[[bytes], object], *, limit: int | None, deadline: Deadline
+) -> int:
+    """Read a streamed answer's body into `sink` chunk by chunk; return its size in bytes.
+
+    Raises `TooLarge` past `limit` bytes (None: no limit), and stops quietly when the
+    deadline's caller gave up. To be run through `within_deadline`, which keeps the total
+    time: a read may block for as long as the server drips its bytes.
+    """
+    size = 0
+    for chunk in response.iter_content(_CHUNK):
+        if deadline.abandoned.is_set():
+            break
+        size += len(chunk)
+        if limit is not None and size > limit:
+            raise TooLarge(limit)
+        sink(chunk)
+    return size
+
+
+def within_deadline(work: Callable[[], T], deadline: Deadline, *, on_expiry: Callable[[], object]) -> T:
+    """`work()` run in a thread of its own, waited for until the deadline at most.
+
+    Raises `_Expired` once the deadline passed (after `on_expiry()`, which wakes a blocked
+    read); the work's own exception otherwise.
+    """
+    done = threading.Event()
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except BaseException as error:
+            failure.append(error)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="reconcile-http", daemon=True).start()
+    while not done.wait(max(0.0, min(_WATCH_SLICE, deadline.remaining()))):
+        if deadline.remaining() <= 0:
+            deadline.abandoned.set()
+            on_expiry()
+            raise _Expired
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
+def exchange(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    body: bytes | None = None,
+    read_timeout: float,
+    deadline: Deadline,
+    limit: int | None = PAGE_LIMIT,
+    sink: Callable[[bytes], object] | None = None,
+) -> Answer:
+    """One HTTP exchange, its answer read within `limit` bytes and the `deadline`.
+
+    The body goes to `sink` when given (a download written as it comes), else into
+    `Answer.content`. Raises `_Expired`, `TooLarge`, or requests' own errors.
+    """
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else None
+    opened: list[requests.Response] = []
+
+    def work() -> Answer:
+        per_read = max(0.001, min(read_timeout, deadline.remaining()))
+        try:
+            response = session.request(
+                method,
+                url,
+                data=body,
+                headers=headers,
+                timeout=per_read,
+                allow_redirects=False,
+                stream=True,
+                # Given per request: requests lets REQUESTS_CA_BUNDLE override the session's own file.
+                verify=session.verify,
+            )
+        except ValueError:
+            # requests parses a redirection's `Location` even when not following it.
+            raise BadRedirect from None
+        opened.append(response)
+        chunks: list[bytes] = []
+        try:
+            read_within(response, sink or chunks.append, limit=limit, deadline=deadline)
+        finally:
+            response.close()
+        return Answer(response.url, response.status_code, response.headers, b"".join(chunks))
+
+    def wake_reader() -> None:
+        # Shut the socket so that a read blocked on a dripping server returns now.
+        shutdown = getattr(opened[0].raw, "shutdown", None) if opened else None
+        if callable(shutdown):
+            shutdown()
+
+    return within_deadline(work, deadline, on_expiry=wake_reader)
 
 
 class Connection:
@@ -104,6 +313,8 @@ class Connection:
         timeout: float,
         get_retries: int,
         backoff: float,
+        deadline: float = REQUEST_DEADLINE,
+        page_limit: int = PAGE_LIMIT,
     ) -> None:
         self.base_url = base_url
         self.login_url = urljoin(base_url, login_path)
@@ -114,6 +325,8 @@ class Connection:
         self._timeout = timeout
         self._get_retries = get_retries
         self._backoff = backoff
+        self._deadline = deadline
+        self._page_limit = page_limit
         self._logged_in = False
         self._jeton: str | None = None
 
@@ -122,21 +335,60 @@ class Connection:
 
     # --- raw HTTP ----------------------------------------------------------------------
 
-    def _send(self, method: str, url: str, body: bytes | None = None) -> requests.Response:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        deadline: Deadline,
+        body: bytes | None = None,
+        *,
+        limit: int | None,
+        sink: Callable[[bytes], object] | None = None,
+    ) -> Answer:
         self._counter.value += 1
-        headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else None
-        return self.session.request(
-            method, url, data=body, headers=headers, timeout=self._timeout, allow_redirects=False
+        return exchange(
+            self.session,
+            method,
+            url,
+            body=body,
+            read_timeout=self._timeout,
+            deadline=deadline,
+            limit=limit,
+            sink=sink,
         )
 
-    def _send_retrying(self, method: str, url: str, body: bytes | None = None) -> requests.Response:
-        """A request that changes nothing, retried on connection errors and 5xx."""
+    def _send_retrying(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None = None,
+        *,
+        limit: int | None = None,
+        sink: Callable[[bytes], object] | None = None,
+    ) -> Answer:
+        """A request that changes nothing, retried on connection errors and 5xx, within one deadline."""
+        deadline = Deadline(self._deadline)
+        limit = self._page_limit if limit is None and sink is None else limit
+        given = _Counted(sink) if sink is not None else None
         failure: ServerError = ServerUnreachable(url, "aucune tentative")
         for attempt in range(self._get_retries + 1):
+            if given is not None and given.size:
+                raise failure  # part of the body already went to the sink: a retry would repeat it
             if attempt:
-                time.sleep(self._backoff * 2 ** (attempt - 1))
+                time.sleep(max(0.0, min(self._backoff * 2 ** (attempt - 1), deadline.remaining())))
+            if deadline.remaining() <= 0:
+                raise ServerTooSlow(url, deadline.seconds)
             try:
-                response = self._send(method, url, body)
+                response = self._send(method, url, deadline, body, limit=limit, sink=given)
+            except _Expired:
+                raise ServerTooSlow(url, deadline.seconds) from None
+            except TooLarge as error:
+                raise PageTooLarge(url, error.limit) from None
+            except BadRedirect:
+                raise ServerError(_bad_redirect(url)) from None
+            except requests.exceptions.SSLError as error:
+                failure = self._ssl_failure(url, error)
+                continue
             except _LOST as error:
                 failure = ServerUnreachable(url, _reason(error))
                 continue
@@ -147,11 +399,27 @@ class Connection:
             failure = ServerFailure(url, response.status_code)
         raise failure
 
-    def _send_once(self, url: str, body: bytes) -> requests.Response:
+    def _ssl_failure(self, url: str, error: requests.exceptions.SSLError) -> ServerError:
+        """A refused certificate raised at once (retrying changes nothing); other TLS errors as lost."""
+        detail = _certificate_refused(error)
+        if detail is not None:
+            raise CertificateRejected(self.base_url, detail) from None
+        return ServerUnreachable(url, _reason(error))
+
+    def _send_once(self, url: str, body: bytes) -> Answer:
         """A form POST: sent once; an answer lost after sending raises `AnswerLost`."""
+        deadline = Deadline(self._deadline)
         try:
-            response = self._send("POST", url, body)
+            response = self._send("POST", url, deadline, body, limit=self._page_limit)
+        except _Expired:
+            raise AnswerLost(url, f"pas de réponse complète en {deadline.seconds:g} s") from None
+        except TooLarge as error:
+            raise AnswerLost(url, f"réponse de {error}, lecture arrêtée") from None
+        except BadRedirect:
+            raise AnswerLost(url, "redirection vers une adresse invalide") from None
         except _LOST as error:
+            if isinstance(error, requests.exceptions.SSLError):
+                self._ssl_failure(url, error)
             if isinstance(error, requests.ConnectionError) and _never_sent(error):
                 raise ServerUnreachable(url, _reason(error)) from error
             raise AnswerLost(url, _reason(error)) from error
@@ -163,14 +431,13 @@ class Connection:
 
     # --- session -----------------------------------------------------------------------
 
-    def _to_login(self, response: requests.Response) -> bool:
+    def _to_login(self, response: Answer) -> bool:
         """Whether the server sent us back to a login page (no valid session)."""
         if not response.is_redirect:
             return False
-        target = urljoin(response.url, response.headers.get("Location", ""))
-        return urlparse(target).path.endswith("login.php")
+        return urlparse(_location(response)).path.endswith("login.php")
 
-    def _page(self, response: requests.Response) -> Page:
+    def _page(self, response: Answer) -> Page:
         page = Page(response.url, decode(response.content, response.headers.get("Content-Type")))
         jeton = page.jeton()
         if jeton:
@@ -211,12 +478,19 @@ class Connection:
         if not self._logged_in:
             self.log_in()
 
-    def get(self, url: str) -> requests.Response:
-        """GET a page of the session: logs in first or again as needed, follows redirections."""
+    def get(
+        self, url: str, *, limit: int | None = None, sink: Callable[[bytes], object] | None = None
+    ) -> Answer:
+        """GET a page of the session: logs in first or again as needed, follows redirections.
+
+        Its body is read within `limit` bytes (default: the page limit; with a `sink`, no
+        limit unless given) and the request's deadline; with a `sink`, it goes there as it
+        comes (a download) and `Answer.content` is empty.
+        """
         self._ensure_logged_in()
         relogged = False
         for _ in range(_MAX_REDIRECTS):
-            response = self._send_retrying("GET", url)
+            response = self._send_retrying("GET", url, limit=limit, sink=sink)
             if self._to_login(response):
                 if relogged:
                     raise ServerError(f"Le serveur renvoie à la connexion juste après la connexion ({url}).")
@@ -224,7 +498,7 @@ class Connection:
                 relogged = True
                 continue
             if response.is_redirect:
-                url = urljoin(response.url, response.headers.get("Location", ""))
+                url = _location(response)
                 continue
             if response.status_code >= 400:
                 raise ServerFailure(url, response.status_code)
@@ -262,7 +536,7 @@ class Connection:
                 raise ServerError(f"Le serveur renvoie à la connexion juste après la connexion ({url}).")
             if response.is_redirect:
                 # Post/redirect/get: the form was applied, its messages are on the next page.
-                return self._page(self.get(urljoin(url, response.headers.get("Location", ""))))
+                return self._page(self.get(_location(response)))
             if response.status_code >= 400:
                 raise ServerFailure(url, response.status_code)
             page = self._page(response)
@@ -272,3 +546,23 @@ class Connection:
                 token_refreshed = True
                 continue
             return page
+
+
+def _bad_redirect(url: str) -> str:
+    return (
+        f"Le serveur a répondu sur {url} par une redirection vers une adresse invalide. "
+        "Ce serveur est-il bien un serveur IntraScol ?"
+    )
+
+
+def _location(response: Answer) -> str:
+    """The absolute address a redirection points to; `ServerError` when it is not an address."""
+    try:
+        target = urljoin(response.url, response.headers.get("Location", ""))
+        parts = urlparse(target)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise ServerError(_bad_redirect(response.url)) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ServerError(_bad_redirect(response.url))
+    return target
