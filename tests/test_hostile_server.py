@@ -127,7 +127,7 @@ def test_a_dripping_answer_to_a_post_is_a_lost_answer_never_sent_again() -> None
 def test_the_page_limit_is_far_above_the_pages_of_a_large_school() -> None:
     from reconcile.adapters.intrascol.transport import PAGE_LIMIT
 
-    # A page of 50 users of the sandbox is about 20 KB, its classes page for 80 classes about 30 KB.
+    # Measured on the sandbox for 2,000 pupils in 80 classes: 34 KB (50 users), 32 KB (the classes).
     assert PAGE_LIMIT >= 100 * 100 * 1024
 
 
