@@ -3,7 +3,7 @@
 `HostileServer(Hostility)` serves, under `/intrascol/`, just enough of the contract for
 `reconcile info` (login, `admin/index.php`, the classes, the users, a form's `jeton`)
 and, as asked, an endless `admin/index.php`, one that drips a byte at a time, a POST
-answer that drips, a malformed `Location` on the login answer, and nasty names. It
+answer that drips, a malformed `Location` on the login answer or a form's, and nasty names. It
 records every request, so that a test can check nothing but the login was posted, and
 serves HTTPS with a certificate given (`tls`). Standard library only.
 """
@@ -30,6 +30,7 @@ class Hostility:
     drip_index: bool = False
     drip_post: bool = False
     bad_location: str | None = None
+    bad_post_location: str | None = None
     school: str = SCHOOL
     drip_every: float = 0.2
 
@@ -103,6 +104,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if path == "admin/login.php" and method == "POST":
                 self._redirect(hostility.bad_location or f"{BASE}admin/index.php")
+            elif method == "POST" and hostility.bad_post_location is not None:
+                self._redirect(hostility.bad_post_location)
             elif path == "admin/index.php" and hostility.endless_index:
                 self._endless()
             elif (path == "admin/index.php" and hostility.drip_index) or (

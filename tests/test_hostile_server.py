@@ -125,7 +125,7 @@ def test_a_dripping_answer_to_a_post_is_a_lost_answer_never_sent_again() -> None
 
 
 def test_the_page_limit_is_far_above_the_pages_of_a_large_school() -> None:
-    from reconcile.adapters.intrascol.transport import PAGE_LIMIT
+    from reconcile.adapters.intrascol.bounded import PAGE_LIMIT
 
     # Measured on the sandbox for 2,000 pupils in 80 classes: 34 KB (50 users), 32 KB (the classes).
     assert PAGE_LIMIT >= 100 * 100 * 1024
@@ -144,6 +144,14 @@ def test_a_malformed_location_on_the_login_answer_is_a_french_error_without_the_
     assert "redirection vers une adresse invalide" in " ".join(result.stderr.split())
     no_secret(result)
     assert server.seen.posts() == ["admin/login.php"]
+
+
+def test_a_malformed_location_after_a_post_is_a_lost_answer_never_sent_again() -> None:
+    with HostileServer(Hostility(bad_post_location="http://[invalide/")) as server:
+        error = ending(lambda: client(server.url).create_class("CM2", "admin"))
+    assert isinstance(error, AnswerLost)  # applied or not: the caller re-reads the server
+    assert "redirection vers une adresse invalide" in error.message
+    assert server.seen.posts() == ["admin/login.php", "admin/ajout_classe.php"]
 
 
 def test_a_nasty_school_name_neither_crashes_info_nor_shows_the_password() -> None:

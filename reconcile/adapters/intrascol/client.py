@@ -14,10 +14,9 @@ from urllib.parse import urlencode, urlparse
 
 import requests
 
+from reconcile.adapters.intrascol.bounded import PAGE_LIMIT, REQUEST_DEADLINE
 from reconcile.adapters.intrascol.pages import Page, ServerInfo, attributed
 from reconcile.adapters.intrascol.transport import (
-    PAGE_LIMIT,
-    REQUEST_DEADLINE,
     Connection,
     Fields,
     RequestCounter,

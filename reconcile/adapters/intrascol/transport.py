@@ -8,10 +8,11 @@
   re-send: a redirection to the login page (expired session: log in again) and
   `Jeton de formulaire invalide.` (read the token again), once each.
 
-Every answer is read within limits (`read_within`): at most `PAGE_LIMIT` bytes for a
+Every answer is read within limits (`bounded.py`): at most `PAGE_LIMIT` bytes for a
 page, and a total deadline per request, its GET retries included (`REQUEST_DEADLINE`),
-kept by a watchdog rather than per socket read, so that a server sending without end or
-dripping a byte at a time stops the run with a French message, not a hang or all the memory.
+so that a server sending without end or dripping a byte at a time stops the run with a
+French message, not a hang or all the memory. `Connection.get(url, sink=..., limit=...)`
+streams a download to a sink within the same deadline.
 
 `Connection` is used by `client.IntraScolClient` (the admin side) and
 `user_side.UserSideSession` (the users' side); nothing else needs it.
@@ -20,18 +21,26 @@ dripping a byte at a time stops the run with a French message, not a hang or all
 from __future__ import annotations
 
 import ssl
-import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
 from urllib.parse import urlencode, urljoin, urlparse
 
 import requests
 from urllib3.exceptions import NewConnectionError
 
 from reconcile import __version__
+from reconcile.adapters.intrascol.bounded import (
+    PAGE_LIMIT,
+    REQUEST_DEADLINE,
+    Answer,
+    BadRedirect,
+    Counted,
+    Deadline,
+    Expired,
+    TooLarge,
+    exchange,
+)
 from reconcile.adapters.intrascol.pages import Page, decode
 from reconcile.core.errors import (
     AnswerLost,
@@ -44,24 +53,12 @@ from reconcile.core.errors import (
     ServerFailure,
     ServerTooSlow,
     ServerUnreachable,
-    megabytes,
 )
 from reconcile.core.ports import Refusal
 
 Fields = Sequence[tuple[str, str]]
 
 _MAX_REDIRECTS = 5
-
-PAGE_LIMIT = 16 * 1024 * 1024
-"""The largest page read, in bytes: the sandbox's biggest page for 2,000 pupils in 80 classes is 34 KB."""
-REQUEST_DEADLINE = 120.0
-"""Seconds for one request, its GET retries included, from the first byte sent to the last read."""
-_CHUNK = 64 * 1024
-# How often a request's watchdog wakes: a waiting Ctrl-C is seen at least this often (Windows).
-_WATCH_SLICE = 0.5
-_REDIRECT_STATI = (301, 302, 303, 307, 308)
-
-T = TypeVar("T")
 
 
 def new_session(ca_bundle: str | None = None) -> requests.Session:
@@ -132,165 +129,6 @@ def _certificate_refused(error: requests.RequestException) -> str | None:
 
 
 _LOST = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
-
-
-# --- answers read within limits --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Answer:
-    """An answer of the server, its body read whole (`content`) or given to a sink (then empty)."""
-
-    url: str
-    status_code: int
-    headers: Mapping[str, str]
-    content: bytes = field(repr=False)
-
-    @property
-    def is_redirect(self) -> bool:
-        return "location" in self.headers and self.status_code in _REDIRECT_STATI
-
-
-class _Counted:
-    """A sink that counts the bytes it was given."""
-
-    def __init__(self, sink: Callable[[bytes], object]) -> None:
-        self._sink = sink
-        self.size = 0
-
-    def __call__(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        self._sink(chunk)
-
-
-class Deadline:
-    """The end of one request's time, shared by its attempts; `abandoned` once the caller gave up."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._end = time.monotonic() + seconds
-        self.abandoned = threading.Event()
-
-    def remaining(self) -> float:
-        return self._end - time.monotonic()
-
-
-class _Expired(Exception):
-    """The deadline passed before the work ended (the work goes on in its thread, abandoned)."""
-
-
-class BadRedirect(Exception):
-    """The server answered with a redirection to something that is not an address."""
-
-
-class TooLarge(Exception):
-    """An answer's body went past its size limit (`limit`, in bytes)."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"plus de {megabytes(limit)}")
-        self.limit = limit
-
-
-def read_within(
-    response: requests.Response, sink: Callable[[bytes], object], *, limit: int | None, deadline: Deadline
-) -> int:
-    """Read a streamed answer's body into `sink` chunk by chunk; return its size in bytes.
-
-    Raises `TooLarge` past `limit` bytes (None: no limit), and stops quietly when the
-    deadline's caller gave up. To be run through `within_deadline`, which keeps the total
-    time: a read may block for as long as the server drips its bytes.
-    """
-    size = 0
-    for chunk in response.iter_content(_CHUNK):
-        if deadline.abandoned.is_set():
-            break
-        size += len(chunk)
-        if limit is not None and size > limit:
-            raise TooLarge(limit)
-        sink(chunk)
-    return size
-
-
-def within_deadline(work: Callable[[], T], deadline: Deadline, *, on_expiry: Callable[[], object]) -> T:
-    """`work()` run in a thread of its own, waited for until the deadline at most.
-
-    Raises `_Expired` once the deadline passed (after `on_expiry()`, which wakes a blocked
-    read); the work's own exception otherwise.
-    """
-    done = threading.Event()
-    outcome: list[T] = []
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            outcome.append(work())
-        except BaseException as error:
-            failure.append(error)
-        finally:
-            done.set()
-
-    threading.Thread(target=run, name="reconcile-http", daemon=True).start()
-    while not done.wait(max(0.0, min(_WATCH_SLICE, deadline.remaining()))):
-        if deadline.remaining() <= 0:
-            deadline.abandoned.set()
-            on_expiry()
-            raise _Expired
-    if failure:
-        raise failure[0]
-    return outcome[0]
-
-
-def exchange(
-    session: requests.Session,
-    method: str,
-    url: str,
-    *,
-    body: bytes | None = None,
-    read_timeout: float,
-    deadline: Deadline,
-    limit: int | None = PAGE_LIMIT,
-    sink: Callable[[bytes], object] | None = None,
-) -> Answer:
-    """One HTTP exchange, its answer read within `limit` bytes and the `deadline`.
-
-    The body goes to `sink` when given (a download written as it comes), else into
-    `Answer.content`. Raises `_Expired`, `TooLarge`, or requests' own errors.
-    """
-    headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else None
-    opened: list[requests.Response] = []
-
-    def work() -> Answer:
-        per_read = max(0.001, min(read_timeout, deadline.remaining()))
-        try:
-            response = session.request(
-                method,
-                url,
-                data=body,
-                headers=headers,
-                timeout=per_read,
-                allow_redirects=False,
-                stream=True,
-                # Given per request: requests lets REQUESTS_CA_BUNDLE override the session's own file.
-                verify=session.verify,
-            )
-        except ValueError:
-            # requests parses a redirection's `Location` even when not following it.
-            raise BadRedirect from None
-        opened.append(response)
-        chunks: list[bytes] = []
-        try:
-            read_within(response, sink or chunks.append, limit=limit, deadline=deadline)
-        finally:
-            response.close()
-        return Answer(response.url, response.status_code, response.headers, b"".join(chunks))
-
-    def wake_reader() -> None:
-        # Shut the socket so that a read blocked on a dripping server returns now.
-        shutdown = getattr(opened[0].raw, "shutdown", None) if opened else None
-        if callable(shutdown):
-            shutdown()
-
-    return within_deadline(work, deadline, on_expiry=wake_reader)
 
 
 class Connection:
@@ -369,7 +207,7 @@ class Connection:
         """A request that changes nothing, retried on connection errors and 5xx, within one deadline."""
         deadline = Deadline(self._deadline)
         limit = self._page_limit if limit is None and sink is None else limit
-        given = _Counted(sink) if sink is not None else None
+        given = Counted(sink) if sink is not None else None
         failure: ServerError = ServerUnreachable(url, "aucune tentative")
         for attempt in range(self._get_retries + 1):
             if given is not None and given.size:
@@ -377,10 +215,10 @@ class Connection:
             if attempt:
                 time.sleep(max(0.0, min(self._backoff * 2 ** (attempt - 1), deadline.remaining())))
             if deadline.remaining() <= 0:
-                raise ServerTooSlow(url, deadline.seconds)
+                raise failure  # no time left for another attempt: the last one's failure says why
             try:
                 response = self._send(method, url, deadline, body, limit=limit, sink=given)
-            except _Expired:
+            except Expired:
                 raise ServerTooSlow(url, deadline.seconds) from None
             except TooLarge as error:
                 raise PageTooLarge(url, error.limit) from None
@@ -411,7 +249,7 @@ class Connection:
         deadline = Deadline(self._deadline)
         try:
             response = self._send("POST", url, deadline, body, limit=self._page_limit)
-        except _Expired:
+        except Expired:
             raise AnswerLost(url, f"pas de réponse complète en {deadline.seconds:g} s") from None
         except TooLarge as error:
             raise AnswerLost(url, f"réponse de {error}, lecture arrêtée") from None
