@@ -174,8 +174,11 @@ def test_a_url_holding_credentials_is_refused_without_repeating_them() -> None:
     assert "contient un identifiant ou un mot de passe" in message
     assert "http://127.0.0.1:9/intrascol/" in message
     no_secret(result)
-    with pytest.raises(CredentialsInUrl):
-        IntraScolClient(f"https://admin:{PASSWORD}@ecole.example/", "admin", "x")
+    for odd in ("p/w", "p@w", "p:w?x#y"):
+        with pytest.raises(CredentialsInUrl) as refused:
+            IntraScolClient(f"https://admin:{odd}@ecole.example:8443/intrascol/", "admin", "x")
+        assert odd not in refused.value.message
+        assert "https://ecole.example:8443/intrascol/," in refused.value.message
 
 
 def test_plain_http_to_another_machine_warns_once_that_the_password_travels_in_clear() -> None:

@@ -59,18 +59,23 @@ def base_url(url: str) -> str:
     repeated), before any password is asked.
     """
     given = url.strip()
+    if "@" in given:
+        raise CredentialsInUrl(_without_credentials(given))
     try:
         parts = urlparse(given)
         parts.port  # noqa: B018 - raises ValueError for a port out of range
     except ValueError:
         raise InvalidServerUrl(given) from None
-    if "@" in parts.netloc:
-        host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname or "serveur"
-        alone = parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host, query="", fragment="")
-        raise CredentialsInUrl(alone.geturl())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidServerUrl(given)
     return parts._replace(path=server_path(parts.path), params="", query="", fragment="").geturl()
+
+
+def _without_credentials(given: str) -> str:
+    """The address with what comes before its last `@` (a login, a password) left out, to be shown."""
+    scheme, _, rest = given.rpartition("://")
+    host_and_path = rest.rpartition("@")[2].split("?", 1)[0].split("#", 1)[0]
+    return f"{scheme or 'http'}://{host_and_path}"
 
 
 class IntraScolClient:
