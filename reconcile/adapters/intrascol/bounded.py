@@ -147,8 +147,9 @@ def exchange(
 ) -> Answer:
     """One HTTP exchange, its answer read within `limit` bytes and the `deadline`.
 
-    The body goes to `sink` when given (a download written as it comes), else into
-    `Answer.content`. Raises `Expired`, `TooLarge`, or requests' own errors.
+    The body of a `200` answer goes to `sink` when given (a download written as it comes);
+    any other body (a redirection, an error page) into `Answer.content`, within `PAGE_LIMIT`
+    bytes. Raises `Expired`, `TooLarge`, or requests' own errors.
     """
     headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else None
     opened: list[requests.Response] = []
@@ -172,8 +173,13 @@ def exchange(
             raise BadRedirect from None
         opened.append(response)
         chunks: list[bytes] = []
+        streamed = sink is not None and response.status_code == 200
         try:
-            read_within(response, sink or chunks.append, limit=limit, deadline=deadline)
+            if streamed and sink is not None:
+                read_within(response, sink, limit=limit, deadline=deadline)
+            else:
+                page_limit = PAGE_LIMIT if sink is not None else limit
+                read_within(response, chunks.append, limit=page_limit, deadline=deadline)
         finally:
             response.close()
         return Answer(response.url, response.status_code, response.headers, b"".join(chunks))

@@ -203,9 +203,10 @@ class Connection:
         *,
         limit: int | None = None,
         sink: Callable[[bytes], object] | None = None,
+        seconds: float | None = None,
     ) -> Answer:
         """A request that changes nothing, retried on connection errors and 5xx, within one deadline."""
-        deadline = Deadline(self._deadline)
+        deadline = Deadline(self._deadline if seconds is None else seconds)
         limit = self._page_limit if limit is None and sink is None else limit
         given = Counted(sink) if sink is not None else None
         failure: ServerError = ServerUnreachable(url, "aucune tentative")
@@ -317,18 +318,24 @@ class Connection:
             self.log_in()
 
     def get(
-        self, url: str, *, limit: int | None = None, sink: Callable[[bytes], object] | None = None
+        self,
+        url: str,
+        *,
+        limit: int | None = None,
+        sink: Callable[[bytes], object] | None = None,
+        seconds: float | None = None,
     ) -> Answer:
         """GET a page of the session: logs in first or again as needed, follows redirections.
 
         Its body is read within `limit` bytes (default: the page limit; with a `sink`, no
-        limit unless given) and the request's deadline; with a `sink`, it goes there as it
-        comes (a download) and `Answer.content` is empty.
+        limit unless given) and within `seconds` (default: the connection's deadline per
+        request); with a `sink`, a `200` answer's body goes there as it comes (a download,
+        not retried once a byte went there) and `Answer.content` is empty.
         """
         self._ensure_logged_in()
         relogged = False
         for _ in range(_MAX_REDIRECTS):
-            response = self._send_retrying("GET", url, limit=limit, sink=sink)
+            response = self._send_retrying("GET", url, limit=limit, sink=sink, seconds=seconds)
             if self._to_login(response):
                 if relogged:
                     raise ServerError(f"Le serveur renvoie à la connexion juste après la connexion ({url}).")
