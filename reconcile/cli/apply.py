@@ -24,7 +24,7 @@ from reconcile.adapters.reports.apply_report import (
     write_private,
 )
 from reconcile.app.apply import apply_workbook
-from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, connect
+from reconcile.cli.connection import CaBundleOption, LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import on_ctrl_c
 from reconcile.cli.french import confirm
 from reconcile.cli.plan import MovesCheckedOption, NewAddressOption
@@ -75,6 +75,7 @@ def apply(
     moves_checked: MovesCheckedOption = False,
     url: UrlOption = None,
     login: LoginOption = None,
+    ca_bundle: CaBundleOption = None,
 ) -> None:
     """Applique le classeur au serveur dans l'ordre de la procédure ; relancée, reprend où elle en était."""
     run_apply(
@@ -83,7 +84,7 @@ def apply(
         yes=yes,
         keep_folders=keep_folders,
         allow_mass_delete=allow_mass_delete,
-        access=ServerAccess(url, login),
+        access=ServerAccess(url, login, ca_bundle=ca_bundle),
         new_address=new_address,
         moves_checked=moves_checked,
     )

@@ -1,20 +1,23 @@
-"""The connection to the server, shared by the commands that talk to IntraScol: `--adresse` and
-`--identifiant` (or their environment variables), the password never on the command line."""
+"""The connection to the server, shared by the commands that talk to IntraScol: `--adresse`,
+`--identifiant` and `--certificat-ac` (or their environment variables), the password never on
+the command line, a warning when it would travel in clear."""
 
 from __future__ import annotations
 
 import getpass
+import ipaddress
 import os
 import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Annotated
+from urllib.parse import urlparse
 
 import typer
 from rich.markup import escape
 
 from reconcile.adapters.intrascol.client import IntraScolClient, base_url
-from reconcile.cli.render import console
+from reconcile.cli.render import console, error_console
 from reconcile.core.errors import AuthenticationFailed, ReconcileError
 
 UrlOption = Annotated[
@@ -42,6 +45,18 @@ PASSWORD_HELP = (
 # A password typed at the terminal and refused is asked again, up to this many tries in all.
 PASSWORD_TRIES = 3
 
+CaBundleOption = Annotated[
+    str | None,
+    typer.Option(
+        "--certificat-ac",
+        "--ca-bundle",
+        envvar="INTRASCOL_CA_BUNDLE",
+        metavar="FICHIER",
+        help="Certificat (PEM) de l'autorité ou du serveur de l'école, pour un serveur https au "
+        "certificat propre à l'école. Sans lui, le certificat doit être reconnu par le système.",
+    ),
+]
+
 
 @dataclass(frozen=True)
 class ServerAccess:
@@ -54,6 +69,7 @@ class ServerAccess:
     url: str | None
     login: str | None
     password: str | None = field(default=None, repr=False)
+    ca_bundle: str | None = None
 
 
 def connect(access: ServerAccess) -> IntraScolClient:
@@ -65,11 +81,11 @@ def connect(access: ServerAccess) -> IntraScolClient:
     url, login = _address_and_login(access)
     given = access.password or os.environ.get("INTRASCOL_PASSWORD")
     if given:  # not typed: asking again would not change it
-        return _log_in(url, login, given)
+        return _log_in(url, login, given, access.ca_bundle)
     tries = 1
     while True:
         try:
-            return _log_in(url, login, ask_password(login, url))
+            return _log_in(url, login, ask_password(login, url), access.ca_bundle)
         except AuthenticationFailed:
             if tries >= PASSWORD_TRIES or not sys.stdin.isatty():
                 raise
@@ -94,6 +110,7 @@ def _address_and_login(access: ServerAccess) -> tuple[str, str]:
             "(ex. http://serveur/intrascol/)."
         )
     url = base_url(access.url)
+    warn_if_in_clear(url)
     login = access.login
     if not login:
         if not sys.stdin.isatty():
@@ -105,8 +122,8 @@ def _address_and_login(access: ServerAccess) -> tuple[str, str]:
     return url, login
 
 
-def _log_in(url: str, login: str, password: str) -> IntraScolClient:
-    client = IntraScolClient(url, login, password)
+def _log_in(url: str, login: str, password: str, ca_bundle: str | None) -> IntraScolClient:
+    client = IntraScolClient(url, login, password, ca_bundle=ca_bundle)
     try:
         with console.status(f"Connexion à {escape(url)}…"):
             client.log_in()
@@ -128,3 +145,32 @@ def ask_password(login: str, url: str) -> str:
                 f"Pas de terminal pour demander le mot de passe de « {login} » sans l'afficher : "
                 "mettez-le dans la variable d'environnement INTRASCOL_PASSWORD."
             ) from None
+
+
+_warned: set[str] = set()
+
+
+def warn_if_in_clear(url: str) -> None:
+    """Warn once that the passwords travel in clear, for `http://` to another machine."""
+    parts = urlparse(url)
+    if parts.scheme != "http" or _is_loopback(parts.hostname or "") or url in _warned:
+        return
+    _warned.add(url)
+    secure = escape(parts._replace(scheme="https").geturl())
+    error_console.print(
+        f"[bold yellow]Attention :[/] l'adresse {escape(url)} n'est pas chiffrée (http) : le mot de passe "
+        "de l'administrateur, et ceux des comptes créés, passent en clair sur le réseau. Si le serveur "
+        f"accepte https, utilisez --adresse {secure} (avec --certificat-ac FICHIER si son certificat est "
+        "propre à l'école).",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -11,7 +11,7 @@ from rich.table import Table
 from reconcile.adapters.intrascol.capture import write_capture
 from reconcile.adapters.intrascol.diagnostic import Diagnosis, diagnose, unknown_version
 from reconcile.adapters.intrascol.page_checks import Status
-from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, credentials
+from reconcile.cli.connection import CaBundleOption, LoginOption, ServerAccess, UrlOption, credentials
 from reconcile.cli.errors import READ_ONLY_INTERRUPTED, on_ctrl_c
 from reconcile.cli.render import console, shown
 from reconcile.core.errors import ReconcileError
@@ -31,15 +31,16 @@ def diagnostic(
     ] = None,
     url: UrlOption = None,
     login: LoginOption = None,
+    ca_bundle: CaBundleOption = None,
 ) -> None:
     """Vérifie, sans rien modifier, que reconcile comprend ce serveur IntraScol (à lancer en premier)."""
     if capture is not None and not capture.resolve().parent.is_dir():
         raise ReconcileError(
             f"Le dossier {capture.resolve().parent} n'existe pas : créez-le ou changez --capture."
         )
-    base, admin, password = credentials(ServerAccess(url, login))
+    base, admin, password = credentials(ServerAccess(url, login, ca_bundle=ca_bundle))
     with on_ctrl_c(READ_ONLY_INTERRUPTED), console.status(f"Diagnostic de {shown(base)} (lecture seule)…"):
-        result = diagnose(base, admin, password)
+        result = diagnose(base, admin, password, ca_bundle=ca_bundle)
     print_diagnosis(result)
     if capture is not None:
         pages = write_capture(

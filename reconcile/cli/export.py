@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from reconcile.adapters.files import check_workbook_name
 from reconcile.adapters.intrascol.diagnostic import version_warning
-from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, connect
+from reconcile.cli.connection import CaBundleOption, LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import on_ctrl_c
 from reconcile.cli.render import console, shown, warn_unsafe_names
 from reconcile.core.errors import ReconcileError
@@ -27,9 +27,10 @@ def export(
     ] = False,
     url: UrlOption = None,
     login: LoginOption = None,
+    ca_bundle: CaBundleOption = None,
 ) -> None:
     """Lit le serveur et écrit le classeur de la rentrée, à remplir dans Excel ou LibreOffice Calc."""
-    run_export(output, force=force, access=ServerAccess(url, login))
+    run_export(output, force=force, access=ServerAccess(url, login, ca_bundle=ca_bundle))
 
 
 def run_export(output: Path, *, force: bool, access: ServerAccess) -> None:

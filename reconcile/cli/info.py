@@ -5,17 +5,17 @@ from __future__ import annotations
 from rich.table import Table
 
 from reconcile.adapters.intrascol.diagnostic import version_warning
-from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, connect
+from reconcile.cli.connection import CaBundleOption, LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import READ_ONLY_INTERRUPTED, on_ctrl_c
 from reconcile.cli.render import console, shown
 from reconcile.core.model import UserType
 
 
-def info(url: UrlOption = None, login: LoginOption = None) -> None:
+def info(url: UrlOption = None, login: LoginOption = None, ca_bundle: CaBundleOption = None) -> None:
     """Se connecte au serveur et affiche sa version, l'école et le nombre de comptes."""
     with (
         on_ctrl_c(READ_ONLY_INTERRUPTED),
-        connect(ServerAccess(url, login)) as client,
+        connect(ServerAccess(url, login, ca_bundle=ca_bundle)) as client,
         console.status("Lecture des comptes…"),
     ):
         server = client.info()

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, connect
+from reconcile.cli.connection import CaBundleOption, LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import READ_ONLY_INTERRUPTED, on_ctrl_c
 from reconcile.cli.render import console
 
@@ -16,6 +16,7 @@ from reconcile.cli.render import console
 def listes(
     url: UrlOption = None,
     login: LoginOption = None,
+    ca_bundle: CaBundleOption = None,
     output_dir: Annotated[
         Path,
         typer.Option(
@@ -40,7 +41,7 @@ def listes(
 
     with (
         on_ctrl_c(READ_ONLY_INTERRUPTED),
-        connect(ServerAccess(url, login)) as client,
+        connect(ServerAccess(url, login, ca_bundle=ca_bundle)) as client,
         console.status("Lecture des comptes…"),
     ):
         client.info()

@@ -10,7 +10,7 @@ import typer
 
 from reconcile.adapters.reports.plan_report import write_plan_failure_report, write_plan_report
 from reconcile.adapters.reports.route_sheet import withdraw_route_sheet, write_route_sheet
-from reconcile.cli.connection import LoginOption, ServerAccess, UrlOption, connect
+from reconcile.cli.connection import CaBundleOption, LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import READ_ONLY_INTERRUPTED, on_ctrl_c
 from reconcile.cli.render import console, error_console, print_plan_summary, shown, warn_unsafe_names
 from reconcile.cli.workbook import load_workbook
@@ -64,13 +64,14 @@ def plan(
     moves_checked: MovesCheckedOption = False,
     url: UrlOption = None,
     login: LoginOption = None,
+    ca_bundle: CaBundleOption = None,
 ) -> None:
     """Montre ce que le classeur changerait sur le serveur, sans rien modifier, et écrit le rapport."""
     result = run_plan(
         workbook,
         output_dir=output_dir,
         allow_mass_delete=allow_mass_delete,
-        access=ServerAccess(url, login),
+        access=ServerAccess(url, login, ca_bundle=ca_bundle),
         new_address=new_address,
         moves_checked=moves_checked,
     )

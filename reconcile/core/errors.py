@@ -43,6 +43,80 @@ class ServerUnreachable(ServerError):
         self.reason = reason
 
 
+class ServerTooSlow(ServerUnreachable):
+    """A request (its GET retries included) did not end within its total deadline.
+
+    A kind of `ServerUnreachable`: after a POST, the caller re-reads the server as for a lost answer.
+    """
+
+    def __init__(self, url: str, seconds: float) -> None:
+        ServerError.__init__(
+            self,
+            f"Le serveur n'a pas fini de répondre sur {url} en {seconds:g} s (délai total d'une requête) : "
+            "lecture abandonnée. Le serveur ou le réseau est peut-être surchargé : réessayez plus tard.",
+        )
+        self.url = url
+        self.reason = f"délai total de {seconds:g} s dépassé"
+        self.seconds = seconds
+
+
+class PageTooLarge(ServerError):
+    """A page of the server is larger than any IntraScol page: reading stopped at the limit."""
+
+    def __init__(self, url: str, limit: int) -> None:
+        super().__init__(
+            f"La page {url} envoyée par le serveur dépasse {megabytes(limit)} (une page d'IntraScol "
+            "en fait bien moins) : lecture arrêtée. Ce serveur est-il bien un serveur IntraScol ?"
+        )
+        self.url = url
+        self.limit = limit
+
+
+def megabytes(size: int) -> str:
+    """A size limit in French words: `16 Mo`."""
+    return f"{size / 1024 / 1024:g} Mo"
+
+
+class CertificateRejected(ServerError):
+    """The server's HTTPS certificate is not trusted: the server answers, its certificate is the problem."""
+
+    def __init__(self, url: str, detail: str) -> None:
+        super().__init__(
+            f"Le certificat HTTPS du serveur {url} n'est pas reconnu ({detail}) : la connexion est refusée "
+            "pour ne pas envoyer le mot de passe à un serveur qui n'est peut-être pas le bon. Si l'école "
+            "utilise son propre certificat (auto-signé ou de sa propre autorité), donnez le fichier de ce "
+            "certificat avec --certificat-ac FICHIER (ou la variable d'environnement INTRASCOL_CA_BUNDLE)."
+        )
+        self.url = url
+        self.detail = detail
+
+
+class CertificateFileUnusable(ServerError):
+    """The file given with `--certificat-ac` cannot be used to check the server's certificate."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(
+            f"Le fichier de certificat {path} (--certificat-ac) ne peut pas être utilisé : {reason}. "
+            "Donnez le certificat du serveur ou de l'autorité de l'école, au format PEM (un fichier .pem "
+            "ou .crt qui commence par « -----BEGIN CERTIFICATE----- »)."
+        )
+        self.path = path
+        self.reason = reason
+
+
+class CredentialsInUrl(ServerError):
+    """The server address holds a login or a password (`http://admin:pw@host/`); never echoed."""
+
+    def __init__(self, address_alone: str) -> None:
+        super().__init__(
+            "L'adresse du serveur contient un identifiant ou un mot de passe (la partie avant « @ ») : "
+            "elle serait écrite dans le classeur exporté et les rapports. Donnez l'adresse seule, ici "
+            f"{address_alone}, l'identifiant avec --login (ou INTRASCOL_LOGIN) et le mot de passe quand "
+            "il est demandé (ou dans la variable d'environnement INTRASCOL_PASSWORD)."
+        )
+        self.address_alone = address_alone
+
+
 class InvalidServerUrl(ServerError):
     """The server address given is not a web address."""
 

@@ -15,16 +15,18 @@ from urllib.parse import urlencode, urlparse
 
 import requests
 
+from reconcile.adapters.intrascol.bounded import PAGE_LIMIT, REQUEST_DEADLINE
 from reconcile.adapters.intrascol.pages import Page, ServerInfo, attributed
 from reconcile.adapters.intrascol.transport import (
     Connection,
     Fields,
     RequestCounter,
+    checked_ca_bundle,
     new_session,
     sibling_session,
 )
 from reconcile.adapters.intrascol.user_side import UserSideSession
-from reconcile.core.errors import InvalidServerUrl, PageNotRecognised, ServerError
+from reconcile.core.errors import CredentialsInUrl, InvalidServerUrl, PageNotRecognised, ServerError
 from reconcile.core.model import SchoolClass, ServerState, User, UserType
 from reconcile.core.ports import (
     BatchOutcome,
@@ -54,9 +56,12 @@ def base_url(url: str) -> str:
 
     Accepts the address of a page of the site pasted from the browser (`…/admin/login.php`,
     `…/admin/`) and a missing final slash; raises `InvalidServerUrl` for an address that is
-    not http(s), before any password is asked.
+    not http(s), and `CredentialsInUrl` for one holding a login or a password (never
+    repeated), before any password is asked.
     """
     given = url.strip()
+    if "@" in given:
+        raise CredentialsInUrl(_without_credentials(given))
     try:
         parts = urlparse(given)
         parts.port  # noqa: B018 - raises ValueError for a port out of range
@@ -67,11 +72,21 @@ def base_url(url: str) -> str:
     return parts._replace(path=server_path(parts.path), params="", query="", fragment="").geturl()
 
 
+def _without_credentials(given: str) -> str:
+    """The address with what comes before its last `@` (a login, a password) left out, to be shown."""
+    scheme, _, rest = given.rpartition("://")
+    host_and_path = rest.rpartition("@")[2].split("?", 1)[0].split("#", 1)[0]
+    return f"{scheme or 'http'}://{host_and_path}"
+
+
 class IntraScolClient:
     """One administrator connection to an IntraScol server.
 
     Implements `reconcile.core.ports.IntraScolServer`. Logs in at the first request.
     `request_count` counts every HTTP request made, users' sessions included.
+    `deadline`: seconds for one request, its retries included; `page_limit`: the largest
+    page read, in bytes; `ca_bundle`: a PEM file of the school's own certificate authority
+    (HTTPS certificates are checked in any case).
     """
 
     def __init__(
@@ -84,13 +99,20 @@ class IntraScolClient:
         timeout: float = 30.0,
         get_retries: int = 3,
         backoff: float = 0.5,
+        deadline: float = REQUEST_DEADLINE,
+        page_limit: int = PAGE_LIMIT,
+        ca_bundle: str | None = None,
     ) -> None:
         self._url = base_url(url)
         self._counter = RequestCounter()
         self._timeout = timeout
         self._get_retries = get_retries
         self._backoff = backoff
-        self._admin = self._connection(_ADMIN_LOGIN, login, password, session or new_session())
+        self._deadline = deadline
+        self._page_limit = page_limit
+        if session is not None and ca_bundle is not None:
+            session.verify = checked_ca_bundle(ca_bundle)
+        self._admin = self._connection(_ADMIN_LOGIN, login, password, session or new_session(ca_bundle))
         self._info: ServerInfo | None = None
 
     def _connection(
@@ -106,6 +128,8 @@ class IntraScolClient:
             timeout=self._timeout,
             get_retries=self._get_retries,
             backoff=self._backoff,
+            deadline=self._deadline,
+            page_limit=self._page_limit,
         )
 
     @property

@@ -14,6 +14,14 @@ from urllib.parse import urlencode, urljoin
 
 import requests
 
+from reconcile.adapters.intrascol.bounded import (
+    REQUEST_DEADLINE,
+    Answer,
+    Deadline,
+    Expired,
+    TooLarge,
+    exchange,
+)
 from reconcile.adapters.intrascol.capture import Secrets, SeenPage
 from reconcile.adapters.intrascol.client import base_url
 from reconcile.adapters.intrascol.page_checks import (
@@ -90,13 +98,15 @@ class Diagnosis:
         return tuple(check for check in self.checks if check.fails)
 
 
-def diagnose(url: str, login: str, password: str, *, timeout: float = 30.0) -> Diagnosis:
+def diagnose(
+    url: str, login: str, password: str, *, timeout: float = 30.0, ca_bundle: str | None = None
+) -> Diagnosis:
     """Visit the server read-only and check every element the client relies on.
 
     Raises `ServerUnreachable` or `AuthenticationFailed` (wrong password on a login form
     that is as expected); any other difference is a check, not an error.
     """
-    visit = _Visit(url, login, password, timeout)
+    visit = _Visit(url, login, password, timeout, ca_bundle)
     visit.run()
     return Diagnosis(
         url=visit.base,
@@ -110,11 +120,11 @@ def diagnose(url: str, login: str, password: str, *, timeout: float = 30.0) -> D
 class _Visit:
     """One diagnostic visit: its connections, the checks so far, the pages seen."""
 
-    def __init__(self, url: str, login: str, password: str, timeout: float) -> None:
+    def __init__(self, url: str, login: str, password: str, timeout: float, ca_bundle: str | None) -> None:
         self.base = base_url(url)
         self.timeout = timeout
         self.counter = RequestCounter()
-        self.session = new_session()
+        self.session = new_session(ca_bundle)
         self.admin = self._connection("admin/login.php", login, password, self.session)
         self.checks: list[Check] = []
         self.pages: list[SeenPage] = []
@@ -134,22 +144,23 @@ class _Visit:
 
     # --- fetching ----------------------------------------------------------------------
 
-    def _keep(self, where: str, response: requests.Response) -> None:
-        headers = tuple((k, v) for k, v in response.headers.items() if k.lower() in _KEPT_HEADERS)
-        content_type = response.headers.get("Content-Type")
-        self.pages.append(SeenPage(where, response.request.method or "GET", response.status_code,
-                                   content_type, headers, response.content))  # fmt: skip
+    def _keep(self, where: str, answer: Answer) -> None:
+        headers = tuple((k, v) for k, v in answer.headers.items() if k.lower() in _KEPT_HEADERS)
+        content_type = answer.headers.get("Content-Type")
+        self.pages.append(SeenPage(where, "GET", answer.status_code, content_type, headers, answer.content))
 
-    def bare(self, where: str) -> requests.Response:
-        """A GET without any session (its own cookie jar), redirections not followed."""
+    def bare(self, where: str) -> Answer:
+        """A GET without any session (its own cookie jar), redirections not followed, bounded."""
         url = urljoin(self.base, where)
         with sibling_session(self.session) as session:
             try:
-                response = session.get(url, allow_redirects=False, timeout=self.timeout)
-            except requests.RequestException as error:
-                raise ServerUnreachable(url, str(error)) from error
-        self._keep(where, response)
-        return response
+                answer = exchange(
+                    session, "GET", url, read_timeout=self.timeout, deadline=Deadline(REQUEST_DEADLINE)
+                )
+            except (requests.RequestException, Expired, TooLarge) as error:
+                raise ServerUnreachable(url, str(error) or type(error).__name__) from error
+        self._keep(where, answer)
+        return answer
 
     def get(self, connection: Connection, where: str, means: str) -> Page | None:
         """A page of a logged-in session; a missing page (`404`…) becomes a check."""

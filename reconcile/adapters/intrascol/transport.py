@@ -8,27 +8,50 @@
   re-send: a redirection to the login page (expired session: log in again) and
   `Jeton de formulaire invalide.` (read the token again), once each.
 
+Every answer is read within limits (`bounded.py`): at most `PAGE_LIMIT` bytes for a
+page, and a total deadline per request, its GET retries included (`REQUEST_DEADLINE`),
+so that a server sending without end or dripping a byte at a time stops the run with a
+French message, not a hang or all the memory. `Connection.get(url, sink=..., limit=...)`
+streams a download to a sink within the same deadline.
+
 `Connection` is used by `client.IntraScolClient` (the admin side) and
 `user_side.UserSideSession` (the users' side); nothing else needs it.
 """
 
 from __future__ import annotations
 
+import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from urllib.parse import urlencode, urljoin, urlparse
 
 import requests
 from urllib3.exceptions import NewConnectionError
 
 from reconcile import __version__
+from reconcile.adapters.intrascol.bounded import (
+    PAGE_LIMIT,
+    REQUEST_DEADLINE,
+    Answer,
+    BadRedirect,
+    Counted,
+    Deadline,
+    Expired,
+    TooLarge,
+    exchange,
+)
 from reconcile.adapters.intrascol.pages import Page, decode
 from reconcile.core.errors import (
     AnswerLost,
     AuthenticationFailed,
+    CertificateFileUnusable,
+    CertificateRejected,
     PageNotRecognised,
+    PageTooLarge,
     ServerError,
     ServerFailure,
+    ServerTooSlow,
     ServerUnreachable,
 )
 from reconcile.core.ports import Refusal
@@ -38,10 +61,24 @@ Fields = Sequence[tuple[str, str]]
 _MAX_REDIRECTS = 5
 
 
-def new_session() -> requests.Session:
+def new_session(ca_bundle: str | None = None) -> requests.Session:
+    """A session checking HTTPS certificates, with the school's own authority when given."""
     session = requests.Session()
     session.headers["User-Agent"] = f"reconcile/{__version__}"
+    if ca_bundle is not None:
+        session.verify = checked_ca_bundle(ca_bundle)
     return session
+
+
+def checked_ca_bundle(path: str) -> str:
+    """The CA file of `--certificat-ac`, loaded once to check it, before any password is sent."""
+    if not Path(path).is_file():
+        raise CertificateFileUnusable(path, "ce fichier n'existe pas")
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, OSError, ValueError):
+        raise CertificateFileUnusable(path, "il ne contient aucun certificat lisible") from None
+    return path
 
 
 def sibling_session(session: requests.Session) -> requests.Session:
@@ -81,6 +118,16 @@ def _reason(error: requests.RequestException) -> str:
     return "connexion interrompue"
 
 
+def _certificate_refused(error: requests.RequestException) -> str | None:
+    """OpenSSL's words when the server's certificate was refused (not trusted, wrong name), else None."""
+    text = str(error)
+    marker = "certificate verify failed:"
+    if "CERTIFICATE_VERIFY_FAILED" not in text and marker not in text:
+        return None
+    detail = text.split(marker, 1)[1] if marker in text else "certificat refusé"
+    return detail.split(" (_ssl.c", 1)[0].strip(" )'\"") or "certificat refusé"
+
+
 _LOST = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
@@ -104,6 +151,8 @@ class Connection:
         timeout: float,
         get_retries: int,
         backoff: float,
+        deadline: float = REQUEST_DEADLINE,
+        page_limit: int = PAGE_LIMIT,
     ) -> None:
         self.base_url = base_url
         self.login_url = urljoin(base_url, login_path)
@@ -114,6 +163,8 @@ class Connection:
         self._timeout = timeout
         self._get_retries = get_retries
         self._backoff = backoff
+        self._deadline = deadline
+        self._page_limit = page_limit
         self._logged_in = False
         self._jeton: str | None = None
 
@@ -122,21 +173,61 @@ class Connection:
 
     # --- raw HTTP ----------------------------------------------------------------------
 
-    def _send(self, method: str, url: str, body: bytes | None = None) -> requests.Response:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        deadline: Deadline,
+        body: bytes | None = None,
+        *,
+        limit: int | None,
+        sink: Callable[[bytes], object] | None = None,
+    ) -> Answer:
         self._counter.value += 1
-        headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else None
-        return self.session.request(
-            method, url, data=body, headers=headers, timeout=self._timeout, allow_redirects=False
+        return exchange(
+            self.session,
+            method,
+            url,
+            body=body,
+            read_timeout=self._timeout,
+            deadline=deadline,
+            limit=limit,
+            sink=sink,
         )
 
-    def _send_retrying(self, method: str, url: str, body: bytes | None = None) -> requests.Response:
-        """A request that changes nothing, retried on connection errors and 5xx."""
+    def _send_retrying(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None = None,
+        *,
+        limit: int | None = None,
+        sink: Callable[[bytes], object] | None = None,
+        seconds: float | None = None,
+    ) -> Answer:
+        """A request that changes nothing, retried on connection errors and 5xx, within one deadline."""
+        deadline = Deadline(self._deadline if seconds is None else seconds)
+        limit = self._page_limit if limit is None and sink is None else limit
+        given = Counted(sink) if sink is not None else None
         failure: ServerError = ServerUnreachable(url, "aucune tentative")
         for attempt in range(self._get_retries + 1):
+            if given is not None and given.size:
+                raise failure  # part of the body already went to the sink: a retry would repeat it
             if attempt:
-                time.sleep(self._backoff * 2 ** (attempt - 1))
+                time.sleep(max(0.0, min(self._backoff * 2 ** (attempt - 1), deadline.remaining())))
+            if deadline.remaining() <= 0:
+                raise failure  # no time left for another attempt: the last one's failure says why
             try:
-                response = self._send(method, url, body)
+                response = self._send(method, url, deadline, body, limit=limit, sink=given)
+            except Expired:
+                raise ServerTooSlow(url, deadline.seconds) from None
+            except TooLarge as error:
+                raise PageTooLarge(url, error.limit) from None
+            except BadRedirect:
+                raise ServerError(_bad_redirect(url)) from None
+            except requests.exceptions.SSLError as error:
+                failure = self._ssl_failure(url, error)
+                continue
             except _LOST as error:
                 failure = ServerUnreachable(url, _reason(error))
                 continue
@@ -147,11 +238,27 @@ class Connection:
             failure = ServerFailure(url, response.status_code)
         raise failure
 
-    def _send_once(self, url: str, body: bytes) -> requests.Response:
+    def _ssl_failure(self, url: str, error: requests.exceptions.SSLError) -> ServerError:
+        """A refused certificate raised at once (retrying changes nothing); other TLS errors as lost."""
+        detail = _certificate_refused(error)
+        if detail is not None:
+            raise CertificateRejected(self.base_url, detail) from None
+        return ServerUnreachable(url, _reason(error))
+
+    def _send_once(self, url: str, body: bytes) -> Answer:
         """A form POST: sent once; an answer lost after sending raises `AnswerLost`."""
+        deadline = Deadline(self._deadline)
         try:
-            response = self._send("POST", url, body)
+            response = self._send("POST", url, deadline, body, limit=self._page_limit)
+        except Expired:
+            raise AnswerLost(url, f"pas de réponse complète en {deadline.seconds:g} s") from None
+        except TooLarge as error:
+            raise AnswerLost(url, f"réponse de {error}, lecture arrêtée") from None
+        except BadRedirect:
+            raise AnswerLost(url, "redirection vers une adresse invalide") from None
         except _LOST as error:
+            if isinstance(error, requests.exceptions.SSLError):
+                self._ssl_failure(url, error)
             if isinstance(error, requests.ConnectionError) and _never_sent(error):
                 raise ServerUnreachable(url, _reason(error)) from error
             raise AnswerLost(url, _reason(error)) from error
@@ -163,14 +270,13 @@ class Connection:
 
     # --- session -----------------------------------------------------------------------
 
-    def _to_login(self, response: requests.Response) -> bool:
+    def _to_login(self, response: Answer) -> bool:
         """Whether the server sent us back to a login page (no valid session)."""
         if not response.is_redirect:
             return False
-        target = urljoin(response.url, response.headers.get("Location", ""))
-        return urlparse(target).path.endswith("login.php")
+        return urlparse(_location(response)).path.endswith("login.php")
 
-    def _page(self, response: requests.Response) -> Page:
+    def _page(self, response: Answer) -> Page:
         page = Page(response.url, decode(response.content, response.headers.get("Content-Type")))
         jeton = page.jeton()
         if jeton:
@@ -211,12 +317,25 @@ class Connection:
         if not self._logged_in:
             self.log_in()
 
-    def get(self, url: str) -> requests.Response:
-        """GET a page of the session: logs in first or again as needed, follows redirections."""
+    def get(
+        self,
+        url: str,
+        *,
+        limit: int | None = None,
+        sink: Callable[[bytes], object] | None = None,
+        seconds: float | None = None,
+    ) -> Answer:
+        """GET a page of the session: logs in first or again as needed, follows redirections.
+
+        Its body is read within `limit` bytes (default: the page limit; with a `sink`, no
+        limit unless given) and within `seconds` (default: the connection's deadline per
+        request); with a `sink`, a `200` answer's body goes there as it comes (a download,
+        not retried once a byte went there) and `Answer.content` is empty.
+        """
         self._ensure_logged_in()
         relogged = False
         for _ in range(_MAX_REDIRECTS):
-            response = self._send_retrying("GET", url)
+            response = self._send_retrying("GET", url, limit=limit, sink=sink, seconds=seconds)
             if self._to_login(response):
                 if relogged:
                     raise ServerError(f"Le serveur renvoie à la connexion juste après la connexion ({url}).")
@@ -224,7 +343,7 @@ class Connection:
                 relogged = True
                 continue
             if response.is_redirect:
-                url = urljoin(response.url, response.headers.get("Location", ""))
+                url = _location(response)
                 continue
             if response.status_code >= 400:
                 raise ServerFailure(url, response.status_code)
@@ -262,7 +381,7 @@ class Connection:
                 raise ServerError(f"Le serveur renvoie à la connexion juste après la connexion ({url}).")
             if response.is_redirect:
                 # Post/redirect/get: the form was applied, its messages are on the next page.
-                return self._page(self.get(urljoin(url, response.headers.get("Location", ""))))
+                return self._page(self.get(_location(response)))
             if response.status_code >= 400:
                 raise ServerFailure(url, response.status_code)
             page = self._page(response)
@@ -272,3 +391,23 @@ class Connection:
                 token_refreshed = True
                 continue
             return page
+
+
+def _bad_redirect(url: str) -> str:
+    return (
+        f"Le serveur a répondu sur {url} par une redirection vers une adresse invalide. "
+        "Ce serveur est-il bien un serveur IntraScol ?"
+    )
+
+
+def _location(response: Answer) -> str:
+    """The absolute address a redirection points to; `ServerError` when it is not an address."""
+    try:
+        target = urljoin(response.url, response.headers.get("Location", ""))
+        parts = urlparse(target)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise ServerError(_bad_redirect(response.url)) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ServerError(_bad_redirect(response.url))
+    return target
