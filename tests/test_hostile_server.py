@@ -190,7 +190,7 @@ def test_plain_http_to_another_machine_warns_once_that_the_password_travels_in_c
     message = " ".join(result.stderr.split())
     assert message.count("n'est pas chiffrée") == 1
     assert "passent en clair" in message
-    assert "--url https://ecole.example/intrascol/" in message
+    assert "--adresse https://ecole.example/intrascol/" in message
     assert result.returncode == 1
 
 
@@ -292,4 +292,4 @@ def test_a_download_to_a_sink_gets_the_file_whole(sandbox: RunningSandbox) -> No
             url = connection.absolute(f"telecharger.php?fichier={shared.id}")
             answer = connection.get(url, sink=received.append, seconds=30)
             assert answer.content == b""
-            assert b"".join(received) == session.download(shared.id)
+            assert b"".join(received) == b"".join(session.download(shared.id))
