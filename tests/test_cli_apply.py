@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from reconcile.adapters.intrascol.client import IntraScolClient
-from reconcile.adapters.journal import JOURNAL_NAME
+from reconcile.adapters.journal import JOURNAL_NAME, LOCK_NAME
 from reconcile.adapters.reports.apply_report import REPORT_NAME
 from reconcile.adapters.workbook import write_workbook
 from reconcile.app.demo import fill_workbook, rentree
@@ -111,6 +111,7 @@ def test_apply_then_apply_again(sandbox: RunningSandbox, tmp_path: Path) -> None
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Rien à faire" in again.stdout
     assert sandbox.store.snapshot() == snapshot
+    assert not (tmp_path / LOCK_NAME).exists()  # the run lock's file goes with the run
 
 
 def test_without_a_terminal_and_without_yes_nothing_changes(sandbox: RunningSandbox, tmp_path: Path) -> None:
@@ -260,6 +261,7 @@ def test_a_plan_with_problems_is_refused_with_exit_1_and_nothing_changes(
     assert "CM3" in refused.stderr
     assert sandbox.store.snapshot() == snapshot
     assert not (tmp_path / JOURNAL_NAME).exists()
+    assert not (tmp_path / LOCK_NAME).exists()
 
 
 def _read_until(descriptor: int, marker: bytes, timeout: float) -> bytes:
