@@ -10,7 +10,7 @@ from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from reconcile.adapters.reports.plan_report import ReportFiles
-from reconcile.core.findings import NOWHERE
+from reconcile.core.findings import NOWHERE, grouped
 from reconcile.core.operations import Plan, Step
 from reconcile.core.outcome import ApplyRun, OpStatus, Preparation
 from reconcile.core.plausibility import move_counts
@@ -46,7 +46,7 @@ def print_plan_summary(result: Plan) -> None:
     ):
         if items:
             console.print(f"\n[bold {colour}]{title} ({len(items)}) :[/]")
-            for item in items:
+            for item in grouped(items):  # the same finding on many rows: once, with the rows
                 where = f"[bold]{escape(item.where)}[/] : " if item.where != NOWHERE else ""
                 console.print(f"  [{colour}]•[/] {where}{escape(item.message)}", highlight=False)
     colour = "red" if result.problems else "green"

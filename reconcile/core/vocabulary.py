@@ -56,3 +56,13 @@ DEFAULT_MASS_DELETE_THRESHOLD = 0.40
 # --- Sentences said in several places ---------------------------------------------------
 
 NOTHING_TO_DO = "Rien à faire : le serveur est déjà dans l'état que demande le classeur."
+
+
+# --- What the secretary may write instead ------------------------------------------------
+
+LEAVING_WORDS = (
+    "départ", "départs", "part", "parti", "partie", "partant", "partante", "quitte", "sortie",
+    "sortant", "sortante", "collège", "6e", "6ème", "sixième", "déménage", "déménagement",
+    "radié", "radiée", "radiation", "supprimer", "suppression", "à supprimer",
+)  # fmt: skip
+"""Words typed in `Classe cible` that mean LEAVES_SCHOOL: the problem suggests it."""
