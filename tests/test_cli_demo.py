@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 import sys
 import zipfile
@@ -15,6 +14,7 @@ from typer.testing import CliRunner
 from reconcile.app.demo import DEMO_FILES, DEMO_MARKER, prepare_demo_folder, record_demo_files
 from reconcile.cli import app
 from reconcile.core.errors import ReconcileError
+from tests.conftest import is_private
 
 
 def test_the_demo_runs_the_whole_cycle_and_says_where_everything_is(tmp_path: Path) -> None:
@@ -33,7 +33,7 @@ def test_the_demo_runs_the_whole_cycle_and_says_where_everything_is(tmp_path: Pa
     for name in ("rentree.xlsx", "rapport-plan.html", "rapport-application.html", "listes-classes.html"):
         assert (output / name).is_file(), name
     assert str(output / "rapport-application.html") in result.stdout
-    assert stat.S_IMODE((output / "rapport-application.html").stat().st_mode) == 0o600
+    assert is_private(output / "rapport-application.html")
     [archive] = output.glob("*.zip")
     with zipfile.ZipFile(archive) as saved:
         assert {name.split("/", 1)[1]: saved.read(name) for name in saved.namelist()} == DEMO_FILES

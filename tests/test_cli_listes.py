@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 import sys
 from datetime import datetime
@@ -11,6 +10,7 @@ from datetime import datetime
 import pytest
 
 from reconcile.adapters.reports.class_lists import ClassList, ClassLists, lists_file_stem
+from tests.conftest import is_private
 
 
 def run_listes(sandbox, *arguments: str, cwd=None) -> subprocess.CompletedProcess[str]:
@@ -45,7 +45,7 @@ def test_listes_writes_every_pupil_and_never_prints_a_password(sandbox, tmp_path
     terminal = result.stdout + result.stderr
     for secret in secrets(sandbox):
         assert secret not in terminal
-    assert stat.S_IMODE(os.stat(html_path).st_mode) == 0o600
+    assert is_private(html_path)
     html = html_path.read_text(encoding="utf-8")
     for pupil in (u for u in sandbox.store.users() if u.is_pupil):
         assert f'<td class="login">{pupil.login}</td>' in html
@@ -54,7 +54,7 @@ def test_listes_writes_every_pupil_and_never_prints_a_password(sandbox, tmp_path
     assert html.count('<section class="page classe') == len(sandbox.store.classes())
     pdf_path = out / "listes-classes.pdf"
     if pdf_path.exists():
-        assert stat.S_IMODE(os.stat(pdf_path).st_mode) == 0o600
+        assert is_private(pdf_path)
         assert str(pdf_path) in result.stdout
 
 

@@ -81,6 +81,7 @@ with exclusive_run(sys.argv[1], Path(sys.argv[2])):
 """
 
 
+@pytest.mark.posix_only
 def test_a_killed_run_leaves_no_stale_lock(tmp_path: Path) -> None:
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD, SERVER, str(tmp_path / "un")],
