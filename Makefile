@@ -2,20 +2,34 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PIP := $(BIN)/pip --quiet --disable-pip-version-check
+RUNTIME := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test check lint typecheck imports system-deps bench clean
+.PHONY: install demo dist test check lint typecheck imports system-deps bench clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+
+# The tool alone, what `make demo` needs; the developer tools come with `make test` / `make check`.
+$(RUNTIME): pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME)
+	$(PIP) install -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(RUNTIME)
 	$(BIN)/reconcile demo
+
+# The wheel to install elsewhere (Windows, macOS: see the README): dist/reconcile-<version>-py3-none-any.whl
+dist: | $(BIN)/python
+	rm -rf dist build
+	$(PIP) wheel . --no-deps --wheel-dir dist
+	@ls dist/*.whl
 
 # LibreOffice (workbook round trips) and Chromium (report rendering) for the tests,
 # installed from Debian's packages when missing and when we may.
@@ -55,4 +69,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis dist build

@@ -21,6 +21,8 @@ signal that the server received a request, instead of a sleep).
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,3 +55,23 @@ def empty_sandbox() -> Iterator[RunningSandbox]:
 @pytest.fixture
 def server() -> MemoryServer:
     return small_school()
+
+
+# --- What only POSIX systems have ----------------------------------------------------------
+
+POSIX = os.name == "posix"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The `posix_only` tests (file modes, signals, terminals) are skipped on Windows."""
+    if POSIX:
+        return
+    skip = pytest.mark.skip(reason="POSIX seulement : modes de fichiers, signaux ou terminal")
+    for item in items:
+        if item.get_closest_marker("posix_only"):
+            item.add_marker(skip)
+
+
+def is_private(path: Path | str) -> bool:
+    """Readable by its owner only: mode 0600 on POSIX (Windows has no such mode bits to check)."""
+    return not POSIX or stat.S_IMODE(os.stat(path).st_mode) == 0o600

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from reconcile.core.operations import (
     TransferPupils,
 )
 from reconcile.core.outcome import Archive, OpStatus
+from tests.conftest import is_private
 from tests.memory_server import AFTER, BEFORE, DOWN, ClassListingMemoryServer, MemoryServer, small_school
 
 ADULT, PUPIL = UserType.ADULT, UserType.PUPIL
@@ -106,7 +106,7 @@ def test_the_journal_is_private_and_records_every_post_before_and_after(
 ) -> None:
     run(server, tmp_path)
     path = tmp_path / JOURNAL_NAME
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert is_private(path)
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     starts = [line for line in lines if line["event"] == "start"]
     assert len(starts) == len(server.posts)

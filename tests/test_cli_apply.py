@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import pty
 import random
-import select
 import signal
-import stat
 import subprocess
 import sys
 import time
@@ -19,12 +16,13 @@ from pathlib import Path
 import pytest
 
 from reconcile.adapters.intrascol.client import IntraScolClient
-from reconcile.adapters.journal import JOURNAL_NAME
+from reconcile.adapters.journal import JOURNAL_NAME, LOCK_NAME
 from reconcile.adapters.reports.apply_report import REPORT_NAME
 from reconcile.adapters.workbook import write_workbook
 from reconcile.app.demo import fill_workbook, rentree
 from reconcile.core.model import ServerState
 from reconcile.sandbox import RunningSandbox, SandboxOptions, start_sandbox
+from tests.conftest import is_private
 from tests.test_apply_sandbox import assert_in_wanted_state
 
 
@@ -96,7 +94,7 @@ def test_apply_then_apply_again(sandbox: RunningSandbox, tmp_path: Path) -> None
     report = tmp_path / REPORT_NAME
     for private in (report, tmp_path / JOURNAL_NAME, tmp_path / "rapport-application.html",
                     tmp_path / "rapport-application.xlsx", tmp_path / "listes-classes.html"):  # fmt: skip
-        assert stat.S_IMODE(private.stat().st_mode) == 0o600, private
+        assert is_private(private), private
     html = (tmp_path / "rapport-application.html").read_text(encoding="utf-8")
     assert "Application terminée et vérifiée" in html
     new_pupils = [u for u in after.users if u.login not in {b.login for b in before.users} and u.password]
@@ -112,6 +110,7 @@ def test_apply_then_apply_again(sandbox: RunningSandbox, tmp_path: Path) -> None
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Rien à faire" in again.stdout
     assert sandbox.store.snapshot() == snapshot
+    assert not (tmp_path / LOCK_NAME).exists()  # the run lock's file goes with the run
 
 
 def test_without_a_terminal_and_without_yes_nothing_changes(sandbox: RunningSandbox, tmp_path: Path) -> None:
@@ -153,6 +152,7 @@ def _journal_lines(path: Path) -> int:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [7, 11, 23])
+@pytest.mark.posix_only
 def test_killed_at_random_points_then_run_again_converges_without_duplicates(
     tmp_path: Path, seed: int
 ) -> None:
@@ -233,14 +233,14 @@ def test_a_class_whose_folder_holds_files_is_archived_then_deleted(
     assert sandbox.store.user(teacher) is None  # deleted after her class
     assert [u for u in sandbox.store.users() if u.first_name == "Provisoire"] == []
     [archive] = tmp_path.glob("*.zip")
-    assert stat.S_IMODE(archive.stat().st_mode) == 0o600
+    assert is_private(archive)
     with zipfile.ZipFile(archive) as saved:
         assert {name: saved.read(name) for name in saved.namelist()} == {
             f"CE2-CM1/{path}": data for path, data in files.items()
         }
     assert str(archive) in (tmp_path / REPORT_NAME).read_text(encoding="utf-8")
     lists = tmp_path / "listes-classes.html"
-    assert stat.S_IMODE(lists.stat().st_mode) == 0o600
+    assert is_private(lists)
 
 
 def test_a_plan_with_problems_is_refused_with_exit_1_and_nothing_changes(
@@ -261,9 +261,12 @@ def test_a_plan_with_problems_is_refused_with_exit_1_and_nothing_changes(
     assert "CM3" in refused.stderr
     assert sandbox.store.snapshot() == snapshot
     assert not (tmp_path / JOURNAL_NAME).exists()
+    assert not (tmp_path / LOCK_NAME).exists()
 
 
 def _read_until(descriptor: int, marker: bytes, timeout: float) -> bytes:
+    import select  # a terminal's descriptor: POSIX only, so not at the top (Windows imports this file)
+
     seen = b""
     deadline = time.monotonic() + timeout
     while marker not in seen and time.monotonic() < deadline:
@@ -276,7 +279,10 @@ def _read_until(descriptor: int, marker: bytes, timeout: float) -> bytes:
     return seen
 
 
+@pytest.mark.posix_only
 def test_answering_no_at_the_terminal_prompt_changes_nothing(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    import pty  # POSIX only: not at the top, Windows imports this file for its helpers
+
     workbook, _ = filled_workbook(sandbox, tmp_path)
     snapshot = sandbox.store.snapshot()
     terminal, process_side = pty.openpty()
@@ -329,6 +335,7 @@ def test_a_workbook_from_another_server_of_the_same_name_is_refused(
     assert empty_sandbox.store.snapshot() == snapshot
 
 
+@pytest.mark.posix_only
 def test_ctrl_c_during_apply_says_to_run_it_again_and_exits_2(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 import sys
 import zipfile
@@ -12,8 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from reconcile.app.demo import DEMO_FILES
+from reconcile.app.demo import DEMO_FILES, DEMO_MARKER, prepare_demo_folder, record_demo_files
 from reconcile.cli import app
+from reconcile.core.errors import ReconcileError
+from tests.conftest import is_private
 
 
 def test_the_demo_runs_the_whole_cycle_and_says_where_everything_is(tmp_path: Path) -> None:
@@ -32,16 +33,21 @@ def test_the_demo_runs_the_whole_cycle_and_says_where_everything_is(tmp_path: Pa
     for name in ("rentree.xlsx", "rapport-plan.html", "rapport-application.html", "listes-classes.html"):
         assert (output / name).is_file(), name
     assert str(output / "rapport-application.html") in result.stdout
-    assert stat.S_IMODE((output / "rapport-application.html").stat().st_mode) == 0o600
+    assert is_private(output / "rapport-application.html")
     [archive] = output.glob("*.zip")
     with zipfile.ZipFile(archive) as saved:
         assert {name.split("/", 1)[1]: saved.read(name) for name in saved.namelist()} == DEMO_FILES
+    (output / "mes-notes.txt").write_text("à garder", encoding="utf-8")  # the user's, among the demo's
+    (output / "copie").mkdir()
+    (output / "copie" / "rentree.xlsx").write_bytes(b"ma copie")
     again = subprocess.run(
         [sys.executable, "-m", "reconcile", "demo", "--dossier-sortie", str(output)],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert again.returncode == 0, again.stdout + again.stderr  # `make demo` twice: the demo starts over
     assert len(list(output.glob("*.zip"))) == 1
+    assert (output / "mes-notes.txt").read_text(encoding="utf-8") == "à garder"
+    assert (output / "copie" / "rentree.xlsx").read_bytes() == b"ma copie"
 
 
 def test_the_demo_never_empties_a_folder_it_did_not_make(tmp_path: Path) -> None:
@@ -79,3 +85,52 @@ def test_the_demo_hands_the_password_to_its_steps_not_to_the_environment(
     assert result.exit_code == 0, result.output
     assert "Vérification : le serveur relu est dans l'état demandé." in result.output
     assert "INTRASCOL_PASSWORD" not in os.environ
+
+
+def a_demo_folder(folder: Path) -> None:
+    """What a finished demo leaves, without running one: its files and their list."""
+    demo = prepare_demo_folder(folder)
+    for name in ("rentree.xlsx", "rapport-plan.html", DATED_COPY):
+        (folder / name).write_text(f"écrit par la démonstration : {name}", encoding="utf-8")
+    record_demo_files(demo)
+
+
+def test_a_second_demo_removes_only_the_files_the_first_one_wrote(tmp_path: Path) -> None:
+    folder = tmp_path / "demo-rentree"
+    a_demo_folder(folder)
+    (folder / "notes de la directrice.odt").write_bytes(b"mes notes")
+    demo = prepare_demo_folder(folder)
+    assert sorted(p.name for p in folder.iterdir()) == [DEMO_MARKER, "notes de la directrice.odt"]
+    assert demo.others == {"notes de la directrice.odt"}
+    (folder / "rentree.xlsx").write_bytes(b"classeur de cette demo")
+    record_demo_files(demo)
+    marker = (folder / DEMO_MARKER).read_text(encoding="utf-8")
+    assert "rentree.xlsx" in marker
+    assert "notes" not in marker  # never the user's: never removed by a later demo
+
+
+DATED_COPY = "rapport-application-2026-09-01-08h30.html"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda folder: (folder / "rapport-plan.html").write_text("mes annotations", encoding="utf-8"),
+        lambda folder: (folder / DATED_COPY).write_text("modifié", encoding="utf-8"),
+        lambda folder: (folder / "listes-classes.pdf").write_bytes(b"mes listes"),  # the demo writes it
+    ],
+    ids=["fichier-de-la-demo-modifie", "copie-datee-modifiee", "fichier-que-la-demo-remplacerait"],
+)
+def test_a_demo_file_changed_or_one_the_demo_would_replace_is_refused_and_nothing_removed(
+    tmp_path: Path, change
+) -> None:
+    folder = tmp_path / "demo-rentree"
+    a_demo_folder(folder)
+    change(folder)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with pytest.raises(ReconcileError) as refused:
+        prepare_demo_folder(folder)
+    message = str(refused.value)
+    assert "que la démonstration remplacerait mais qu'elle n'a pas écrits, ou qui ont été modifiés" in message
+    assert "Rien n'a été effacé" in message
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

@@ -125,6 +125,7 @@ def test_without_a_password_and_without_a_terminal_the_error_says_what_to_set(sa
     assert "Warning" not in result.stderr  # getpass's English warning about an echoed password
 
 
+@pytest.mark.posix_only
 def test_ctrl_c_during_export_writes_nothing_and_exits_1(sandbox, tmp_path) -> None:
     sandbox.configure(latency=0.5)  # reading the accounts takes a few seconds
     workbook = tmp_path / "rentree.xlsx"

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 import sys
+from datetime import datetime
+
+import pytest
+
+from reconcile.adapters.reports.class_lists import ClassList, ClassLists, lists_file_stem
+from tests.conftest import is_private
 
 
 def run_listes(sandbox, *arguments: str, cwd=None) -> subprocess.CompletedProcess[str]:
@@ -40,7 +45,7 @@ def test_listes_writes_every_pupil_and_never_prints_a_password(sandbox, tmp_path
     terminal = result.stdout + result.stderr
     for secret in secrets(sandbox):
         assert secret not in terminal
-    assert stat.S_IMODE(os.stat(html_path).st_mode) == 0o600
+    assert is_private(html_path)
     html = html_path.read_text(encoding="utf-8")
     for pupil in (u for u in sandbox.store.users() if u.is_pupil):
         assert f'<td class="login">{pupil.login}</td>' in html
@@ -49,14 +54,16 @@ def test_listes_writes_every_pupil_and_never_prints_a_password(sandbox, tmp_path
     assert html.count('<section class="page classe') == len(sandbox.store.classes())
     pdf_path = out / "listes-classes.pdf"
     if pdf_path.exists():
-        assert stat.S_IMODE(os.stat(pdf_path).st_mode) == 0o600
+        assert is_private(pdf_path)
         assert str(pdf_path) in result.stdout
 
 
 def test_listes_of_one_class_written_in_the_current_folder(sandbox, tmp_path):
     result = run_listes(sandbox, "--classe", "ce2-cm1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    html = (tmp_path / "listes-classes.html").read_text(encoding="utf-8")
+    assert "listes-classes-CE2-CM1.html" in result.stdout
+    assert not (tmp_path / "listes-classes.html").exists()
+    html = (tmp_path / "listes-classes-CE2-CM1.html").read_text(encoding="utf-8")
     assert html.count('<section class="page') == 1
     assert "CE2-CM1" in html
     assert "Élodie SAINT-MARTIN" in html
@@ -99,3 +106,43 @@ def test_listes_into_a_folder_it_cannot_write_is_a_french_error(sandbox, tmp_pat
     assert result.returncode == 1
     assert f"Impossible d'écrire dans le dossier {workbook}" in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
+
+
+def test_the_lists_of_some_classes_never_replace_the_whole_schools(sandbox, tmp_path):
+    whole = run_listes(sandbox, cwd=tmp_path)
+    assert whole.returncode == 0, whole.stderr
+    school_lists = {p.name: p.read_bytes() for p in tmp_path.glob("listes-classes.*")}
+    assert "listes-classes.html" in school_lists
+
+    one = run_listes(sandbox, "--classe", "cm1", cwd=tmp_path)
+    two = run_listes(sandbox, "--classe", "CM2", "--classe", "ce2-cm1", cwd=tmp_path)
+    assert one.returncode == 0, one.stderr
+    assert two.returncode == 0, two.stderr
+    assert {p.name: p.read_bytes() for p in tmp_path.glob("listes-classes.*")} == school_lists
+    assert "listes-classes-CM1.html" in one.stdout
+    assert "listes-classes-CM2+CE2-CM1.html" in two.stdout
+    one_class = (tmp_path / "listes-classes-CM1.html").read_text(encoding="utf-8")
+    assert one_class.count('<section class="page') == 1
+    if (tmp_path / "listes-classes.pdf").exists():  # the PDF when DejaVu is installed
+        assert (tmp_path / "listes-classes-CM1.pdf").exists()
+
+
+@pytest.mark.parametrize(
+    ("names", "stem"),
+    [
+        (["CM1"], "listes-classes-CM1"),
+        (["CE2 / CM1"], "listes-classes-CE2-CM1"),
+        (["Petite section", "ULIS"], "listes-classes-Petite-section+ULIS"),
+        (["../..\\C:"], "listes-classes-C"),
+        (["???"], "listes-classes-classe"),
+        ([f"Classe numéro {n} de l'école" for n in range(5)], "listes-classes-5-classes"),
+    ],
+)
+def test_the_file_name_of_chosen_classes_is_a_plain_name_on_every_system(names, stem):
+    lists = ClassLists(
+        school="École",
+        generated_at=datetime(2026, 9, 1),
+        classes=tuple(ClassList(name, "", ()) for name in names),
+        without_class=(),
+    )
+    assert lists_file_stem(lists) == stem

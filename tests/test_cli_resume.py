@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
+
 from reconcile.adapters.workbook import write_workbook
 from reconcile.app.demo import fill_workbook, rentree
 from reconcile.core.model import ServerState, UserType, WantedState
@@ -55,6 +57,7 @@ def _rentree_without_new_teacher(
     return workbook, wanted, before
 
 
+@pytest.mark.posix_only
 def test_an_account_made_by_the_interrupted_run_is_not_said_added_since_the_export(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:

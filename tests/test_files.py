@@ -14,12 +14,14 @@ from reconcile.adapters.files import (
     write_private_bytes,
     write_private_text,
 )
+from tests.conftest import is_private
 
 
 def mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
+@pytest.mark.posix_only
 def test_new_file_is_0600_even_with_a_permissive_umask(tmp_path):
     previous = os.umask(0)
     try:
@@ -30,6 +32,7 @@ def test_new_file_is_0600_even_with_a_permissive_umask(tmp_path):
     assert path.read_text(encoding="utf-8") == "motdepasse"
 
 
+@pytest.mark.posix_only
 def test_replacing_a_readable_file_leaves_a_0600_file_and_no_temporary(tmp_path):
     path = tmp_path / "rapport.html"
     path.write_text("ancien")
@@ -40,6 +43,7 @@ def test_replacing_a_readable_file_leaves_a_0600_file_and_no_temporary(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["rapport.html"]
 
 
+@pytest.mark.posix_only
 def test_a_file_replaced_atomically_gets_its_mode_and_a_failed_write_leaves_the_old_one(tmp_path):
     path = tmp_path / "rentree.xlsx"  # a workbook holds no password: it may be readable by others
     replace_atomically(path, lambda stream: stream.write(b"premier"), mode=0o644)
@@ -56,6 +60,7 @@ def test_a_file_replaced_atomically_gets_its_mode_and_a_failed_write_leaves_the_
     assert [p.name for p in tmp_path.iterdir()] == ["rentree.xlsx"]
 
 
+@pytest.mark.posix_only
 def test_append_narrows_an_existing_journal_and_appends(tmp_path):
     path = tmp_path / "journal.jsonl"
     path.write_text('{"a": 1}\n')
@@ -70,7 +75,7 @@ def test_archive_creation_never_overwrites(tmp_path):
     path = tmp_path / "archive.zip"
     with create_private_binary(path) as stream:
         stream.write(b"PK")
-    assert mode(path) == 0o600
+    assert is_private(path)
     with pytest.raises(FileExistsError), create_private_binary(path) as stream:
         stream.write(b"autre")
     assert path.read_bytes() == b"PK"

@@ -8,7 +8,6 @@ pupil is gone and the class can be deleted.
 from __future__ import annotations
 
 import os
-import stat
 import zipfile
 from datetime import date
 
@@ -18,6 +17,7 @@ from reconcile.adapters.intrascol.client import IntraScolClient
 from reconcile.app.folders import FolderStep, archive_class_folder, find_provisional_pupils
 from reconcile.core.errors import FolderArchiveError
 from reconcile.core.ports import Refusal
+from tests.conftest import is_private
 
 DAY = date(2026, 8, 31)
 
@@ -64,7 +64,7 @@ def test_a_class_with_files_is_archived_emptied_then_deletable(sandbox, client, 
 
     assert result.path == tmp_path / "Ecole-elementaire-Jules-Ferry-CM2-2026-08-31.zip"
     assert zip_contents(result.path) == {f"CM2/{path}": data for path, data in wanted.items()}
-    assert stat.S_IMODE(os.stat(result.path).st_mode) == 0o600
+    assert is_private(result.path)
     assert result.files == 8
     assert result.size == sum(len(d) for d in wanted.values())
     assert folder_contents(store, "CM2") == {}

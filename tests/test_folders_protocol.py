@@ -7,7 +7,6 @@ here each test puts a lost answer or a concurrent change exactly where it wants.
 from __future__ import annotations
 
 import os
-import stat
 import zipfile
 from datetime import date
 
@@ -21,6 +20,7 @@ from reconcile.app.folders import (
 )
 from reconcile.core.errors import FolderArchiveError
 from reconcile.core.model import SchoolClass, User, UserType
+from tests.conftest import is_private
 from tests.memory_server import MemoryServer
 
 DAY = date(2026, 8, 31)
@@ -53,7 +53,7 @@ def test_archive_then_empty_then_remove_the_provisional_pupil(tmp_path):
     )
     assert result.path == tmp_path / "Ecole-Ferry-CM2-Elan-2026-08-31.zip"
     assert archived(result.path) == {f"CM2 Élan/{p}": d for p, d in FILES.items()}
-    assert stat.S_IMODE(os.stat(result.path).st_mode) == 0o600
+    assert is_private(result.path)
     assert result.files == 3
     assert result.size == sum(len(d) for d in FILES.values())
     assert fake.files[4] == []

@@ -10,6 +10,7 @@ import pytest
 from reconcile.adapters.journal import JOURNAL_NAME, Journal, earlier_work, read_lines
 from reconcile.core.errors import JournalError
 from reconcile.core.journal_facts import Event
+from tests.conftest import is_private
 
 CREATED_LINE = 3  # header, start, created, verified
 
@@ -115,7 +116,7 @@ def test_a_torn_last_line_is_set_aside_and_the_next_record_starts_on_its_own_lin
     aside = tmp_path / f"{JOURNAL_NAME}.abime"
     kept = aside.read_text(encoding="utf-8")
     assert torn[:-2] in kept  # the fragment, never lost
-    assert aside.stat().st_mode & 0o077 == 0
+    assert is_private(aside)
     assert not list(tmp_path.glob("journal-application-*.jsonl"))  # not taken for another journal
 
 

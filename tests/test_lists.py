@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import stat
 import subprocess
 from datetime import datetime
 from html.parser import HTMLParser
@@ -19,6 +17,7 @@ from reconcile.adapters.reports.class_lists import (
 )
 from reconcile.core.errors import UnknownClass
 from reconcile.core.model import SchoolClass, ServerState, User, UserType
+from tests.conftest import is_private
 
 WHEN = datetime(2026, 9, 1, 8, 30)
 
@@ -122,14 +121,14 @@ def test_files_are_0600_and_hold_every_password(tmp_path):
     written = write_class_lists(state, tmp_path / "sortie", generated_at=WHEN)
     assert written.classes == 3
     assert written.pupils == 5
-    assert stat.S_IMODE(os.stat(written.html).st_mode) == 0o600
+    assert is_private(written.html)
     html = written.html.read_text(encoding="utf-8")
     assert "wq7&amp;x" in html
     if find_unicode_fonts() is None:
         assert written.pdf is None
         return
     assert written.pdf is not None
-    assert stat.S_IMODE(os.stat(written.pdf).st_mode) == 0o600
+    assert is_private(written.pdf)
     if shutil.which("pdftotext"):
         text = subprocess.run(
             ["pdftotext", "-layout", str(written.pdf), "-"], capture_output=True, text=True, check=True

@@ -25,6 +25,7 @@ from reconcile.core.onde import NewPupilRow, Origin, ServerPupil, match_extracti
 from reconcile.core.onde_classes import check_complete, map_classes
 from reconcile.core.onde_extraction import Layout, OndePupil, read_extraction
 from reconcile.core.vocabulary import LEAVES_SCHOOL
+from tests.conftest import is_private
 from tests.test_workbook import resave_with_libreoffice
 
 DATA = Path(__file__).parent / "data" / "onde"
@@ -474,7 +475,7 @@ def test_the_secretary_settles_homonyms_in_the_ine_column_and_next_year_remember
     assert rows["lmartin"]["Classe cible"] == "CE1"
     memory = json.loads((tmp_path / ".reconcile-onde.json").read_text(encoding="utf-8"))
     assert memory["correspondances"]["070111115AE"]["identifiant"] == "lmartin2"
-    assert (tmp_path / ".reconcile-onde.json").stat().st_mode & 0o777 == 0o600
+    assert is_private(tmp_path / ".reconcile-onde.json")
     assert report.remembered == 1
 
     # Next year: a fresh export of the same accounts; the memory settles the homonyms.
@@ -539,6 +540,7 @@ def test_a_departure_the_secretary_overruled_stays_overruled_on_a_rerun(tmp_path
     assert rows["efaure"]["Classe cible"] == LEAVES_SCHOOL
 
 
+@pytest.mark.posix_only
 def test_the_new_workbook_is_private_whatever_the_input_permissions(tmp_path: Path) -> None:
     workbook = write_test_workbook(tilleuls(), tmp_path / "rentree.xlsx")
     workbook.chmod(0o644)  # it names pupils: the copy is readable by its owner only

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import signal
-import stat
 import subprocess
 import time
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 
 from reconcile.adapters.journal import JOURNAL_NAME
@@ -20,6 +20,7 @@ from reconcile.app.demo import fill_workbook, rentree
 from reconcile.core.model import ServerState, UserType, WantedState
 from reconcile.core.vocabulary import ClassStatus
 from reconcile.sandbox import RunningSandbox
+from tests.conftest import is_private
 from tests.test_apply_sandbox import assert_in_wanted_state
 from tests.test_cli_apply import filled_workbook, read, reconcile_apply, start_apply
 from tests.test_reports_truth import report_texts
@@ -80,6 +81,7 @@ def dated(folder: Path, pattern: str) -> list[Path]:
     return sorted(folder.glob(pattern))
 
 
+@pytest.mark.posix_only
 def test_after_a_resume_the_latest_report_holds_the_whole_rentree_and_each_run_its_own(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
@@ -91,7 +93,7 @@ def test_after_a_resume_the_latest_report_holds_the_whole_rentree_and_each_run_i
 
     # The state before the rentrée was saved before the first change, private, as `export` writes it.
     saved = tmp_path / STATE_BEFORE
-    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    assert is_private(saved)
     exported = load_workbook(saved)["Utilisateurs"]
     cells = {str(c) for row in exported.iter_rows(values_only=True) for c in row}
     assert {u.login for u in before.users} <= cells
@@ -128,7 +130,7 @@ def test_after_a_resume_the_latest_report_holds_the_whole_rentree_and_each_run_i
     assert len(dated(tmp_path, "compte-rendu-application-*.txt")) == 2
     assert any("Application arrêtée avant son compte rendu" in p.read_text(encoding="utf-8") for p in htmls)
     for path in (*htmls, *dated(tmp_path, "*-application-*.*"), saved):
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        assert is_private(path), path
     assert "copie datée de cette exécution" in " ".join(second.stdout.split())
 
 

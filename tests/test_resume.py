@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import stat
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from reconcile.core.model import (
 )
 from reconcile.core.resume import resolve
 from reconcile.core.vocabulary import ClassStatus
+from tests.conftest import is_private
 
 ADULT, PUPIL = UserType.ADULT, UserType.PUPIL
 
@@ -71,19 +71,20 @@ def test_the_journal_is_created_private_and_reopened_for_the_same_workbook(tmp_p
     journal = Journal.open(tmp_path, workbook="a.xlsx", digest="d1", server_url="http://s/")
     journal.record("create_user:nouveau:3", Event.START, user="nouveau:3", last_name="Roux", first_name="Léa",
                    type="eleve", logins_before=[])  # fmt: skip
-    assert stat.S_IMODE((tmp_path / JOURNAL_NAME).stat().st_mode) == 0o600
+    assert is_private(tmp_path / JOURNAL_NAME)
     again = Journal.open(tmp_path, workbook="a.xlsx", digest="d1", server_url="http://s/")
     assert len(again.lines) == 2
     assert "nouveau:3" in again.facts().pending_users
 
 
+@pytest.mark.posix_only
 def test_a_journal_left_readable_by_others_is_made_private_again(tmp_path: Path) -> None:
     journal = Journal.open(tmp_path, workbook="a.xlsx", digest="d1", server_url="http://s/")
     journal.record("delete_users:2", Event.START, logins=["x"])
     (tmp_path / JOURNAL_NAME).chmod(0o644)  # copied around, restored from a backup…
     again = Journal.open(tmp_path, workbook="a.xlsx", digest="d1", server_url="http://s/")
     again.record("delete_users:2", Event.DONE, logins=["x"])
-    assert stat.S_IMODE((tmp_path / JOURNAL_NAME).stat().st_mode) == 0o600
+    assert is_private(tmp_path / JOURNAL_NAME)
 
 
 def test_a_started_journal_of_another_workbook_is_refused(tmp_path: Path) -> None:

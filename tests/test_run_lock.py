@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import reconcile
-from reconcile.adapters.journal import exclusive_run, server_lock_path, state_dir
+from reconcile.adapters.journal import LOCK_NAME, exclusive_run, server_lock_path, state_dir
 from reconcile.core.errors import ApplicationInProgress
 from reconcile.core.safeguards import server_address
 
@@ -81,6 +81,7 @@ with exclusive_run(sys.argv[1], Path(sys.argv[2])):
 """
 
 
+@pytest.mark.posix_only
 def test_a_killed_run_leaves_no_stale_lock(tmp_path: Path) -> None:
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD, SERVER, str(tmp_path / "un")],
@@ -111,3 +112,46 @@ def test_no_module_imports_a_unix_only_module_at_its_top() -> None:
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
             assert not {n.split(".")[0] for n in names} & unix_only, module
+
+
+def test_the_lock_files_are_removed_when_the_run_ends(tmp_path: Path, state_dir_given: Path) -> None:
+    output = tmp_path / "sortie"
+    with exclusive_run(SERVER, output):
+        assert (output / LOCK_NAME).exists()
+    assert not (output / LOCK_NAME).exists()
+    assert not server_lock_path(SERVER).exists()
+    assert sorted(p.name for p in output.iterdir()) == []
+
+
+def test_the_lock_files_are_removed_after_a_failed_run_too(tmp_path: Path) -> None:
+    output = tmp_path / "sortie"
+    with pytest.raises(RuntimeError), exclusive_run(SERVER, output):
+        raise RuntimeError("échec au milieu de l'application")
+    assert not (output / LOCK_NAME).exists()
+    assert not server_lock_path(SERVER).exists()
+    with exclusive_run(SERVER, output):  # and the next run takes it again
+        pass
+
+
+def test_a_refused_run_leaves_the_lock_of_the_run_in_progress(tmp_path: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, SERVER, str(tmp_path / "un")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdin is not None
+    assert holder.stdout is not None
+    try:
+        assert holder.stdout.readline().strip() == "tenu"
+        with pytest.raises(ApplicationInProgress), exclusive_run(SERVER, tmp_path / "un"):
+            pass
+        assert (tmp_path / "un" / LOCK_NAME).exists()  # still the running one's, still held
+        with pytest.raises(ApplicationInProgress), exclusive_run(SERVER, tmp_path / "deux"):
+            pass
+        assert server_lock_path(SERVER).exists()
+    finally:
+        holder.stdin.close()  # the holder ends its run normally
+        assert holder.wait(timeout=30) == 0
+    assert not (tmp_path / "un" / LOCK_NAME).exists()
+    assert not server_lock_path(SERVER).exists()

@@ -674,6 +674,7 @@ def test_a_kept_state_survives_a_restart(tmp_path: Path) -> None:
         start_sandbox(SandboxOptions(state=not_a_state))
 
 
+@pytest.mark.posix_only
 def test_the_sandbox_command_prints_how_to_connect_and_stops_on_ctrl_c() -> None:
     command = [
         sys.executable,

@@ -563,7 +563,7 @@ def test_unknown_target_class_is_refused(exported: Path) -> None:
     row = row_of(load_workbook(exported)[vocabulary.USERS_SHEET], "lea.martin")
     assert problems_of(exported) == [
         f"Utilisateurs, ligne {row}, colonne « Classe cible » : "
-        "la classe « CE3 » n'existe pas dans l'onglet Classes."
+        "la classe « CE3 » n'existe pas dans l'onglet Classes ; vouliez-vous dire « CE1 » ?"
     ]
 
 

@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -77,7 +77,8 @@ def exclusive_run(server_url: str, output_dir: Path) -> Iterator[None]:
     user's state directory), so two runs against one server refuse each other whatever their
     output folders; one in the output folder, so its journal is only written by one run. They
     are the system's locks (filelock: `flock`, or `msvcrt.locking` on Windows), released by the
-    system when the process ends, even killed: a stale lock never blocks the next run.
+    system when the process ends, even killed: a stale lock never blocks the next run. Their
+    files are removed when the run ends, finished or failed (see `_held`).
     """
     server_busy = ApplicationInProgress(server_url=server_url)
     folder_busy = ApplicationInProgress(output_dir=str(output_dir))
@@ -103,6 +104,12 @@ def _held(path: Path, folder: str, busy: Callable[[], JournalError]) -> Iterator
     try:
         yield
     finally:
+        # The file goes while the lock is still held: a run that opened it meanwhile finds it
+        # unlinked once it gets the lock and refuses (filelock checks the link count), so no two
+        # runs ever hold different files of one name. Never removed by a run that did not hold it.
+        # Windows refuses to remove an open file; filelock removes it there after the release.
+        with suppress(OSError):
+            path.unlink()
         lock.release()
 
 

@@ -14,13 +14,19 @@ name has no level (ULIS) are left as they are.
 
 from __future__ import annotations
 
-import shutil
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reconcile.adapters.files import make_private_folder, writing_into
+from reconcile.adapters.journal import JOURNAL_NAME
+from reconcile.adapters.reports.apply_report import APPLY_REPORT_NAME, REPORT_NAME
+from reconcile.adapters.reports.class_lists import HTML_NAME, PDF_NAME
+from reconcile.adapters.reports.plan_report import PLAN_REPORT_NAME
+from reconcile.adapters.reports.route_sheet import ROUTE_SHEET_NAME
 from reconcile.adapters.workbook import layout
+from reconcile.app.apply import STATE_BEFORE_NAME
 from reconcile.core import vocabulary
 from reconcile.core.errors import ReconcileError
 from reconcile.core.model import (
@@ -38,6 +44,8 @@ from reconcile.core.ports import IntraScolServer
 from reconcile.core.vocabulary import LEAVES_SCHOOL, ClassStatus
 
 DEMO_MARKER = ".demo-reconcile"
+"""Lists the files the demo wrote in its folder: the only ones a later demo removes."""
+DEMO_WORKBOOK = "rentree.xlsx"
 
 NEXT_LEVEL = {"GS": "CP", "CP": "CE1", "CE1": "CE2", "CE2": "CM1", "CM1": "CM2"}
 NEW_CLASS = "PS-MS"
@@ -183,21 +191,89 @@ def removed_class(state: ServerState) -> str | None:
     return double[0] if double else None
 
 
-def prepare_demo_folder(folder: Path) -> Path:
-    """An empty folder for the demo's files: a previous demo's folder is replaced, any other
-    folder that holds files is refused (the demo never deletes what it did not make)."""
+def _demo_writes() -> frozenset[str]:
+    """The files every demo writes under the same name (the dated copies and archives vary)."""
+    reports = (
+        f"{stem}.{kind}" for stem in (PLAN_REPORT_NAME, APPLY_REPORT_NAME) for kind in ("html", "xlsx")
+    )
+    route_sheet = (f"{ROUTE_SHEET_NAME}.{kind}" for kind in ("html", "pdf"))
+    return frozenset(
+        {
+            *reports,
+            *route_sheet,
+            DEMO_WORKBOOK,
+            JOURNAL_NAME,
+            REPORT_NAME,
+            HTML_NAME,
+            PDF_NAME,
+            STATE_BEFORE_NAME,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class DemoFolder:
+    """The demo's folder, and the files in it that are not the demo's (left as they are)."""
+
+    path: Path
+    others: frozenset[str]
+
+
+def prepare_demo_folder(folder: Path) -> DemoFolder:
+    """The demo's folder, without the files an earlier demo wrote there.
+
+    Only the files the earlier demo listed in its marker, unchanged since, are removed; the
+    others are left as they are. A folder that holds files and no marker is refused, and so is
+    one where the demo would replace a file it did not write or that was changed since.
+    """
     folder = folder.resolve()
-    if folder.is_dir() and any(folder.iterdir()):
-        if not (folder / DEMO_MARKER).is_file():
-            raise ReconcileError(
-                f"Le dossier {folder} contient déjà des fichiers qui ne viennent pas de la démonstration : "
-                "choisissez un autre dossier avec --dossier-sortie."
-            )
-        shutil.rmtree(folder)
+    present = {p.name for p in folder.iterdir() if p.name != DEMO_MARKER} if folder.is_dir() else set()
+    marker = folder / DEMO_MARKER
+    if present and not marker.is_file():
+        raise ReconcileError(
+            f"Le dossier {folder} contient déjà des fichiers qui ne viennent pas de la démonstration : "
+            "choisissez un autre dossier avec --dossier-sortie."
+        )
+    written = _read_marker(marker) if present else {}
+    ours = {name for name in present if name in written and _digest(folder / name) == written[name]}
+    in_the_way = sorted((present - ours) & (_demo_writes() | written.keys()))
+    if in_the_way:
+        raise ReconcileError(
+            f"Le dossier {folder} contient des fichiers que la démonstration remplacerait mais qu'elle n'a "
+            f"pas écrits, ou qui ont été modifiés depuis : {', '.join(in_the_way)}. Rien n'a été effacé ; "
+            "déplacez ces fichiers, ou choisissez un autre dossier avec --dossier-sortie."
+        )
     with writing_into(folder):
+        for name in sorted(ours):
+            (folder / name).unlink()
         make_private_folder(folder)
-        (folder / DEMO_MARKER).touch()
-    return folder
+        marker.write_text("", encoding="utf-8")
+    return DemoFolder(folder, frozenset(present - ours))
+
+
+def record_demo_files(demo: DemoFolder) -> None:
+    """List in the marker the files the demo wrote (with their digest), for the next demo to remove."""
+    lines = [
+        f"{_digest(path)} {path.name}"
+        for path in sorted(demo.path.iterdir())
+        if path.is_file() and path.name != DEMO_MARKER and path.name not in demo.others
+    ]
+    with writing_into(demo.path):
+        (demo.path / DEMO_MARKER).write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+
+
+def _read_marker(marker: Path) -> dict[str, str]:
+    """name -> digest of the files an earlier demo wrote (none for a marker of an older version)."""
+    written: dict[str, str] = {}
+    for line in marker.read_text(encoding="utf-8").splitlines():
+        digest, _, name = line.partition(" ")
+        if name:
+            written[name] = digest
+    return written
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,20 @@ def demo(
 ) -> None:
     """Une rentrée complète sur un serveur d'essai intégré : export, saisie, plan, application, listes."""
     # Loaded here, not at import: the demo's workbook code would slow every command's start.
-    from reconcile.app.demo import DemoRentree, prepare_demo_folder
+    from reconcile.app.demo import DEMO_WORKBOOK, prepare_demo_folder, record_demo_files
+
+    folder = prepare_demo_folder(output_dir)
+    try:
+        _demo(folder.path, folder.path / DEMO_WORKBOOK)
+    finally:  # finished or not, what it wrote is listed: the next demo removes that and only that
+        record_demo_files(folder)
+    console.print("\nLe serveur d'essai est arrêté ; ouvrez les fichiers ci-dessus pour voir le résultat.")
+
+
+def _demo(output: Path, workbook: Path) -> None:
+    from reconcile.app.demo import DemoRentree
     from reconcile.sandbox import SandboxOptions, start_sandbox
 
-    output = prepare_demo_folder(output_dir)
-    workbook = output / "rentree.xlsx"
     with start_sandbox(SandboxOptions(demo=True, seed=1)) as sandbox:
         # Each step is given the password as a value: never printed, never on a command line.
         access = ServerAccess(sandbox.url, sandbox.admin_login, sandbox.admin_password)
@@ -58,4 +67,3 @@ def demo(
         run_apply(
             workbook, output_dir=output, yes=True, keep_folders=False, allow_mass_delete=False, access=access
         )
-    console.print("\nLe serveur d'essai est arrêté ; ouvrez les fichiers ci-dessus pour voir le résultat.")

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import Progress, TaskID
 from rich.table import Table
 
-from reconcile.core.findings import NOWHERE
+from reconcile.core.findings import NOWHERE, grouped
 from reconcile.core.model import ServerState
 from reconcile.core.operations import Plan, Step
 from reconcile.core.outcome import ApplyRun, OpStatus, Preparation
@@ -78,7 +78,7 @@ def print_plan_summary(result: Plan) -> None:
     ):
         if items:
             console.print(f"\n[bold {colour}]{title} ({len(items)}) :[/]")
-            for item in items:
+            for item in grouped(items):  # the same finding on many rows: once, with the rows
                 where = f"[bold]{shown(item.where)}[/] : " if item.where != NOWHERE else ""
                 console.print(f"  [{colour}]•[/] {where}{shown(item.message)}", highlight=False)
     colour = "red" if result.problems else "green"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reconcile.core.findings import Finding
+from reconcile.core.findings import Finding, grouped
 
 
 class ReconcileError(Exception):
@@ -193,7 +193,7 @@ class WorkbookError(ReconcileError):
     """The workbook cannot be read into a wanted state."""
 
     def __init__(self, path: str, problems: Sequence[Finding]) -> None:
-        lines = "\n".join(f"  - {p}" for p in problems)
+        lines = "\n".join(f"  - {p}" for p in grouped(problems))  # the same problem on many rows: once
         super().__init__(f"Le classeur {path} ne peut pas être utilisé :\n{lines}")
         self.path = path
         self.problems = tuple(problems)
@@ -203,7 +203,7 @@ class PlanBlocked(ReconcileError):
     """The plan has problems: nothing will be changed."""
 
     def __init__(self, problems: Sequence[Finding]) -> None:
-        lines = "\n".join(f"  - {p}" for p in problems)
+        lines = "\n".join(f"  - {p}" for p in grouped(problems))
         super().__init__(f"Le plan ne peut pas être appliqué :\n{lines}")
         self.problems = tuple(problems)
 

@@ -80,3 +80,13 @@ def shell_word(word: str) -> str:
 def suggested_command(*words: str) -> str:
     """A `reconcile` command line to copy and paste, each word quoted for the shell."""
     return " ".join(["reconcile", *(shell_word(word) for word in words)])
+
+
+# --- What the secretary may write instead ------------------------------------------------
+
+LEAVING_WORDS = (
+    "départ", "départs", "part", "parti", "partie", "partant", "partante", "quitte", "sortie",
+    "sortant", "sortante", "collège", "6e", "6ème", "sixième", "déménage", "déménagement",
+    "radié", "radiée", "radiation", "supprimer", "suppression", "à supprimer",
+)  # fmt: skip
+"""Words typed in `Classe cible` that mean LEAVES_SCHOOL: the problem suggests it."""

@@ -32,8 +32,10 @@ from reconcile.core.wording import french_date
 if TYPE_CHECKING:
     from fpdf import FPDF
 
-HTML_NAME = "listes-classes.html"
-PDF_NAME = "listes-classes.pdf"
+LISTS_STEM = "listes-classes"
+HTML_NAME = f"{LISTS_STEM}.html"
+PDF_NAME = f"{LISTS_STEM}.pdf"
+_LONGEST_STEM = 80  # past it, the classes chosen are counted in the name instead of listed
 
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),
@@ -272,19 +274,34 @@ def write_class_lists(
     generated_at: datetime | None = None,
     with_pdf: bool = True,
 ) -> ClassListFiles:
-    """Write `listes-classes.html` (and `.pdf`) into `output_dir`, mode 0600."""
+    """Write `listes-classes.html` (and `.pdf`) into `output_dir`, mode 0600.
+
+    The lists of some classes only have their own name (`listes-classes-CM1.html`): they never
+    replace the lists of the whole school.
+    """
     lists = build_class_lists(state, class_names, generated_at=generated_at)
     output_dir = Path(output_dir)
+    stem = lists_file_stem(lists) if class_names else LISTS_STEM
     pdf_path: Path | None = None
     with writing_into(output_dir):
-        html_path = write_private_text(output_dir / HTML_NAME, render_html(lists))
+        html_path = write_private_text(output_dir / f"{stem}.html", render_html(lists))
         pdf_bytes = render_pdf(lists) if with_pdf else None
         if pdf_bytes is not None:
-            pdf_path = write_private_bytes(output_dir / PDF_NAME, pdf_bytes)
+            pdf_path = write_private_bytes(output_dir / f"{stem}.pdf", pdf_bytes)
     return ClassListFiles(html=html_path, pdf=pdf_path, classes=len(lists.classes), pupils=lists.pupil_count)
 
 
 # --- Helpers ---------------------------------------------------------------------------
+
+
+def lists_file_stem(lists: ClassLists) -> str:
+    """`listes-classes-CM1`, `listes-classes-CE1+CM1`: the classes chosen, as the server spells them.
+
+    Only letters, digits and `-` are kept from a class name (a name is no path on any system).
+    """
+    names = ["-".join("".join(c if c.isalnum() else " " for c in cl.name).split()) for cl in lists.classes]
+    stem = f"{LISTS_STEM}-{'+'.join(n or 'classe' for n in names)}"
+    return stem if len(stem) <= _LONGEST_STEM else f"{LISTS_STEM}-{len(names)}-classes"
 
 
 def _sorted_classes(state: ServerState) -> list[SchoolClass]:

@@ -31,7 +31,7 @@ from reconcile.adapters.workbook.names import ClassNames, Teachers, converted_na
 from reconcile.adapters.workbook.sheets import cell_text, find_header_row, find_sheet
 from reconcile.core import vocabulary
 from reconcile.core.errors import WorkbookError
-from reconcile.core.findings import Finding
+from reconcile.core.findings import Finding, did_you_mean, near_miss
 from reconcile.core.model import (
     ExportedUser,
     ExportInfo,
@@ -44,7 +44,7 @@ from reconcile.core.model import (
     class_key,
     fold,
 )
-from reconcile.core.vocabulary import LEAVES_SCHOOL, ClassStatus
+from reconcile.core.vocabulary import LEAVES_SCHOOL, LEAVING_WORDS, ClassStatus
 
 
 @dataclass(frozen=True)
@@ -388,7 +388,10 @@ class _Reader:
             if candidates:
                 message = f"« {text} » peut désigner {_quoted(candidates)} : écrivez le nom exact."
             else:
-                message = f"la classe « {text} » n'existe pas dans l'onglet Classes."
+                meant = near_miss(text, [*names.by_key.values(), LEAVES_SCHOOL], _LEAVING)
+                message = (
+                    f"la classe « {text} » n'existe pas dans l'onglet Classes{did_you_mean(meant) or '.'}"
+                )
             self.problem(message, *where, vocabulary.TARGET_CLASS)
         return Target.CLASS, text
 
@@ -456,6 +459,7 @@ class _Reader:
 
 
 _SHEET_ORDER = {vocabulary.USERS_SHEET: 1, vocabulary.CLASSES_SHEET: 2}
+_LEAVING = {fold(word): LEAVES_SCHOOL for word in LEAVING_WORDS}  # « départ » meant « Quitte l'école »
 
 
 def _reading_order(problem: Finding) -> tuple[int, int]:
