@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import stat
 import subprocess
@@ -63,6 +62,8 @@ print(json.dumps(result))
 
 
 def _at_most_1_gb() -> None:
+    import resource
+
     # Were the download held in memory, the process fails here instead of eating the machine.
     resource.setrlimit(resource.RLIMIT_AS, (1024 * MIB, 1024 * MIB))
 
@@ -83,6 +84,7 @@ def archive_in_a_process(url: str, out: Path, limits: dict[str, float] | None = 
     return result
 
 
+@pytest.mark.posix_only
 def test_a_file_listed_as_10_bytes_that_never_ends_stops_right_after(tmp_path: Path) -> None:
     with hostile_users_side({"1": HostileFile("Devoirs/sans-fin.txt", 10, endless)}) as server:
         result = archive_in_a_process(server.url, tmp_path / "sortie")
@@ -95,6 +97,7 @@ def test_a_file_listed_as_10_bytes_that_never_ends_stops_right_after(tmp_path: P
     assert server.deletions == []
 
 
+@pytest.mark.posix_only
 def test_a_large_file_goes_to_disk_without_going_through_memory(tmp_path: Path) -> None:
     size = 400 * MIB
     with hostile_users_side({"1": HostileFile("Vidéos/spectacle.mp4", size, generated(size))}) as server:
@@ -105,6 +108,7 @@ def test_a_large_file_goes_to_disk_without_going_through_memory(tmp_path: Path) 
         assert [(i.filename, i.file_size) for i in saved.infolist()] == [("CM2/Vidéos/spectacle.mp4", size)]
 
 
+@pytest.mark.posix_only
 def test_a_download_that_drips_stops_at_its_time_allowance(tmp_path: Path) -> None:
     limits = {"allowance_seconds": 1.0, "min_bytes_per_second": 1_000_000}
     with hostile_users_side({"1": HostileFile("goutte.bin", 100_000, drip())}) as server:
@@ -174,11 +178,14 @@ def test_partial_archives_of_an_interrupted_run_are_removed(sandbox, client, tmp
 
 
 def _files_of_2_mib_at_most() -> None:
+    import resource
+
     # A disk that refuses to grow a file past 2 Mio (EFBIG instead of SIGXFSZ's kill).
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (2 * MIB, 2 * MIB))
 
 
+@pytest.mark.posix_only
 def test_a_disk_that_refuses_the_archive_deletes_nothing_and_the_account_is_written(sandbox, tmp_path):
     video = os.urandom(4 * MIB)  # does not compress: the zip passes 2 Mio
     sandbox.store.add_file("CE2-CM1", "Vidéos/sortie.mp4", video)

@@ -11,7 +11,6 @@ regression fails the test instead of eating the machine.
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 import threading
@@ -53,11 +52,15 @@ class Finished:
 
 
 def _cap_address_space() -> None:
+    import resource
+
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_CAP, ADDRESS_SPACE_CAP))
 
 
 def run_measured(arguments: list[str], env: dict[str, str], folder: Path) -> Finished:
     """`python -m reconcile …` in a process; its exit code, output and peak resident memory."""
+    import resource
+
     out, err = folder / "sortie.txt", folder / "erreurs.txt"
     with out.open("w") as stdout, err.open("w") as stderr:
         process = subprocess.Popen(
@@ -153,6 +156,7 @@ def zip_bomb(path: Path) -> None:
     rewrite_sheet(path, vocabulary.USERS_SHEET, blanks, dimension="A1:G30")
 
 
+@pytest.mark.posix_only
 @pytest.mark.parametrize(
     ("make", "expected"),
     [
@@ -205,6 +209,7 @@ def bad_utf8_after_bom_csv(path: Path) -> None:
     path.write_bytes(b"\xef\xbb\xbf" + (HEADER + PUPIL).encode("utf-8") + "DUPRÉ;Zoé".encode("cp1252"))
 
 
+@pytest.mark.posix_only
 @pytest.mark.parametrize(
     ("make", "expected"),
     [
@@ -228,6 +233,7 @@ def test_a_hostile_extraction_is_refused_by_onde_in_french_within_bounds(
     assert not (tmp_path / "rentree-onde.xlsx").exists()
 
 
+@pytest.mark.posix_only
 def test_a_hostile_workbook_is_refused_by_onde_before_it_is_loaded(tmp_path: Path) -> None:
     workbook = tmp_path / "rentree.xlsx"
     write_workbook(tilleuls(), workbook, server_url="http://127.0.0.1/", exported_at=datetime(2027, 6, 30))

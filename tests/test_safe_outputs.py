@@ -29,7 +29,6 @@ from tests.test_apply_sandbox import assert_in_wanted_state
 from tests.test_cli_apply import environment, filled_workbook, read, reconcile_apply, run_reconcile
 from tests.test_workbook import WHEN, resave_with_libreoffice, school
 
-POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -178,7 +177,7 @@ def test_an_earlier_report_that_cannot_be_replaced_is_removed(
 # --- Modes ------------------------------------------------------------------------------
 
 
-@POSIX_ONLY
+@pytest.mark.posix_only
 def test_private_folders_are_0700_with_their_missing_parents_and_existing_ones_kept(tmp_path: Path) -> None:
     previous = os.umask(0o022)
     try:
@@ -194,7 +193,7 @@ def test_private_folders_are_0700_with_their_missing_parents_and_existing_ones_k
         make_private_folder(tmp_path / "fichier")
 
 
-@POSIX_ONLY
+@pytest.mark.posix_only
 def test_everything_that_names_pupils_is_0600_in_folders_made_0700(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:

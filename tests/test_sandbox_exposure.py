@@ -74,6 +74,7 @@ def test_the_command_refuses_a_network_address_in_french_and_listens_nowhere() -
     assert "Traceback" not in finished.stderr
 
 
+@pytest.mark.posix_only
 def test_the_command_listens_on_the_network_when_asked_and_says_so() -> None:
     process = subprocess.Popen(
         _sandbox_command("--hote", "0.0.0.0", "--exposer-au-reseau"),
