@@ -14,6 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+import reconcile
 from reconcile import __version__
 from reconcile.cli import app
 from reconcile.cli.french import OLD_SPELLINGS, confirm
@@ -273,3 +274,16 @@ def test_a_refused_password_from_the_environment_is_not_asked_again(sandbox: Run
     assert result.returncode == 3
     assert "identifiant ou mot de passe incorrect" in " ".join(result.stderr.split())
     assert "Nouvel essai" not in result.stdout + result.stderr
+
+
+def test_a_workbooks_sheet_is_called_onglet_everywhere_the_user_reads() -> None:
+    """Excel and LibreOffice show « onglets »: one word for a sheet in every message, report and page."""
+    package = Path(reconcile.__file__).parent
+    said = [
+        f"{path.relative_to(package)}:{number}"
+        for path in sorted(package.rglob("*"))
+        if path.suffix in {".py", ".j2"} and "sandbox" not in path.parts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if "feuille" in line.lower()
+    ]
+    assert said == []

@@ -371,7 +371,7 @@ PROBLEM_CASES = [
     ),
     pytest.param(
         {"classes": {"cm1": (ClassStatus.KEEP, None)}},
-        "La classe « cm1 » figure sur deux lignes de la feuille « Classes »",
+        "La classe « cm1 » figure sur deux lignes de l'onglet « Classes »",
         Location("Classes", 7),
         id="class-on-two-rows",
     ),
@@ -559,7 +559,7 @@ def test_classes_gone_or_added_since_the_export_are_reported() -> None:
     text = messages(result.warnings)
     assert "La classe « CM1 » n'existe plus sur le serveur : cette ligne est ignorée." in text
     assert "La classe « CM2 » n'existe plus sur le serveur : rien à supprimer." in text
-    assert "La classe « Ulis » du serveur ne figure pas dans la feuille « Classes »" in text
+    assert "La classe « Ulis » du serveur ne figure pas dans l'onglet « Classes »" in text
     assert result.is_empty
 
 
@@ -571,7 +571,7 @@ def test_an_exported_class_whose_row_was_removed_or_renamed_is_kept_and_said_so(
     result = make_plan(state, wanted)
     text = messages(result.warnings)
     assert (
-        "La classe « CE1 » de l'export n'a plus de ligne dans la feuille « Classes » (ligne effacée ou "
+        "La classe « CE1 » de l'export n'a plus de ligne dans l'onglet « Classes » (ligne effacée ou "
         "renommée ?) : elle est conservée telle quelle." in text
     )
     assert "créée depuis l'export" not in text

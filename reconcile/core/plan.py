@@ -150,7 +150,7 @@ class _Planner:
             return self.created[key].name
         self._problem(
             f"La classe cible « {name} » de {who} n'existe pas sur le serveur et n'est pas créée "
-            "dans la feuille « Classes ».",
+            "dans l'onglet « Classes ».",
             where,
         )
         return None
@@ -298,7 +298,7 @@ class _Planner:
             return chosen
         self._warn(
             f"{changed} ; le classeur ne demande pas de changement : {self._teacher_label(now)} reste "
-            "responsable. Pour en nommer un autre, écrivez-le dans la feuille « Classes » ; pour revenir "
+            "responsable. Pour en nommer un autre, écrivez-le dans l'onglet « Classes » ; pour revenir "
             "à l'enseignant de l'export, refaites un export.",
             where,
         )
@@ -323,7 +323,7 @@ class _Planner:
         self._problem(
             f"{display_name(teacher.first_name, teacher.last_name)} ({teacher.key}) quitte l'école mais "
             f"reste responsable de la classe {school_class.name}, qui est conservée : indiquez un autre "
-            f"enseignant responsable pour {school_class.name} dans la feuille « Classes ».",
+            f"enseignant responsable pour {school_class.name} dans l'onglet « Classes ».",
             location,
         )
 
@@ -356,7 +356,7 @@ class _Planner:
                     self._problem(
                         f"{who} est un adulte : un adulte ne peut pas être placé dans une classe "
                         f"(« {row.target_class} »). Laissez sa classe cible vide ; pour en faire "
-                        "l'enseignant responsable, indiquez-le dans la feuille « Classes ».",
+                        "l'enseignant responsable, indiquez-le dans l'onglet « Classes ».",
                         at_column(row.location, TARGET_CLASS),
                     )
                 else:

@@ -213,7 +213,7 @@ class _WorkbookCheck:
             self._report_existing_name(row, on_server)
         else:
             self._problem(
-                f"La classe « {row.name} » figure sur deux lignes de la feuille « Classes ».",
+                f"La classe « {row.name} » figure sur deux lignes de l'onglet « Classes ».",
                 row.location,
             )
 
@@ -251,9 +251,9 @@ class _WorkbookCheck:
         for school_class in sorted(unlisted, key=lambda c: class_order_key(c.name)):
             name = school_class.name
             if class_key(name) in exported:
-                why = f"La classe « {name} » de l'export n'a plus de ligne dans la feuille « Classes » "
+                why = f"La classe « {name} » de l'export n'a plus de ligne dans l'onglet « Classes » "
                 why += "(ligne effacée ou renommée ?)"
             else:
-                why = f"La classe « {name} » du serveur ne figure pas dans la feuille « Classes » "
+                why = f"La classe « {name} » du serveur ne figure pas dans l'onglet « Classes » "
                 why += "(créée depuis l'export ?)"
             self._warn(f"{why} : elle est conservée telle quelle.")
