@@ -11,10 +11,10 @@ import pytest
 
 from reconcile.adapters.reports.class_lists import (
     build_class_lists,
-    find_unicode_fonts,
     render_html,
     write_class_lists,
 )
+from reconcile.adapters.reports.pdf_sheet import find_unicode_fonts
 from reconcile.core.errors import UnknownClass
 from reconcile.core.model import SchoolClass, ServerState, User, UserType
 from tests.conftest import is_private
@@ -211,3 +211,28 @@ def test_a_full_class_fits_on_one_sheet(tmp_path, size, last_name, first_name, l
         if pdf is not None:
             info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
             assert "Pages:           1" in info, pdf.name
+
+
+@pytest.mark.skipif(find_unicode_fonts() is None, reason="police DejaVu absente")
+def test_names_of_3000_characters_are_cut_visibly_in_the_pdf(tmp_path):
+    long = "Abcdefghij" * 300
+    pupils = (
+        User("court", "Martin", "Léa", UserType.PUPIL, 1, "k9wq2mx7"),
+        User("long" * 750, long, long, UserType.PUPIL, 1, "p" * 3000),
+        User("espaces", " ".join(["Nom"] * 1000), "Zoé", UserType.PUPIL, 1, "zz11"),
+    )
+    state = ServerState((SchoolClass(1, "Classe " + long, "x", "Enseignant " + long),), pupils, school=long)
+    written = write_class_lists(state, tmp_path, generated_at=WHEN)
+    assert written.pdf is not None
+    if shutil.which("pdftotext"):
+        text = subprocess.run(
+            ["pdftotext", "-layout", str(written.pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        assert "court" in text
+        assert "k9wq2mx7" in text
+        assert "MARTIN" in text
+        assert "…" in text  # the long ones cut, and seen to be
+        assert long not in text.replace("\n", "")
+    if shutil.which("pdfinfo"):
+        info = subprocess.run(["pdfinfo", str(written.pdf)], capture_output=True, text=True, check=True)
+        assert "Pages:           1" in info.stdout

@@ -311,3 +311,62 @@ def test_a_page_missing_an_element_is_not_recognised(name, replace, read, missin
     assert missing in raised.value.missing
     assert raised.value.url == BASE + "admin/x.php"
     assert str(raised.value).startswith(f"Page non reconnue : {BASE}admin/x.php ne contient pas ")
+
+
+# --- Reading only the needed parts -----------------------------------------------------
+
+
+def _read_light(page_: Page) -> tuple[object, ...]:
+    return (page_.jeton(), page_.is_login_form(), page_.outcomes())
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in HTML.glob("*.html")))
+def test_the_jeton_and_messages_cut_out_read_as_the_whole_page(name) -> None:
+    cut = page(name)
+    whole = page(name)
+    assert whole.soup is not None  # the whole tree first
+    assert _read_light(cut) == _read_light(whole)
+
+
+FORM = '<form method="post"><input type="hidden" name="jeton" value="{}"></form>'
+
+
+@pytest.mark.parametrize(
+    ("body", "jeton", "messages"),
+    [
+        # Comments, scripts and text areas hold no element a browser would show.
+        (
+            '<!-- <p class="erreur">Vieux message</p> <input name="jeton" value="faux"> -->'
+            "<script>var s = '<p class=\"succes\">non</p>';</script>"
+            '<textarea><p class="erreur">texte</p></textarea>'
+            + FORM.format("vrai")
+            + '<p class="succes">Oui.</p>',
+            "vrai",
+            [(True, "Oui.")],
+        ),
+        # A `>` in an attribute value does not end the tag.
+        (
+            '<input title="a > b" name="jeton" value="j1"><p class="erreur" title="x>y">Non.</p>',
+            "j1",
+            [(False, "Non.")],
+        ),
+        # Elements closed implicitly (`<p>` without `</p>`): the messages are still all read.
+        (
+            '<p class="erreur">Un.<p class="succes">Deux.<div>' + FORM.format("j2") + "</div>",
+            "j2",
+            [(False, "Un."), (True, "Deux.")],
+        ),
+        # A message wrapper holding a message: one message.
+        ('<div class="erreur"><p class="erreur">Une fois.</p></div>', None, [(False, "Une fois.")]),
+        # No message at all, and a word « succes » elsewhere.
+        ('<a href="succes.php">lien</a><span data-x="erreur">rien</span>', None, []),
+    ],
+)
+def test_messages_and_jeton_are_read_as_a_browser_shows_them(body, jeton, messages) -> None:
+    for whole_first in (False, True):
+        answer = Page(BASE + "admin/x.php", f"<html><body>{body}</body></html>")
+        if whole_first:
+            assert answer.soup is not None
+        assert answer.jeton() == jeton
+        assert [(o.ok, o.message) for o in answer.outcomes()] == messages
+        assert not answer.is_login_form()

@@ -7,6 +7,7 @@ import shutil
 import struct
 import subprocess
 import zlib
+from dataclasses import replace
 from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
@@ -224,3 +225,18 @@ def test_the_step_macro_lets_a_later_report_attach_an_outcome_to_each_operation(
     )
     html = template.render(sections=step_sections(result), outcomes={"transfer_pupils:CM2": "<fait>"})
     assert "Transférer 1 élève de CM1 vers CM2</span><em>&lt;fait&gt;</em>" in html
+
+
+def test_a_control_character_from_the_server_does_not_break_the_xlsx_report(tmp_path: Path) -> None:
+    state = school()
+    pupil = next(u for u in state.users if u.login == "lbernard")
+    odd = replace(pupil, last_name="Ber\x01nard\x1b[31m")
+    state = replace(state, users=tuple(odd if u is pupil else u for u in state.users))
+    wanted = workbook(state, targets={"lbernard": "CE1"})
+    result = make_plan(state, wanted)
+    files = write_plan_report(
+        result, state, wanted, tmp_path, server_url=SERVER_URL, school="École", generated_at=GENERATED_AT
+    )
+    book = load_workbook(files.xlsx)
+    names = [row[2].value for row in book["Classes"].iter_rows(min_row=2)]
+    assert any(isinstance(name, str) and "BER" in name.upper() and "\x01" not in name for name in names)

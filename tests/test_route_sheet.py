@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from reconcile.adapters.intrascol.client import IntraScolClient
-from reconcile.adapters.reports.class_lists import find_unicode_fonts
+from reconcile.adapters.reports.pdf_sheet import find_unicode_fonts
 from reconcile.adapters.reports.route_sheet import NO_ROUTE_SHEET, write_route_sheet
 from reconcile.app.demo import rentree
 from reconcile.core.model import ServerState, UserType

@@ -174,7 +174,7 @@ def save_state_before(output_dir: Path, state: ServerState, *, server_url: str) 
     renamed with its date, never overwritten. Raises `JournalError` when it cannot be written:
     nothing is changed on a server whose state before could not be kept.
     """
-    # Loaded here, not at the top: the workbook adapter brings pandas, which every start of the
+    # Loaded here, not at the top: the workbook adapter brings openpyxl, which every start of the
     # command line would otherwise pay for.
     from reconcile.adapters.workbook.writer import write_workbook
 

@@ -41,7 +41,7 @@ SHOWN_DIFFERENCES = 10
 
 def warn_unsafe_names(state: ServerState) -> None:
     """Say which of the server's names hold characters no workbook can hold, and what stands for them."""
-    # Here, not at the top: the workbook package brings pandas, which `reconcile --help` need not load.
+    # Here, not at the top: the workbook package brings openpyxl, which `reconcile --help` need not load.
     from reconcile.adapters.workbook.sheets import unsafe_names
 
     names = unsafe_names(state)

@@ -11,12 +11,14 @@ Every page, field and message relied on, and where it is read: `docs/intrascol.m
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 from urllib.parse import parse_qs, urljoin, urlparse
 
 from bs4 import BeautifulSoup, Tag
 from bs4.element import CData, NavigableString
+from bs4.filter import SoupStrainer
 
 from reconcile.core.errors import PageNotRecognised, ServerRefused
 from reconcile.core.model import SchoolClass, User, UserType, clean_text
@@ -185,12 +187,72 @@ def _int(text: str) -> int | None:
     return int(digits) if digits.isdigit() else None
 
 
+# The parser: lxml builds BeautifulSoup's tree several times faster than `html.parser`.
+_PARSER = "lxml"
+# Text a browser never reads as tags: comments, scripts, styles, text areas, titles.
+_NOT_MARKUP = re.compile(
+    r"<!--.*?(?:-->|\Z)|<(script|style|textarea|title|xmp)\b.*?(?:</\1\s*>|\Z)", re.IGNORECASE | re.DOTALL
+)
+_OPENING_TAG = re.compile(r"""<([a-zA-Z][\w:-]*)(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_MESSAGE_CLASSES = ("succes", "erreur")
+
+
+@cache
+def _same_tags(name: str) -> re.Pattern[str]:
+    """The opening (not self-closed) and closing tags named `name`."""
+    return re.compile(rf"""<(/?){re.escape(name)}\b(?:[^>"']|"[^"]*"|'[^']*')*?(/?)>""", re.IGNORECASE)
+
+
+def _element_end(text: str, name: str, start: int) -> int | None:
+    """Where the element opened just before `start` closes (its `</name>` counted through nesting)."""
+    depth = 1
+    for tag in _same_tags(name).finditer(text, start):
+        if tag.group(1):
+            depth -= 1
+        elif not tag.group(2):
+            depth += 1
+        if depth == 0:
+            return tag.end()
+    return None
+
+
 class Page:
-    """One IntraScol page, parsed once; each method reads one thing the contract promises."""
+    """One IntraScol page; each method reads one thing the contract promises.
+
+    Most answers are read for their `jeton` and their messages only: those are cut
+    out of the text and parsed alone, and the whole tree is built only for a method
+    that needs it (the tables of users and classes, the created account...).
+    """
 
     def __init__(self, url: str, text: str) -> None:
         self.url = url
-        self.soup = BeautifulSoup(text, "html.parser")
+        self.text = text
+        self._soup: BeautifulSoup | None = None
+        self._markup: str | None = None
+        self._outcomes: tuple[ItemOutcome, ...] | None = None
+
+    @property
+    def soup(self) -> BeautifulSoup:
+        """The whole page's tree, built on first use."""
+        if self._soup is None:
+            self._soup = BeautifulSoup(self.text, _PARSER)
+        return self._soup
+
+    def _markup_only(self) -> str:
+        """The text without what a browser does not read as tags (comments, scripts...)."""
+        if self._markup is None:
+            self._markup = _NOT_MARKUP.sub("", self.text)
+        return self._markup
+
+    def _part(self, cut: Callable[[], list[str] | None], strainer: SoupStrainer) -> BeautifulSoup:
+        """The whole tree if built; else a tree of the elements `cut` out of the text, or of
+        the page filtered by `strainer` when they could not be cut out."""
+        if self._soup is not None:
+            return self._soup
+        snippets = cut()
+        if snippets is not None:
+            return BeautifulSoup("".join(snippets), _PARSER)
+        return BeautifulSoup(self.text, _PARSER, parse_only=strainer)
 
     def _missing(self, what: str) -> PageNotRecognised:
         return PageNotRecognised(self.url, what)
@@ -205,11 +267,17 @@ class Page:
 
     def is_login_form(self) -> bool:
         """Whether this is a login page (`<form id="connexion">`)."""
+        if self._soup is None and not any(
+            tag.group(1).lower() == "form" and "connexion" in tag.group()
+            for tag in _OPENING_TAG.finditer(self._markup_only())
+        ):
+            return False  # no form that may be it: no need of the tree
         return self.soup.find("form", id="connexion") is not None
 
     def jeton(self) -> str | None:
         """The session's anti-forgery token, from any form of the page."""
-        field = self.soup.find("input", attrs={"name": "jeton"})
+        scope = self._part(self._jeton_inputs, SoupStrainer("input", attrs={"name": "jeton"}))
+        field = scope.find("input", attrs={"name": "jeton"})
         if isinstance(field, Tag):
             value = field.get("value")
             if isinstance(value, str) and value:
@@ -223,14 +291,45 @@ class Page:
         """
         found: list[tuple[Tag, str]] = []
         seen: set[int] = set()
-        for element in self.soup.find_all(class_=["succes", "erreur"]):
+        if self._outcomes is not None:
+            return self._outcomes
+        scope = self._part(self._message_snippets, SoupStrainer(class_=list(_MESSAGE_CLASSES)))
+        for element in scope.find_all(class_=list(_MESSAGE_CLASSES)):
             if not isinstance(element, Tag) or any(id(parent) in seen for parent in element.parents):
                 continue  # a message inside another message's wrapper is the same message
             text = _message_text(element)
             if text:
                 found.append((element, text))
                 seen.add(id(element))
-        return tuple(outcome_of(text, ok="succes" in (element.get("class") or [])) for element, text in found)
+        self._outcomes = tuple(
+            outcome_of(text, ok="succes" in (element.get("class") or [])) for element, text in found
+        )
+        return self._outcomes
+
+    def _jeton_inputs(self) -> list[str]:
+        """The `<input>` tags that may hold the `jeton`, cut out of the text."""
+        return [
+            tag.group()
+            for tag in _OPENING_TAG.finditer(self._markup_only())
+            if tag.group(1).lower() == "input" and "jeton" in tag.group()
+        ]
+
+    def _message_snippets(self) -> list[str] | None:
+        """The elements that may be messages, cut out of the text; None when one cannot be."""
+        text = self._markup_only()
+        if not any(word in text for word in _MESSAGE_CLASSES):
+            return []
+        snippets: list[str] = []
+        end = 0
+        for tag in _OPENING_TAG.finditer(text):
+            if tag.start() < end or not any(word in tag.group() for word in _MESSAGE_CLASSES):
+                continue  # inside the previous message, or no message
+            closed = _element_end(text, tag.group(1), tag.end())
+            if closed is None:
+                return None  # an element closed implicitly (`<p>` without `</p>`): the whole page
+            snippets.append(text[tag.start() : closed])
+            end = closed
+        return snippets
 
     def errors(self) -> tuple[ItemOutcome, ...]:
         return tuple(o for o in self.outcomes() if not o.ok)

@@ -13,11 +13,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import jinja2
 
 from reconcile.adapters.files import write_private_bytes, write_private_text, writing_into
+from reconcile.adapters.reports.pdf_sheet import (
+    LEFT,
+    MM,
+    PAD,
+    WIDTH,
+    PdfSheet,
+    find_unicode_fonts,
+)
 from reconcile.core.errors import UnknownClass
 from reconcile.core.model import (
     SchoolClass,
@@ -29,27 +36,10 @@ from reconcile.core.model import (
 )
 from reconcile.core.wording import french_date
 
-if TYPE_CHECKING:
-    from fpdf import FPDF
-
 LISTS_STEM = "listes-classes"
 HTML_NAME = f"{LISTS_STEM}.html"
 PDF_NAME = f"{LISTS_STEM}.pdf"
 _LONGEST_STEM = 80  # past it, the classes chosen are counted in the name instead of listed
-
-FONT_DIRS = (
-    Path("/usr/share/fonts/truetype/dejavu"),
-    Path("/usr/share/fonts/dejavu"),
-    Path("/usr/share/fonts/TTF"),
-    Path("/usr/local/share/fonts"),
-    Path("/Library/Fonts"),
-)
-FONT_FILES = {
-    "sans": "DejaVuSans.ttf",
-    "sans-bold": "DejaVuSans-Bold.ttf",
-    "mono": "DejaVuSansMono.ttf",
-    "mono-bold": "DejaVuSansMono-Bold.ttf",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,109 +151,117 @@ def render_html(lists: ClassLists) -> str:
     return template.render(lists=lists, date_text=french_date(lists.generated_at))
 
 
-def find_unicode_fonts() -> dict[str, Path] | None:
-    """The DejaVu TTF files the PDF needs, or None when one is missing."""
-    for directory in FONT_DIRS:
-        paths = {style: directory / file for style, file in FONT_FILES.items()}
-        if all(path.is_file() for path in paths.values()):
-            return paths
-    return None
+_HEADINGS = ("Nom", "Prénom", "Identifiant", "Mot de passe")
+# The table's columns: font, and points added to the page's type size.
+_PDF_COLUMNS = (("sans-bold", 0.0), ("sans", 0.0), ("mono", 1.0), ("mono-bold", 1.0))
 
 
 def render_pdf(lists: ClassLists, fonts: dict[str, Path] | None = None) -> bytes | None:
-    """The same pages as a PDF (A4), or None when no Unicode font is installed."""
+    """The same pages as a PDF (A4), or None when no Unicode font is installed.
+
+    Drawn with ReportLab's canvas (fpdf2 cost seconds per thousand pupils); a text too
+    long for its place is cut, ending in « … », never wrapped past the sheet.
+    """
     fonts = fonts or find_unicode_fonts()
     if fonts is None:
         return None
-    # Imported here: fpdf2 is only needed when a PDF is made.
-    from fpdf import FPDF
-    from fpdf.fonts import FontFace
-
-    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
-    pdf.set_creation_date(lists.generated_at.astimezone())
-    pdf.set_title(f"Listes de classes — {lists.school}")
-    pdf.set_author("reconcile")
-    pdf.set_margins(12, 10, 12)
-    pdf.set_auto_page_break(auto=True, margin=10)
-    pdf.add_font("Sans", "", str(fonts["sans"]))
-    pdf.add_font("Sans", "B", str(fonts["sans-bold"]))
-    pdf.add_font("Mono", "", str(fonts["mono"]))
-    pdf.add_font("Mono", "B", str(fonts["mono-bold"]))
-    date_text = french_date(lists.generated_at)
-
+    sheet = PdfSheet(fonts, f"Listes de classes — {lists.school}")
     pages = [(c.name, f"Enseignant·e : {c.teacher or 'non renseigné'}", c.pupils) for c in lists.classes]
     if lists.without_class:
         pages.append(("Élèves sans classe", "Sur le serveur, « classe : aucune ».", lists.without_class))
-    heading = FontFace(family="Sans", emphasis="BOLD", color=(255, 255, 255), fill_color=(47, 79, 127))
+    date_text = french_date(lists.generated_at)
     for title, subtitle, pupils in pages:
-        layout = _layout(pupils)
-        # Same choices as the HTML: bigger type for a small class, smaller rather than two sheets.
-        preferred = 14.5 if layout == "aeree" else (11.5 if layout == "serree" else 13.0)
-        size, widths = _pdf_fit(pdf, pupils, preferred)
-        mono = FontFace(family="Mono", size_pt=size + 1)
-        mono_bold = FontFace(family="Mono", emphasis="BOLD", size_pt=size + 1)
-        line_height = size * (0.47 if layout == "serree" else 0.56)
-        pdf.add_page()
-        pdf.set_font("Sans", size=10)
-        pdf.set_text_color(68, 68, 68)
-        pdf.cell(pdf.epw / 2, 6, lists.school)
-        pdf.cell(pdf.epw / 2, 6, date_text, align="R", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_text_color(17, 17, 17)
-        pdf.set_font("Sans", "B", 30)
-        pdf.multi_cell(0, 13, title, align="L", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Sans", size=14)
-        pdf.multi_cell(0, 8, subtitle, align="L", new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(3)
+        sheet.new_page()
+        half = WIDTH / 2
+        sheet.text(LEFT, half, 6, lists.school, "sans", 10, color=(68, 68, 68))
+        sheet.text(LEFT + half, half, 6, date_text, "sans", 10, color=(68, 68, 68), right=True)
+        sheet.down(6)
+        sheet.paragraph(title, "sans-bold", 30, 13)
+        sheet.paragraph(subtitle, "sans", 14, 8)
+        sheet.down(3)
         if not pupils:
-            pdf.set_font("Sans", size=13)
-            pdf.cell(0, 8, "Aucun élève dans cette classe.", new_x="LMARGIN", new_y="NEXT")
+            sheet.text(LEFT, WIDTH, 8, "Aucun élève dans cette classe.", "sans", 13)
             continue
-        pdf.set_font("Sans", size=size)
-        pdf.set_draw_color(200, 206, 214)
-        with pdf.table(
-            col_widths=widths,
-            text_align="LEFT",
-            line_height=line_height,
-            headings_style=heading,
-            cell_fill_color=(241, 244, 248),
-            cell_fill_mode="ROWS",
-            borders_layout="HORIZONTAL_LINES",
-            repeat_headings=1,
-        ) as table:
-            row = table.row()
-            for label in ("Nom", "Prénom", "Identifiant", "Mot de passe"):
-                row.cell(label)
-            for pupil in pupils:
-                row = table.row()
-                row.cell(pupil.last_name.upper(), style=FontFace(family="Sans", emphasis="BOLD"))
-                row.cell(pupil.first_name)
-                row.cell(pupil.login, style=mono)
-                row.cell(pupil.password or "—", style=mono_bold)
-        pdf.ln(2)
-        pdf.set_font("Sans", size=9)
+        _pdf_table(sheet, pupils)
+        sheet.down(2)
         count = len(pupils)
-        pdf.cell(0, 5, f"{count} élève{'s' if count > 1 else ''}", new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+        sheet.text(LEFT, WIDTH, 5, f"{count} élève{'s' if count > 1 else ''}", "sans", 9)
+    return sheet.finish()
 
 
-def _pdf_fit(pdf: FPDF, pupils: Sequence[User], preferred: float) -> tuple[float, tuple[float, ...]]:
-    """The biggest type size, from `preferred` down, at which no cell wraps; column widths."""
+def _pdf_table(sheet: PdfSheet, pupils: Sequence[User]) -> None:
+    """The pupils' table: a coloured heading (repeated on a new sheet), shaded rows, lines between."""
+    layout = _layout(pupils)
+    # Same choices as the HTML: bigger type for a small class, smaller rather than two sheets.
+    preferred = 14.5 if layout == "aeree" else (11.5 if layout == "serree" else 13.0)
+    size, widths, cut = _pdf_fit(sheet, pupils, preferred)
+    height = size * (0.47 if layout == "serree" else 0.56)
+    sheet.canvas.setStrokeColorRGB(200 / 255, 206 / 255, 214 / 255)
+    sheet.canvas.setLineWidth(0.2 * MM)
+
+    def row(texts: Sequence[str], fill: tuple[int, int, int] | None, heading: bool = False) -> None:
+        if fill is not None:
+            sheet.rectangle(LEFT, sum(widths), height, fill)
+        x = LEFT
+        for (font, more), width, text, may_cut in zip(_PDF_COLUMNS, widths, texts, cut, strict=True):
+            if heading:
+                sheet.text(x, width, height, text, "sans-bold", size, color=(255, 255, 255))
+            else:
+                sheet.text(x, width, height, text, font, size + more, fit=may_cut)
+            x += width
+        sheet.down(height)
+
+    row(_HEADINGS, (47, 79, 127), heading=True)
+    for index, pupil in enumerate(pupils):
+        if not sheet.fits(height):
+            sheet.new_page()
+            row(_HEADINGS, (47, 79, 127), heading=True)
+        texts = (pupil.last_name.upper(), pupil.first_name, pupil.login, pupil.password or "—")
+        row(texts, (241, 244, 248) if index % 2 == 0 else None)
+        sheet.rule(LEFT, sum(widths))
+
+
+def _pdf_fit(
+    sheet: PdfSheet, pupils: Sequence[User], preferred: float
+) -> tuple[float, tuple[float, ...], tuple[bool, ...]]:
+    """The biggest type size, from `preferred` down to 8, at which no cell is cut; column
+    widths; whether each column may hold a text to cut.
+
+    Widths grow with the type size: each column's widest text is measured once. Names
+    too long for the sheet even at 8 points share its width; their cells are cut.
+    """
+    texts = (
+        [u.last_name.upper() for u in pupils],
+        [u.first_name for u in pupils],
+        [u.login for u in pupils],
+        [u.password or "—" for u in pupils],
+    )
+    per_point = [
+        max(sheet.width(text, font, 1.0) for text in {*column, heading})
+        for (font, _), heading, column in zip(_PDF_COLUMNS, _HEADINGS, texts, strict=True)
+    ]
+    padding = 2 * PAD + 1
     size = preferred
     while True:
-        columns = (
-            ("Sans", "B", size, [u.last_name.upper() for u in pupils] + ["Nom"]),
-            ("Sans", "", size, [u.first_name for u in pupils] + ["Prénom"]),
-            ("Mono", "", size + 1, [u.login for u in pupils] + ["Identifiant"]),
-            ("Mono", "B", size + 1, [u.password or "—" for u in pupils] + ["Mot de passe"]),
-        )
-        widths = []
-        for family, style, points, texts in columns:
-            pdf.set_font(family, style, points)
-            widths.append(max(pdf.get_string_width(text) for text in texts) + 2 * pdf.c_margin + 1)
-        if sum(widths) <= pdf.epw or size <= 8:
-            spare = (pdf.epw - sum(widths)) / len(widths)
-            return size, tuple(w + max(spare, 0) for w in widths)
+        natural = [w * (size + more) + padding for w, (_, more) in zip(per_point, _PDF_COLUMNS, strict=True)]
+        if sum(natural) <= WIDTH:
+            spare = (WIDTH - sum(natural)) / len(natural)
+            return size, tuple(w + spare for w in natural), (False,) * len(natural)
+        if size <= 8:
+            widths = _shared(natural, WIDTH)
+            return size, widths, tuple(n > w for n, w in zip(natural, widths, strict=True))
         size -= 0.5
+
+
+def _shared(natural: Sequence[float], total: float) -> tuple[float, ...]:
+    """Widths summing to `total`: the narrow columns keep theirs, the wide ones share the rest evenly."""
+    order = sorted(range(len(natural)), key=lambda i: natural[i])
+    widths = [0.0] * len(natural)
+    left = total
+    for rank, index in enumerate(order):
+        widths[index] = min(natural[index], left / (len(natural) - rank))
+        left -= widths[index]
+    return tuple(widths)
 
 
 def write_class_lists(

@@ -10,10 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from reconcile.adapters.files import write_private_bytes, write_private_text, writing_into
-from reconcile.adapters.reports.class_lists import find_unicode_fonts
+from reconcile.adapters.reports.pdf_sheet import LEFT, WIDTH, PdfSheet, find_unicode_fonts
 from reconcile.adapters.reports.plan_report import ReportContext, plan_status, report_environment
 from reconcile.core.operations import Plan
 from reconcile.core.route_sheet import (
@@ -24,9 +23,6 @@ from reconcile.core.route_sheet import (
     route_sheet,
 )
 from reconcile.core.wording import french_datetime, headline
-
-if TYPE_CHECKING:
-    from fpdf import FPDF
 
 ROUTE_SHEET_NAME = "fiche-de-route"
 NO_ROUTE_SHEET = (
@@ -123,102 +119,71 @@ def _html(page: _Page) -> str:
 
 _BOX = 3.6  # side of a box to tick, in millimetres
 _LINE = 5.2  # height of a line of text, in millimetres
+_MUTED = (82, 96, 109)
+_UNLIMITED = 10**6  # a route sheet's text is never cut: every word may matter on paper
 
 
 def _pdf(page: _Page) -> bytes | None:
     fonts = find_unicode_fonts()
     if fonts is None:
         return None
-    # Imported here: fpdf2 is only needed when a PDF is made.
-    from fpdf import FPDF
-
-    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
-    pdf.set_title(f"{page.context.title} — {page.context.school}")
-    pdf.set_author("reconcile")
-    pdf.set_margins(14, 12, 14)
-    pdf.set_auto_page_break(auto=True, margin=12)
-    pdf.add_font("Sans", "", str(fonts["sans"]))
-    pdf.add_font("Sans", "B", str(fonts["sans-bold"]))
-    pdf.add_page()
-    pdf.set_font("Sans", "B", 17)
-    _paragraph(pdf, page.context.title, height=8)
-    pdf.set_font("Sans", size=10)
-    pdf.set_text_color(82, 96, 109)
+    sheet = PdfSheet(fonts, f"{page.context.title} — {page.context.school}")
+    sheet.new_page()
+    sheet.paragraph(page.context.title, "sans-bold", 17, 8, _UNLIMITED)
     for label, value in (
         ("École", page.context.school or "—"),
         ("Serveur", page.context.server_url),
         ("Établi le", page.context.generated_at),
     ):
-        _paragraph(pdf, f"{label} : {value}")
-    pdf.set_text_color(31, 41, 51)
-    pdf.ln(2)
-    pdf.set_font("Sans", "B", 11)
-    _paragraph(pdf, page.headline)
-    pdf.set_font("Sans", size=9.5)
+        sheet.paragraph(f"{label} : {value}", "sans", 10, _LINE, _UNLIMITED, color=_MUTED)
+    sheet.down(2)
+    sheet.paragraph(page.headline, "sans-bold", 11, _LINE, _UNLIMITED)
     for line in page.use:
-        _paragraph(pdf, f"• {line}")
+        sheet.paragraph(f"• {line}", "sans", 9.5, _LINE, _UNLIMITED)
     for route_step in page.steps:
-        _step(pdf, route_step)
+        _step(sheet, route_step)
     if page.steps:
-        pdf.ln(3)
-        pdf.set_font("Sans", "B", 13)
-        _paragraph(pdf, "Pour finir", height=7)
-        pdf.set_font("Sans", size=10)
+        sheet.down(3)
+        sheet.paragraph("Pour finir", "sans-bold", 13, 7, _UNLIMITED)
         for line in FINAL_CHECK:
-            _ticked(pdf, line, pdf.l_margin)
-    return bytes(pdf.output())
+            _ticked(sheet, line, "sans", 10, LEFT)
+    return sheet.finish()
 
 
-def _step(pdf: FPDF, route_step: RouteStep) -> None:
-    pdf.ln(3)
-    pdf.set_font("Sans", "B", 13)
-    _paragraph(pdf, route_step.heading, height=7)
-    pdf.set_font("Sans", size=9.5)
-    pdf.set_text_color(82, 96, 109)
-    _paragraph(pdf, route_step.advice)
-    pdf.set_text_color(31, 41, 51)
+def _step(sheet: PdfSheet, route_step: RouteStep) -> None:
+    sheet.down(3)
+    sheet.paragraph(route_step.heading, "sans-bold", 13, 7, _UNLIMITED)
+    sheet.paragraph(route_step.advice, "sans", 9.5, _LINE, _UNLIMITED, color=_MUTED)
     for action in route_step.actions:
-        pdf.ln(1.5)
-        pdf.set_font("Sans", "B", 10.5)
-        _ticked(pdf, action.title, pdf.l_margin)
+        sheet.down(1.5)
+        _ticked(sheet, action.title, "sans-bold", 10.5, LEFT)
         for instruction in action.instructions:
-            pdf.set_font("Sans", size=10)
-            pdf.set_x(pdf.l_margin + 6)
-            _paragraph(pdf, instruction.text, indent=6)
-            _ticks(pdf, instruction.ticks)
+            sheet.paragraph(instruction.text, "sans", 10, _LINE, _UNLIMITED, x=LEFT + 6, width=WIDTH - 6)
+            _ticks(sheet, instruction.ticks)
 
 
-def _ticks(pdf: FPDF, ticks: Sequence[str]) -> None:
+def _ticks(sheet: PdfSheet, ticks: Sequence[str]) -> None:
     """One box per person or class; two columns when every name fits in one."""
-    left = pdf.l_margin + 10
-    column = (pdf.w - pdf.r_margin - left) / 2
-    two_columns = all(pdf.get_string_width(t) + _BOX + 3 < column for t in ticks)
-    if not two_columns:
+    left = LEFT + 10
+    column = (WIDTH - 10) / 2
+    if not all(sheet.width(t, "sans", 10) + _BOX + 4 < column for t in ticks):
         for tick in ticks:
-            _ticked(pdf, tick, left)
+            _ticked(sheet, tick, "sans", 10, left)
         return
     for index in range(0, len(ticks), 2):
-        if pdf.will_page_break(_LINE):
-            pdf.add_page()
-        y = pdf.get_y()
+        if not sheet.fits(_LINE):
+            sheet.new_page()
         for offset, tick in enumerate(ticks[index : index + 2]):
             x = left + offset * column
-            pdf.rect(x, y + (_LINE - _BOX) / 2, _BOX, _BOX)
-            pdf.set_xy(x + _BOX + 2, y)
-            pdf.cell(column - _BOX - 2, _LINE, tick)
-        pdf.set_xy(pdf.l_margin, y + _LINE)
+            sheet.box(x, _BOX, _LINE)
+            sheet.text(x + _BOX + 1, column - _BOX - 1, _LINE, tick, "sans", 10)
+        sheet.down(_LINE)
 
 
-def _ticked(pdf: FPDF, text: str, left: float) -> None:
+def _ticked(sheet: PdfSheet, text: str, font: str, size: float, left: float) -> None:
     """A box, then the text wrapped beside it."""
-    if pdf.will_page_break(_LINE):
-        pdf.add_page()
-    y = pdf.get_y()
-    pdf.rect(left, y + (_LINE - _BOX) / 2, _BOX, _BOX)
-    pdf.set_xy(left + _BOX + 2, y)
-    pdf.multi_cell(0, _LINE, text, align="L", new_x="LMARGIN", new_y="NEXT")
-
-
-def _paragraph(pdf: FPDF, text: str, *, height: float = _LINE, indent: float = 0) -> None:
-    pdf.set_x(pdf.l_margin + indent)
-    pdf.multi_cell(0, height, text, align="L", new_x="LMARGIN", new_y="NEXT")
+    if not sheet.fits(_LINE):
+        sheet.new_page()
+    sheet.box(left, _BOX, _LINE)
+    x = left + _BOX + 1
+    sheet.paragraph(text, font, size, _LINE, _UNLIMITED, x=x, width=LEFT + WIDTH - x)

@@ -15,11 +15,13 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
 from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.adapters.files import replace_atomically
@@ -133,6 +135,18 @@ def put_text(cell: Cell | MergedCell, text: str | None) -> None:
     if cleaned.startswith(_FORMULA_STARTS):
         # Keeps it text when the secretary edits the cell in Excel or Calc.
         cell.quotePrefix = True
+
+
+def appended_text(sheet: WriteOnlyWorksheet, text: str) -> str | Cell:
+    """Server text for a row appended to a write-only sheet, as `put_text` writes it: cleaned
+    the same way, and a cell marked as text where it could be read as a formula."""
+    cleaned = xlsx_safe_text(text)
+    if not cleaned.startswith(_FORMULA_STARTS):
+        return cleaned  # a plain string: appended as is (the fast path)
+    cell = WriteOnlyCell(sheet, cleaned)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell
 
 
 def find_sheet(workbook: Workbook, name: str) -> Worksheet | None:

@@ -1,0 +1,165 @@
+"""A4 pages drawn with ReportLab's canvas, from the top of each sheet down, in millimetres.
+
+Shared by the printed documents: the class lists and the route sheet. They need a Unicode
+font (DejaVu, Debian package `fonts-dejavu-core`); without it there is no PDF, only the HTML.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+FONT_DIRS = (
+    Path("/usr/share/fonts/truetype/dejavu"),
+    Path("/usr/share/fonts/dejavu"),
+    Path("/usr/share/fonts/TTF"),
+    Path("/usr/local/share/fonts"),
+    Path("/Library/Fonts"),
+)
+FONT_FILES = {
+    "sans": "DejaVuSans.ttf",
+    "sans-bold": "DejaVuSans-Bold.ttf",
+    "mono": "DejaVuSansMono.ttf",
+    "mono-bold": "DejaVuSansMono-Bold.ttf",
+}
+
+
+def find_unicode_fonts() -> dict[str, Path] | None:
+    """The DejaVu TTF files the PDF needs, or None when one is missing."""
+    for directory in FONT_DIRS:
+        paths = {style: directory / file for style, file in FONT_FILES.items()}
+        if all(path.is_file() for path in paths.values()):
+            return paths
+    return None
+
+
+CUT = "…"
+MM = 72 / 25.4  # points per millimetre
+PAGE_WIDTH, PAGE_HEIGHT = 210.0, 297.0  # A4, in millimetres
+LEFT, TOP, BOTTOM = 12.0, 10.0, 10.0
+WIDTH = PAGE_WIDTH - 2 * LEFT
+PAD = 1.0  # each side of a cell's text, in millimetres
+
+
+class PdfSheet:
+    """A ReportLab canvas written from the top of each A4 sheet down, in millimetres."""
+
+    def __init__(self, fonts: dict[str, Path], title: str) -> None:
+        # Imported here: ReportLab is only needed when a PDF is made.
+        from reportlab.pdfbase import pdfmetrics
+        from reportlab.pdfbase.ttfonts import TTFont
+        from reportlab.pdfgen.canvas import Canvas
+
+        self.fonts = {style: f"reconcile-{style}" for style in FONT_FILES}
+        for style, name in self.fonts.items():
+            pdfmetrics.registerFont(TTFont(name, str(fonts[style])))
+        self._width = pdfmetrics.stringWidth
+        self.output = io.BytesIO()
+        self.canvas = Canvas(self.output, pagesize=(PAGE_WIDTH * MM, PAGE_HEIGHT * MM), pageCompression=1)
+        self.canvas.setTitle(cut_chars(title, 200))
+        self.canvas.setAuthor("reconcile")
+        self.y = TOP
+        self._pages = 0
+
+    def new_page(self) -> None:
+        if self._pages:
+            self.canvas.showPage()
+        self._pages += 1
+        self.y = TOP
+
+    def down(self, height: float) -> None:
+        self.y += height
+
+    def fits(self, height: float) -> bool:
+        return self.y + height <= PAGE_HEIGHT - BOTTOM
+
+    def width(self, text: str, font: str, size: float) -> float:
+        """The width of `text` in millimetres."""
+        return float(self._width(text, self.fonts[font], size)) / MM
+
+    def fitted(self, text: str, font: str, size: float, width: float) -> str:
+        """`text`, or its longest beginning followed by « … » that is `width` mm wide or less."""
+        if self.width(text, font, size) <= width:
+            return text
+        low, high = 0, len(text)  # the longest fitting beginning, found by halving
+        while low < high:
+            middle = (low + high + 1) // 2
+            if self.width(text[:middle].rstrip() + CUT, font, size) <= width:
+                low = middle
+            else:
+                high = middle - 1
+        return text[:low].rstrip() + CUT
+
+    def rectangle(self, x: float, width: float, height: float, colour: tuple[int, int, int]) -> None:
+        self.canvas.setFillColorRGB(*(c / 255 for c in colour))
+        bottom = (PAGE_HEIGHT - self.y - height) * MM
+        self.canvas.rect(x * MM, bottom, width * MM, height * MM, stroke=0, fill=1)
+
+    def rule(self, x: float, width: float) -> None:
+        """A thin line across the table at the current height."""
+        y = (PAGE_HEIGHT - self.y) * MM
+        self.canvas.line(x * MM, y, (x + width) * MM, y)
+
+    def text(
+        self,
+        x: float,
+        width: float,
+        height: float,
+        text: str,
+        font: str,
+        size: float,
+        *,
+        color: tuple[int, int, int] = (17, 17, 17),
+        right: bool = False,
+        fit: bool = True,
+    ) -> None:
+        """One line of text in a cell at the current height, vertically centred, cut to fit
+        (unless `fit` is False: the text is known to fit)."""
+        shown = self.fitted(text, font, size, width - 2 * PAD) if fit else text
+        self.canvas.setFillColorRGB(*(c / 255 for c in color))
+        self.canvas.setFont(self.fonts[font], size)
+        baseline = (PAGE_HEIGHT - self.y - height / 2 - 0.35 * size / MM) * MM
+        if right:
+            self.canvas.drawRightString((x + width - PAD) * MM, baseline, shown)
+        else:
+            self.canvas.drawString((x + PAD) * MM, baseline, shown)
+
+    def paragraph(
+        self,
+        text: str,
+        font: str,
+        size: float,
+        line_height: float,
+        lines: int = 2,
+        *,
+        x: float = LEFT,
+        width: float = WIDTH,
+        color: tuple[int, int, int] = (17, 17, 17),
+    ) -> None:
+        """`text` wrapped on `width` from `x`, on `lines` lines at most (the last one then cut);
+        a new sheet when the next line would not fit."""
+        from reportlab.lib.utils import simpleSplit
+
+        wrapped = simpleSplit(text, self.fonts[font], size, (width - 2 * PAD) * MM) or [""]
+        if len(wrapped) > lines:
+            wrapped = [*wrapped[: lines - 1], " ".join(wrapped[lines - 1 : lines + 1]) + CUT]
+        for line in wrapped:
+            if not self.fits(line_height):
+                self.new_page()
+            self.text(x, width, line_height, line, font, size, color=color)
+            self.down(line_height)
+
+    def box(self, x: float, side: float, height: float) -> None:
+        """An empty square to tick on paper, `side` mm wide, centred in a line `height` mm high."""
+        bottom = (PAGE_HEIGHT - self.y - (height + side) / 2) * MM
+        self.canvas.setStrokeColorRGB(0.12, 0.16, 0.2)
+        self.canvas.setLineWidth(0.3 * MM)
+        self.canvas.rect(x * MM, bottom, side * MM, side * MM, stroke=1, fill=0)
+
+    def finish(self) -> bytes:
+        self.canvas.save()
+        return self.output.getvalue()
+
+
+def cut_chars(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + CUT
