@@ -23,10 +23,8 @@ from reconcile.core.errors import (
     CertificateFileUnusable,
     CertificateRejected,
     CredentialsInUrl,
-    PageTooLarge,
     ServerTooSlow,
 )
-from reconcile.sandbox import RunningSandbox
 from tests.hostile_server import SCHOOL, HostileServer, Hostility
 
 PASSWORD = "Secret-de-test-7431"
@@ -263,33 +261,3 @@ def test_an_unusable_certificate_file_is_refused_before_any_connection(tmp_path:
     for path in (not_a_certificate, tmp_path / "absent.pem"):
         with pytest.raises(CertificateFileUnusable, match="--certificat-ac"):
             IntraScolClient("https://127.0.0.1:9/", "admin", "x", ca_bundle=str(path))
-
-
-# --- the same limits for a download streamed to a sink (for the class folders' archive) ------------
-
-
-def test_a_download_streams_to_its_sink_within_its_own_limit() -> None:
-    received: list[bytes] = []
-    with HostileServer(Hostility(endless_index=True)) as server:
-        admin = client(server.url)._admin
-        page = admin.absolute("admin/index.php")
-        error = ending(lambda: admin.get(page, sink=received.append, limit=10**6))
-    assert isinstance(error, PageTooLarge)
-    assert error.limit == 10**6
-    assert sum(map(len, received)) <= 10**6
-
-
-def test_a_download_to_a_sink_gets_the_file_whole(sandbox: RunningSandbox) -> None:
-    store = sandbox.store
-    with_files = next(c for c in store.classes() if store.files_of(c.name))
-    owner = store.pupils_of(with_files.name)[0]
-    with IntraScolClient(sandbox.url, sandbox.admin_login, sandbox.admin_password) as admin:
-        session = admin.user_session(owner.login, owner.password)
-        folder = next(f for f in session.folders() if f.name == with_files.name)
-        for shared in session.files(folder.id):
-            received: list[bytes] = []
-            connection = session._connection
-            url = connection.absolute(f"telecharger.php?fichier={shared.id}")
-            answer = connection.get(url, sink=received.append, seconds=30)
-            assert answer.content == b""
-            assert b"".join(received) == b"".join(session.download(shared.id))

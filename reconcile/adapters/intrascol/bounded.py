@@ -33,7 +33,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Answer:
-    """An answer of the server, its body read whole (`content`) or given to a sink (then empty)."""
+    """An answer of the server, its body read whole, within the limits."""
 
     url: str
     status_code: int
@@ -43,18 +43,6 @@ class Answer:
     @property
     def is_redirect(self) -> bool:
         return "location" in self.headers and self.status_code in _REDIRECT_STATI
-
-
-class Counted:
-    """A sink that counts the bytes it was given."""
-
-    def __init__(self, sink: Callable[[bytes], object]) -> None:
-        self._sink = sink
-        self.size = 0
-
-    def __call__(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        self._sink(chunk)
 
 
 class Deadline:
@@ -143,13 +131,10 @@ def exchange(
     read_timeout: float,
     deadline: Deadline,
     limit: int | None = PAGE_LIMIT,
-    sink: Callable[[bytes], object] | None = None,
 ) -> Answer:
     """One HTTP exchange, its answer read within `limit` bytes and the `deadline`.
 
-    The body of a `200` answer goes to `sink` when given (a download written as it comes);
-    any other body (a redirection, an error page) into `Answer.content`, within `PAGE_LIMIT`
-    bytes. Raises `Expired`, `TooLarge`, or requests' own errors.
+    Raises `Expired`, `TooLarge`, or requests' own errors.
     """
     headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else None
     opened: list[requests.Response] = []
@@ -173,13 +158,8 @@ def exchange(
             raise BadRedirect from None
         opened.append(response)
         chunks: list[bytes] = []
-        streamed = sink is not None and response.status_code == 200
         try:
-            if streamed and sink is not None:
-                read_within(response, sink, limit=limit, deadline=deadline)
-            else:
-                page_limit = PAGE_LIMIT if sink is not None else limit
-                read_within(response, chunks.append, limit=page_limit, deadline=deadline)
+            read_within(response, chunks.append, limit=limit, deadline=deadline)
         finally:
             response.close()
         return Answer(response.url, response.status_code, response.headers, b"".join(chunks))

@@ -11,8 +11,8 @@
 Every answer is read within limits (`bounded.py`): at most `PAGE_LIMIT` bytes for a
 page, and a total deadline per request, its GET retries included (`REQUEST_DEADLINE`),
 so that a server sending without end or dripping a byte at a time stops the run with a
-French message, not a hang or all the memory. `Connection.get(url, sink=..., limit=...)`
-streams a download to a sink within the same deadline.
+French message, not a hang or all the memory. (A class folder's file is streamed to disk
+by `user_side.UserSideSession.download`, within the archive's own limits.)
 
 `Connection` is used by `client.IntraScolClient` (the admin side) and
 `user_side.UserSideSession` (the users' side); nothing else needs it.
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlencode, urljoin, urlparse
 
@@ -35,7 +35,6 @@ from reconcile.adapters.intrascol.bounded import (
     REQUEST_DEADLINE,
     Answer,
     BadRedirect,
-    Counted,
     Deadline,
     Expired,
     TooLarge,
@@ -181,7 +180,6 @@ class Connection:
         body: bytes | None = None,
         *,
         limit: int | None,
-        sink: Callable[[bytes], object] | None = None,
     ) -> Answer:
         self._counter.value += 1
         return exchange(
@@ -192,7 +190,6 @@ class Connection:
             read_timeout=self._timeout,
             deadline=deadline,
             limit=limit,
-            sink=sink,
         )
 
     def _send_retrying(
@@ -202,23 +199,19 @@ class Connection:
         body: bytes | None = None,
         *,
         limit: int | None = None,
-        sink: Callable[[bytes], object] | None = None,
         seconds: float | None = None,
     ) -> Answer:
         """A request that changes nothing, retried on connection errors and 5xx, within one deadline."""
         deadline = Deadline(self._deadline if seconds is None else seconds)
-        limit = self._page_limit if limit is None and sink is None else limit
-        given = Counted(sink) if sink is not None else None
+        limit = self._page_limit if limit is None else limit
         failure: ServerError = ServerUnreachable(url, "aucune tentative")
         for attempt in range(self._get_retries + 1):
-            if given is not None and given.size:
-                raise failure  # part of the body already went to the sink: a retry would repeat it
             if attempt:
                 time.sleep(max(0.0, min(self._backoff * 2 ** (attempt - 1), deadline.remaining())))
             if deadline.remaining() <= 0:
                 raise failure  # no time left for another attempt: the last one's failure says why
             try:
-                response = self._send(method, url, deadline, body, limit=limit, sink=given)
+                response = self._send(method, url, deadline, body, limit=limit)
             except Expired:
                 raise ServerTooSlow(url, deadline.seconds) from None
             except TooLarge as error:
@@ -322,20 +315,17 @@ class Connection:
         url: str,
         *,
         limit: int | None = None,
-        sink: Callable[[bytes], object] | None = None,
         seconds: float | None = None,
     ) -> Answer:
         """GET a page of the session: logs in first or again as needed, follows redirections.
 
-        Its body is read within `limit` bytes (default: the page limit; with a `sink`, no
-        limit unless given) and within `seconds` (default: the connection's deadline per
-        request); with a `sink`, a `200` answer's body goes there as it comes (a download,
-        not retried once a byte went there) and `Answer.content` is empty.
+        Its body is read within `limit` bytes (default: the page limit) and within `seconds`
+        (default: the connection's deadline per request).
         """
         self._ensure_logged_in()
         relogged = False
         for _ in range(_MAX_REDIRECTS):
-            response = self._send_retrying("GET", url, limit=limit, sink=sink, seconds=seconds)
+            response = self._send_retrying("GET", url, limit=limit, seconds=seconds)
             if self._to_login(response):
                 if relogged:
                     raise ServerError(f"Le serveur renvoie à la connexion juste après la connexion ({url}).")
