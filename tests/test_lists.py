@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from reconcile.adapters.reports import pdf_sheet
 from reconcile.adapters.reports.class_lists import (
     build_class_lists,
     render_html,
@@ -236,3 +237,20 @@ def test_names_of_3000_characters_are_cut_visibly_in_the_pdf(tmp_path):
     if shutil.which("pdfinfo"):
         info = subprocess.run(["pdfinfo", str(written.pdf)], capture_output=True, text=True, check=True)
         assert "Pages:           1" in info.stdout
+
+
+def test_on_windows_the_pdf_uses_the_systems_own_fonts(tmp_path, monkeypatch):
+    """No DejaVu on a Windows PC: Arial and Consolas from its Fonts folder make the PDF."""
+    dejavu = find_unicode_fonts()
+    if dejavu is None:
+        pytest.skip("police DejaVu absente (elle tient lieu des polices de Windows)")
+    fonts = tmp_path / "Windows" / "Fonts"
+    fonts.mkdir(parents=True)
+    for style, name in pdf_sheet.WINDOWS_FONTS.items():
+        shutil.copy(dejavu[style], fonts / name)
+    monkeypatch.setattr(pdf_sheet, "DEJAVU_DIRS", ())
+    monkeypatch.setenv("WINDIR", str(tmp_path / "Windows"))
+    assert find_unicode_fonts() == {style: fonts / name for style, name in pdf_sheet.WINDOWS_FONTS.items()}
+    written = write_class_lists(school(), tmp_path / "listes", generated_at=WHEN)
+    assert written.pdf is not None
+    assert written.pdf.read_bytes().startswith(b"%PDF")

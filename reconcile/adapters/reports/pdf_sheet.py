@@ -1,33 +1,46 @@
 """A4 pages drawn with ReportLab's canvas, from the top of each sheet down, in millimetres.
 
 Shared by the printed documents: the class lists and the route sheet. They need a Unicode
-font (DejaVu, Debian package `fonts-dejavu-core`); without it there is no PDF, only the HTML.
+font: DejaVu (Debian package `fonts-dejavu-core`), or Arial and Consolas on Windows, Arial and
+Courier New on macOS; without one there is no PDF, only the HTML.
 """
 
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
-FONT_DIRS = (
+FONT_STYLES = ("sans", "sans-bold", "mono", "mono-bold")
+DEJAVU_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),
     Path("/usr/share/fonts/dejavu"),
     Path("/usr/share/fonts/TTF"),
     Path("/usr/local/share/fonts"),
     Path("/Library/Fonts"),
 )
-FONT_FILES = {
-    "sans": "DejaVuSans.ttf",
-    "sans-bold": "DejaVuSans-Bold.ttf",
-    "mono": "DejaVuSansMono.ttf",
-    "mono-bold": "DejaVuSansMono-Bold.ttf",
-}
+DEJAVU = dict(zip(FONT_STYLES, ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf",
+                                "DejaVuSansMono-Bold.ttf"), strict=True))  # fmt: skip
+# Windows and macOS have no DejaVu but fonts as complete for French names (and Ł, Nguyễn).
+WINDOWS_FONTS = dict(
+    zip(FONT_STYLES, ("arial.ttf", "arialbd.ttf", "consola.ttf", "consolab.ttf"), strict=True)
+)
+MACOS_FONTS = dict(
+    zip(FONT_STYLES, ("Arial.ttf", "Arial Bold.ttf", "Courier New.ttf", "Courier New Bold.ttf"), strict=True)
+)
+MACOS_DIRS = (Path("/System/Library/Fonts/Supplemental"), Path("/Library/Fonts"))
 
 
 def find_unicode_fonts() -> dict[str, Path] | None:
-    """The DejaVu TTF files the PDF needs, or None when one is missing."""
-    for directory in FONT_DIRS:
-        paths = {style: directory / file for style, file in FONT_FILES.items()}
+    """The TTF files the PDF needs (DejaVu, else Windows' or macOS' own), or None when a set is incomplete."""
+    windows = Path(os.environ.get("WINDIR", r"C:\Windows")) / "Fonts"
+    candidates = [
+        *((directory, DEJAVU) for directory in DEJAVU_DIRS),
+        (windows, WINDOWS_FONTS),
+        *((directory, MACOS_FONTS) for directory in MACOS_DIRS),
+    ]
+    for directory, files in candidates:
+        paths = {style: directory / file for style, file in files.items()}
         if all(path.is_file() for path in paths.values()):
             return paths
     return None
@@ -50,7 +63,7 @@ class PdfSheet:
         from reportlab.pdfbase.ttfonts import TTFont
         from reportlab.pdfgen.canvas import Canvas
 
-        self.fonts = {style: f"reconcile-{style}" for style in FONT_FILES}
+        self.fonts = {style: f"reconcile-{style}" for style in FONT_STYLES}
         for style, name in self.fonts.items():
             pdfmetrics.registerFont(TTFont(name, str(fonts[style])))
         self._width = pdfmetrics.stringWidth
