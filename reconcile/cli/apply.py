@@ -8,21 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from reconcile.adapters.files import french_reason
 from reconcile.adapters.journal import JOURNAL_NAME, read_lines
-from reconcile.adapters.reports.apply_report import (
-    ApplyReportContent,
-    keep_dated_copies,
-    latest_paths,
-    run_report,
-    write_apply_failure_report,
-    write_private,
-)
 from reconcile.app.apply import apply_workbook
 from reconcile.cli.connection import CaBundleOption, LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import on_ctrl_c
@@ -45,6 +37,9 @@ from reconcile.core.model import WantedState
 from reconcile.core.outcome import ApplyRun, Preparation
 from reconcile.core.rentree_record import RunRecord, journal_history
 from reconcile.core.safeguards import Safeguards
+
+if TYPE_CHECKING:
+    from reconcile.adapters.reports.apply_report import ApplyReportContent
 
 T = TypeVar("T")
 
@@ -218,6 +213,15 @@ def _write_reports(
             "rendu ne montre que cette exécution, pas les précédentes.[/]",
             highlight=False,
         )
+    # Here, not at the top: the reports bring openpyxl and Jinja2, which other commands need not load.
+    from reconcile.adapters.reports.apply_report import (
+        ApplyReportContent,
+        keep_dated_copies,
+        latest_paths,
+        run_report,
+        write_private,
+    )
+
     html, xlsx, text = latest_paths(output)
 
     def content() -> ApplyReportContent:
@@ -274,6 +278,8 @@ def _report_stopped_run(
     output: Path, error: BaseException, wanted: WantedState | None, access: ServerAccess, started: datetime
 ) -> None:
     """Replace the latest report by one saying this run stopped before its report (terminal too)."""
+    from reconcile.adapters.reports.apply_report import write_apply_failure_report
+
     if isinstance(error, ReconcileError):
         reason = str(error)
     elif isinstance(error, typer.Abort):

@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-from reconcile.adapters.reports.plan_report import write_plan_failure_report, write_plan_report
-from reconcile.adapters.reports.route_sheet import withdraw_route_sheet, write_route_sheet
 from reconcile.cli.connection import CaBundleOption, LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import READ_ONLY_INTERRUPTED, on_ctrl_c
 from reconcile.cli.render import console, error_console, print_plan_summary, shown, warn_unsafe_names
@@ -109,6 +107,10 @@ def run_plan(
 
 def _replace_stale_report(output: Path, error: BaseException, access: ServerAccess) -> None:
     """Say in the report left by an earlier plan that this one could not be made (terminal too)."""
+    # Here, not at the top: the reports bring openpyxl and Jinja2, which other commands need not load.
+    from reconcile.adapters.reports.plan_report import write_plan_failure_report
+    from reconcile.adapters.reports.route_sheet import withdraw_route_sheet
+
     reason = str(error) if isinstance(error, ReconcileError) else "plan interrompu (Ctrl-C)."
     try:
         files = write_plan_failure_report(
@@ -149,6 +151,9 @@ def _plan_and_report(
     new_address: str | None,
     moves_checked: bool,
 ) -> Plan:
+    from reconcile.adapters.reports.plan_report import write_plan_report
+    from reconcile.adapters.reports.route_sheet import write_route_sheet
+
     wanted = load_workbook(workbook)
     with on_ctrl_c(READ_ONLY_INTERRUPTED), connect(access) as client:
         server = client.info()

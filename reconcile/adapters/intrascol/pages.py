@@ -385,32 +385,33 @@ class Page:
         )
         return UsersPage(users=users, next_url=self._next_page())
 
-    def _cell(self, row: Tag, name: str, where: str) -> Tag:
-        cell = row.find(class_=name)
-        if not isinstance(cell, Tag):
+    def _cell(self, cells: dict[str, Tag], name: str, where: str) -> Tag:
+        cell = cells.get(name)
+        if cell is None:
             raise self._missing(f'la cellule class="{name}" {where}')
         return cell
 
     def _user(self, row: Tag, number: int) -> User:
         where = f"dans l'utilisateur n° {number} du tableau des utilisateurs"
-        login = self._cell(row, "login", where).get_text().strip()
+        cells = _by_class(row)
+        login = self._cell(cells, "login", where).get_text().strip()
         if not login:
             raise self._missing(f'l\'identifiant (class="login") {where}')
-        type_text = self._cell(row, "type", where).get_text()
+        type_text = self._cell(cells, "type", where).get_text()
         user_type = UserType.from_label(type_text)
         if user_type is None:
             raise self._missing(f'un type « Élève » ou « Adulte » (class="type") {where}')
-        class_cell = self._cell(row, "classe", where)
+        class_cell = self._cell(cells, "classe", where)
         class_id_text = class_cell.get("data-id")
         class_id = _int(class_id_text) if isinstance(class_id_text, str) else None
         if isinstance(class_id_text, str) and class_id_text.strip() and class_id is None:
             raise self._missing(f"un identifiant de classe numérique (data-id) {where}")
-        password = self._cell(row, "motdepasse", where).get_text().strip()
+        password = self._cell(cells, "motdepasse", where).get_text().strip()
         hidden = not password or set(password) == {"*"}
         return User(
             login=login,
-            last_name=clean_text(self._cell(row, "nom", where).get_text()),
-            first_name=clean_text(self._cell(row, "prenom", where).get_text()),
+            last_name=clean_text(self._cell(cells, "nom", where).get_text()),
+            first_name=clean_text(self._cell(cells, "prenom", where).get_text()),
             type=user_type,
             class_id=class_id,
             password=None if hidden or user_type is UserType.ADULT else password,
@@ -463,12 +464,24 @@ class Page:
                 file_id = _query_value(href, "fichier") if isinstance(href, str) else None
             if file_id is None:
                 raise self._missing(f"l'identifiant du fichier (« fichiers[] ») {where}")
-            size = _int(self._cell(row, "taille", where).get_text())
+            cells = _by_class(row)
+            size = _int(self._cell(cells, "taille", where).get_text())
             if size is None:
                 raise self._missing(f'une taille en octets (class="taille") {where}')
-            path = clean_text(self._cell(row, "chemin", where).get_text())
+            path = clean_text(self._cell(cells, "chemin", where).get_text())
             result.append(SharedFile(id=file_id.strip(), path=path, size=size))
         return tuple(result)
+
+
+def _by_class(row: Tag) -> dict[str, Tag]:
+    """The first element of `row` bearing each class, in one walk (as `row.find(class_=...)`
+    would find it, without walking the row again for each cell: 2,000 rows read faster)."""
+    found: dict[str, Tag] = {}
+    for element in row.find_all(True):
+        for name in element.get_attribute_list("class"):
+            if name:
+                found.setdefault(name, element)
+    return found
 
 
 def _query_value(href: str, name: str) -> str | None:
