@@ -22,7 +22,7 @@ from reconcile.core.vocabulary import shell_word, suggested_command
 from reconcile.sandbox import RunningSandbox
 from tests.test_cli_apply import run_reconcile
 
-COMMANDS = ["info", "export", "onde", "plan", "apply", "listes", "demo", "sandbox", "version"]
+COMMANDS = ["info", "diagnostic", "export", "onde", "plan", "apply", "listes", "demo", "sandbox", "version"]
 CONNECTED = ["info", "export", "plan", "apply", "listes"]
 # Typer's English types and usage marks: `<str>`, `<bool>`, `<list[str]>`, `{CLASSEUR}`.
 TYPER_MARKS = re.compile(r"<[a-z\[\]|, ]+>|\{[A-Z]+\}")
@@ -287,3 +287,11 @@ def test_a_workbooks_sheet_is_called_onglet_everywhere_the_user_reads() -> None:
         if "feuille" in line.lower()
     ]
     assert said == []
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_option_name_shows_whole_in_a_terminal_of_80_columns(command: str) -> None:
+    """A Windows console is often 80 columns wide: an option cut by « … » cannot be typed."""
+    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    assert re.findall(r"--[\w-]+…", result.output) == []

@@ -183,11 +183,11 @@ def test_mass_deletion_needs_the_option(sandbox, exported: Path) -> None:
     edit(exported, everybody_leaves)
     refused = CliRunner().invoke(app, ["plan", str(exported)], env=environment(sandbox))
     assert refused.exit_code == 1
-    assert "--autoriser-suppression-massive" in refused.output
+    assert "--suppression-massive" in refused.output
     assert "--mouvements-verifies" in refused.output  # every level leaves, not only the last
     accepted = CliRunner().invoke(
         app,
-        ["plan", str(exported), "--autoriser-suppression-massive", "--mouvements-verifies"],
+        ["plan", str(exported), "--suppression-massive", "--mouvements-verifies"],
         env=environment(sandbox),
     )
     assert accepted.exit_code == 0, accepted.output

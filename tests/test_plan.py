@@ -434,7 +434,7 @@ def test_deleting_more_pupils_than_the_threshold_is_a_problem_unless_allowed() -
     blocked = make_plan(state, wanted, safeguards=MOVES_CHECKED)  # leaving before CM2: checked
     (problem,) = blocked.problems
     assert problem.message.startswith("Le plan supprime 5 élèves sur 11 (45 %)")
-    assert "--autoriser-suppression-massive" in problem.message
+    assert "--suppression-massive" in problem.message
     allowed = make_plan(state, wanted, allow_mass_delete=True, safeguards=MOVES_CHECKED)
     assert allowed.can_apply
     assert allowed.operations == blocked.operations

@@ -718,8 +718,8 @@ def test_the_sandbox_command_prints_how_to_connect_and_stops_on_ctrl_c() -> None
             "--erreur-avant-envoi attend une probabilité entre 0 et 1, pas 1.5.",
         ),
         (
-            ["--reponse-perdue-apres-envoi", "-0.1"],
-            "--reponse-perdue-apres-envoi attend une probabilité entre 0 et 1",
+            ["--reponse-perdue", "-0.1"],
+            "--reponse-perdue attend une probabilité entre 0 et 1",
         ),
         (["--latence", "-1"], "--latence attend une durée positive"),
         (["--port", "99999"], "--port attend un numéro entre 0 et 65535, pas 99999."),

@@ -64,7 +64,7 @@ def apply(
     ] = False,
     allow_mass_delete: Annotated[
         bool,
-        typer.Option("--autoriser-suppression-massive", help="Autorise la suppression de beaucoup d'élèves."),
+        typer.Option("--suppression-massive", help="Autorise la suppression de beaucoup d'élèves."),
     ] = False,
     new_address: NewAddressOption = None,
     moves_checked: MovesCheckedOption = False,

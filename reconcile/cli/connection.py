@@ -49,7 +49,6 @@ CaBundleOption = Annotated[
     str | None,
     typer.Option(
         "--certificat-ac",
-        "--ca-bundle",
         envvar="INTRASCOL_CA_BUNDLE",
         metavar="FICHIER",
         help="Certificat (PEM) de l'autorité ou du serveur de l'école, pour un serveur https au "

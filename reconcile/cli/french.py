@@ -25,7 +25,7 @@ OLD_SPELLINGS = {
     "--force": "--remplacer",
     "--yes": "--oui",
     "--keep-folders": "--garder-dossiers",
-    "--allow-mass-delete": "--autoriser-suppression-massive",
+    "--allow-mass-delete": "--suppression-massive",
     "--host": "--hote",
     "--state": "--etat",
     "--empty": "--vide",
@@ -33,7 +33,8 @@ OLD_SPELLINGS = {
     "--session-seconds": "--session-secondes",
     "--latency": "--latence",
     "--fail-before-post": "--erreur-avant-envoi",
-    "--lose-answer-after-post": "--reponse-perdue-apres-envoi",
+    "--lose-answer-after-post": "--reponse-perdue",
+    "--ca-bundle": "--certificat-ac",
 }
 
 # Typer's help chrome: these module-level settings are Typer's only way to word its panels,

@@ -54,7 +54,7 @@ def plan(
     allow_mass_delete: Annotated[
         bool,
         typer.Option(
-            "--autoriser-suppression-massive",
+            "--suppression-massive",
             help="Accepte un plan qui supprime plus de 40 % des élèves (sinon c'est un problème).",
         ),
     ] = False,
@@ -185,7 +185,7 @@ def _plan_and_report(
     console.print(
         f"\nRapport : {shown(str(files.html))}\n          {shown(str(files.xlsx))}", highlight=False
     )
-    if route is not None and result.can_apply:
+    if route is not None and result.can_apply and not result.is_empty:
         sheets = [route.html] if route.pdf is None else [route.html, route.pdf]
         console.print(
             f"Fiche de route (la rentrée à la main, clic par clic) : {shown(str(sheets[0]))}"

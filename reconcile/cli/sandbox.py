@@ -73,7 +73,7 @@ def sandbox(
     lose_answer_after_post: Annotated[
         float,
         typer.Option(
-            "--reponse-perdue-apres-envoi",
+            "--reponse-perdue",
             metavar="PROBABILITÉ",
             help="Probabilité d'appliquer un formulaire puis de perdre la réponse (0 à 1).",
         ),
@@ -86,7 +86,7 @@ def sandbox(
         f"{name} attend une probabilité entre 0 et 1, pas {value}."
         for name, value in (
             ("--erreur-avant-envoi", fail_before_post),
-            ("--reponse-perdue-apres-envoi", lose_answer_after_post),
+            ("--reponse-perdue", lose_answer_after_post),
         )
         if not 0.0 <= value <= 1.0
     ]

@@ -111,8 +111,8 @@ class CredentialsInUrl(ServerError):
         super().__init__(
             "L'adresse du serveur contient un identifiant ou un mot de passe (la partie avant « @ ») : "
             "elle serait écrite dans le classeur exporté et les rapports. Donnez l'adresse seule, ici "
-            f"{address_alone}, l'identifiant avec --login (ou INTRASCOL_LOGIN) et le mot de passe quand "
-            "il est demandé (ou dans la variable d'environnement INTRASCOL_PASSWORD)."
+            f"{address_alone}, l'identifiant avec --identifiant (ou INTRASCOL_LOGIN) et le mot de passe "
+            "quand il est demandé (ou dans la variable d'environnement INTRASCOL_PASSWORD)."
         )
         self.address_alone = address_alone
 

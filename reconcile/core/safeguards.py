@@ -206,6 +206,6 @@ def mass_delete_problems(
         problem(
             f"Le plan supprime {deleted} élèves sur {pupils} ({round(100 * deleted / pupils)} %), plus "
             f"que le seuil de sécurité de {round(100 * threshold)} % : vérifiez la colonne « Classe "
-            "cible ». Si c'est bien voulu, relancez avec l'option --autoriser-suppression-massive."
+            "cible ». Si c'est bien voulu, relancez avec l'option --suppression-massive."
         )
     ]

@@ -51,7 +51,7 @@ class ClassStatus(StrEnum):
 # --- Safety ----------------------------------------------------------------------------
 
 DEFAULT_MASS_DELETE_THRESHOLD = 0.40
-"""Above this share of the pupils deleted, the plan refuses unless --autoriser-suppression-massive."""
+"""Above this share of the pupils deleted, the plan refuses unless --suppression-massive."""
 
 
 # --- Sentences said in several places ---------------------------------------------------
