@@ -295,3 +295,18 @@ def test_every_option_name_shows_whole_in_a_terminal_of_80_columns(command: str)
     result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "80"})
     assert result.exit_code == 0
     assert re.findall(r"--[\w-]+…", result.output) == []
+
+
+@pytest.mark.parametrize(
+    ("platform", "first_line"),
+    [("win32", "  set INTRASCOL_URL=http://127.0.0.1:8080/intrascol/"), ("linux", "  export INTRASCOL_URL=")],
+)
+def test_the_sandbox_says_how_to_set_the_variables_in_the_systems_own_shell(
+    platform: str, first_line: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reconcile.cli import sandbox as sandbox_command
+
+    monkeypatch.setattr(sys, "platform", platform)
+    lines = sandbox_command._environment_lines("http://127.0.0.1:8080/intrascol/", "admin")
+    assert lines[0].startswith(first_line)
+    assert ("export" in " ".join(lines)) is (platform != "win32")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import errno
 import socket
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from reconcile.cli.render import console, error_console
+from reconcile.cli.render import console, error_console, shown
 
 
 def sandbox(
@@ -103,7 +103,7 @@ def sandbox(
     ]
     if problems:
         for problem in problems:
-            error_console.print(f"[bold red]Erreur :[/] {problem}", highlight=False)
+            error_console.print(f"[bold red]Erreur :[/] {shown(problem)}", highlight=False)
         raise typer.Exit(1)
     idle = 30 * 60.0
     if session_seconds is not None:
@@ -125,10 +125,10 @@ def sandbox(
         running = start_sandbox(options, host=host, port=port)
     except OSError as error:
         message = f"impossible d'écouter sur {host}:{port} : {_why_not_listening(error)}."
-        error_console.print(f"[bold red]Erreur :[/] {escape(message)}", highlight=False)
+        error_console.print(f"[bold red]Erreur :[/] {shown(message)}", highlight=False)
         raise typer.Exit(1) from error
     except ValueError as error:
-        error_console.print(f"[bold red]Erreur :[/] {error}")
+        error_console.print(f"[bold red]Erreur :[/] {shown(str(error))}")
         raise typer.Exit(1) from error
     store = running.store
     lines = [
@@ -139,7 +139,7 @@ def sandbox(
         f"  Identifiant administrateur : {running.admin_login}",
         f"  Mot de passe administrateur : {running.admin_password}",
         "Pour y connecter reconcile dans un autre terminal :",
-        f"  export INTRASCOL_URL={running.url} INTRASCOL_LOGIN={running.admin_login}",
+        *_environment_lines(running.url, running.admin_login),
         "  (le mot de passe ci-dessus vous sera demandé, sans s'afficher)",
         "Arrêt : Ctrl-C.",
     ]
@@ -166,3 +166,14 @@ def _why_not_listening(error: OSError) -> str:
         errno.EADDRNOTAVAIL: "cette adresse n'est pas celle de cet ordinateur (--hote)",
         errno.EACCES: "ce port est réservé à l'administrateur : choisissez-en un au-dessus de 1024",
     }.get(error.errno or 0, error.strerror or str(error))
+
+
+def _environment_lines(url: str, login: str) -> list[str]:
+    """How to set the connection's variables in the shell this system opens by default."""
+    if sys.platform == "win32":
+        return [
+            f"  set INTRASCOL_URL={url}",
+            f"  set INTRASCOL_LOGIN={login}",
+            f'  (PowerShell : $env:INTRASCOL_URL = "{url}" ; $env:INTRASCOL_LOGIN = "{login}")',
+        ]
+    return [f"  export INTRASCOL_URL={url} INTRASCOL_LOGIN={login}"]
