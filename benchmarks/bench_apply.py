@@ -4,7 +4,10 @@ Counts every request the client makes during `apply` (first read, POSTs, re-read
 verification) against the lower bound the IntraScol contract allows: log in, read
 the state once (the class list and one page per 50 users), one POST per created
 user, per assignment, per new class, per change of responsible teacher, per
-destination class, one for all user deletions and one for all class deletions.
+destination class, one per user deletion step (those leaving, then the teachers of the
+classes removed, who can only go once their class is gone), one for all class
+deletions, and one read of the class list to learn the ids of new classes (the
+creation's answer does not give it) when pupils are then put in them.
 Then times the same rentrée on the demo school and on a generated 2,000-pupil
 school, and the no-op second run.
 """
@@ -52,7 +55,10 @@ def lower_bound(plan: Plan, users: int, archived_files: list[int]) -> int:
     count = 1 + read  # log in, read the state once
     count += sum(isinstance(op, CreateUser | AssignPupil | CreateClass | ChangeResponsible) for op in ops)
     count += len({op.class_name for op in ops if isinstance(op, TransferPupils)})
-    count += 1 if any(isinstance(op, DeleteUsers) for op in ops) else 0
+    count += sum(isinstance(op, DeleteUsers) for op in ops)
+    created = {op.name for op in ops if isinstance(op, CreateClass)}
+    filled = {op.class_name for op in ops if isinstance(op, AssignPupil | TransferPupils)}
+    count += 1 if created & filled else 0  # the new classes' ids
     count += 1 if any(isinstance(op, DeleteClasses) for op in ops) else 0
     count += sum(8 + files + 1 for files in archived_files)
     return count
