@@ -178,8 +178,6 @@ class Connection:
         url: str,
         deadline: Deadline,
         body: bytes | None = None,
-        *,
-        limit: int | None,
     ) -> Answer:
         self._counter.value += 1
         return exchange(
@@ -189,21 +187,12 @@ class Connection:
             body=body,
             read_timeout=self._timeout,
             deadline=deadline,
-            limit=limit,
+            limit=self._page_limit,
         )
 
-    def _send_retrying(
-        self,
-        method: str,
-        url: str,
-        body: bytes | None = None,
-        *,
-        limit: int | None = None,
-        seconds: float | None = None,
-    ) -> Answer:
+    def _send_retrying(self, method: str, url: str, body: bytes | None = None) -> Answer:
         """A request that changes nothing, retried on connection errors and 5xx, within one deadline."""
-        deadline = Deadline(self._deadline if seconds is None else seconds)
-        limit = self._page_limit if limit is None else limit
+        deadline = Deadline(self._deadline)
         failure: ServerError = ServerUnreachable(url, "aucune tentative")
         for attempt in range(self._get_retries + 1):
             if attempt:
@@ -211,7 +200,7 @@ class Connection:
             if deadline.remaining() <= 0:
                 raise failure  # no time left for another attempt: the last one's failure says why
             try:
-                response = self._send(method, url, deadline, body, limit=limit)
+                response = self._send(method, url, deadline, body)
             except Expired:
                 raise ServerTooSlow(url, deadline.seconds) from None
             except TooLarge as error:
@@ -242,7 +231,7 @@ class Connection:
         """A form POST: sent once; an answer lost after sending raises `AnswerLost`."""
         deadline = Deadline(self._deadline)
         try:
-            response = self._send("POST", url, deadline, body, limit=self._page_limit)
+            response = self._send("POST", url, deadline, body)
         except Expired:
             raise AnswerLost(url, f"pas de réponse complète en {deadline.seconds:g} s") from None
         except TooLarge as error:
@@ -310,22 +299,15 @@ class Connection:
         if not self._logged_in:
             self.log_in()
 
-    def get(
-        self,
-        url: str,
-        *,
-        limit: int | None = None,
-        seconds: float | None = None,
-    ) -> Answer:
+    def get(self, url: str) -> Answer:
         """GET a page of the session: logs in first or again as needed, follows redirections.
 
-        Its body is read within `limit` bytes (default: the page limit) and within `seconds`
-        (default: the connection's deadline per request).
+        Its body is read within the page limit and the connection's deadline per request.
         """
         self._ensure_logged_in()
         relogged = False
         for _ in range(_MAX_REDIRECTS):
-            response = self._send_retrying("GET", url, limit=limit, seconds=seconds)
+            response = self._send_retrying("GET", url)
             if self._to_login(response):
                 if relogged:
                     raise ServerError(f"Le serveur renvoie à la connexion juste après la connexion ({url}).")
