@@ -19,7 +19,7 @@ from reconcile.app.apply import apply_workbook
 from reconcile.cli.connection import CaBundleOption, LoginOption, ServerAccess, UrlOption, connect
 from reconcile.cli.errors import on_ctrl_c
 from reconcile.cli.french import confirm
-from reconcile.cli.plan import MovesCheckedOption, NewAddressOption
+from reconcile.cli.plan import MassDeleteOption, MovesCheckedOption, NewAddressOption
 from reconcile.cli.render import (
     StepBars,
     console,
@@ -62,10 +62,7 @@ def apply(
         bool,
         typer.Option("--garder-dossiers", help="Ne vide pas les dossiers de travail : ces classes restent."),
     ] = False,
-    allow_mass_delete: Annotated[
-        bool,
-        typer.Option("--suppression-massive", help="Autorise la suppression de beaucoup d'élèves."),
-    ] = False,
+    allow_mass_delete: MassDeleteOption = False,
     new_address: NewAddressOption = None,
     moves_checked: MovesCheckedOption = False,
     url: UrlOption = None,

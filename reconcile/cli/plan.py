@@ -16,7 +16,8 @@ from reconcile.core.errors import ReconcileError
 from reconcile.core.operations import Plan
 from reconcile.core.plan import make_plan
 from reconcile.core.plausibility import MOVES_CHECKED_OPTION
-from reconcile.core.safeguards import NEW_ADDRESS_OPTION, Safeguards
+from reconcile.core.safeguards import MASS_DELETE_OPTION, NEW_ADDRESS_OPTION, Safeguards
+from reconcile.core.vocabulary import DEFAULT_MASS_DELETE_THRESHOLD
 
 # The safeguards' options, shared with `apply` (`reconcile.core.safeguards`, `reconcile.core.plausibility`).
 NewAddressOption = Annotated[
@@ -25,6 +26,14 @@ NewAddressOption = Annotated[
         NEW_ADDRESS_OPTION,
         metavar="ADRESSE",
         help="Le serveur a changé d'adresse depuis l'export : sa nouvelle adresse, la même que --adresse.",
+    ),
+]
+MassDeleteOption = Annotated[
+    bool,
+    typer.Option(
+        MASS_DELETE_OPTION,
+        help=f"Accepte un plan qui supprime plus de {round(100 * DEFAULT_MASS_DELETE_THRESHOLD)} % "
+        "des élèves (sinon c'est un problème).",
     ),
 ]
 MovesCheckedOption = Annotated[
@@ -51,13 +60,7 @@ def plan(
             help="Dossier où écrire le rapport (par défaut : celui du classeur).",
         ),
     ] = None,
-    allow_mass_delete: Annotated[
-        bool,
-        typer.Option(
-            "--suppression-massive",
-            help="Accepte un plan qui supprime plus de 40 % des élèves (sinon c'est un problème).",
-        ),
-    ] = False,
+    allow_mass_delete: MassDeleteOption = False,
     new_address: NewAddressOption = None,
     moves_checked: MovesCheckedOption = False,
     url: UrlOption = None,

@@ -19,6 +19,7 @@ from reconcile.core.model import ServerState, Target, UserType, WantedState, fol
 from reconcile.core.plausibility import UnusualMove, review_moves
 
 NEW_ADDRESS_OPTION = "--nouvelle-adresse"
+MASS_DELETE_OPTION = "--suppression-massive"
 _OTHER_SERVER_ADVICE = (
     "Vérifiez --adresse ou INTRASCOL_URL, ou refaites un export de ce serveur et reportez-y vos choix."
 )
@@ -206,6 +207,6 @@ def mass_delete_problems(
         problem(
             f"Le plan supprime {deleted} élèves sur {pupils} ({round(100 * deleted / pupils)} %), plus "
             f"que le seuil de sécurité de {round(100 * threshold)} % : vérifiez la colonne « Classe "
-            "cible ». Si c'est bien voulu, relancez avec l'option --suppression-massive."
+            f"cible ». Si c'est bien voulu, relancez avec l'option {MASS_DELETE_OPTION}."
         )
     ]
