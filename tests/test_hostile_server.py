@@ -261,3 +261,17 @@ def test_an_unusable_certificate_file_is_refused_before_any_connection(tmp_path:
     for path in (not_a_certificate, tmp_path / "absent.pem"):
         with pytest.raises(CertificateFileUnusable, match="--certificat-ac"):
             IntraScolClient("https://127.0.0.1:9/", "admin", "x", ca_bundle=str(path))
+
+
+def test_a_streamed_file_is_checked_with_the_schools_certificate_too(
+    certificate: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A class folder's file comes over the same HTTPS as the pages: --certificat-ac holds for it,
+    even where REQUESTS_CA_BUNDLE names another authority (requests would let it win)."""
+    import certifi
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
+    with HostileServer(Hostility(), tls=tls(certificate)) as server:
+        connection = client(server.url, ca_bundle=str(certificate))._admin
+        with connection.stream(connection.absolute("admin/index.php")) as response:
+            assert SCHOOL.encode("latin-1") in response.raw.read(100_000, decode_content=True)

@@ -11,8 +11,9 @@
 Every answer is read within limits (`bounded.py`): at most `PAGE_LIMIT` bytes for a
 page, and a total deadline per request, its GET retries included (`REQUEST_DEADLINE`),
 so that a server sending without end or dripping a byte at a time stops the run with a
-French message, not a hang or all the memory. (A class folder's file is streamed to disk
-by `user_side.UserSideSession.download`, within the archive's own limits.)
+French message, not a hang or all the memory. A class folder's file is streamed instead
+(`Connection.stream`, the same re-login and redirections), its body read by
+`user_side.UserSideSession.download` within the archive's own limits.
 
 `Connection` is used by `client.IntraScolClient` (the admin side) and
 `user_side.UserSideSession` (the users' side); nothing else needs it.
@@ -22,8 +23,9 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Protocol, TypeVar
 from urllib.parse import urlencode, urljoin, urlparse
 
 import requests
@@ -58,6 +60,29 @@ from reconcile.core.ports import Refusal
 Fields = Sequence[tuple[str, str]]
 
 _MAX_REDIRECTS = 5
+STREAM_TIMEOUT = (10.0, 30.0)
+"""Seconds to connect, and to wait for the next bytes of a streamed file (its reader bounds the total)."""
+STREAM_ATTEMPTS = 3
+"""A streamed file not started (connection refused, a 5xx) is asked again, after 0.5 s then 1 s."""
+
+
+class _Answered(Protocol):
+    """What the redirection rules read of an answer: a read `Answer` or a streamed `requests.Response`."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def is_redirect(self) -> bool: ...
+
+
+_A = TypeVar("_A", bound=_Answered)
 
 
 def new_session(ca_bundle: str | None = None) -> requests.Session:
@@ -252,7 +277,7 @@ class Connection:
 
     # --- session -----------------------------------------------------------------------
 
-    def _to_login(self, response: Answer) -> bool:
+    def _to_login(self, response: _Answered) -> bool:
         """Whether the server sent us back to a login page (no valid session)."""
         if not response.is_redirect:
             return False
@@ -305,22 +330,74 @@ class Connection:
         Its body is read within the page limit and the connection's deadline per request.
         """
         self._ensure_logged_in()
+        return self._follow(
+            url, lambda target: self._send_retrying("GET", target), close=lambda _answer: None
+        )
+
+    def _get_retrying(self, url: str) -> Answer:
+        return self._send_retrying("GET", url)
+
+    def stream(self, url: str) -> requests.Response:
+        """GET a file of the session, its body not read: the caller reads it within its own
+        limits (a class folder's file, `user_side.UserSideSession.download`). Logs in again
+        and follows redirections as `get` does; close the answer once read."""
+        self._ensure_logged_in()
+        return self._follow(url, self._stream_retrying, close=lambda response: response.close())
+
+    def _follow(self, url: str, send: Callable[[str], _A], *, close: Callable[[_A], object]) -> _A:
+        """`send(url)`, logging in again once when sent back to the login page and following
+        redirections; an error status raises `ServerFailure`."""
         relogged = False
         for _ in range(_MAX_REDIRECTS):
-            response = self._send_retrying("GET", url)
+            response = send(url)
             if self._to_login(response):
+                close(response)
                 if relogged:
                     raise ServerError(f"Le serveur renvoie à la connexion juste après la connexion ({url}).")
                 self.log_in()
                 relogged = True
                 continue
             if response.is_redirect:
+                close(response)
                 url = _location(response)
                 continue
             if response.status_code >= 400:
+                close(response)
                 raise ServerFailure(url, response.status_code)
             return response
         raise ServerError(f"Le serveur redirige sans fin ({url}).")
+
+    def _stream_retrying(self, url: str) -> requests.Response:
+        """A streamed GET, asked again when the server could not start answering."""
+        failure: ServerError = ServerUnreachable(url, "aucune tentative")
+        for attempt in range(STREAM_ATTEMPTS):
+            if attempt:
+                time.sleep(0.5 * 2 ** (attempt - 1))
+            self._counter.value += 1
+            try:
+                response = self.session.get(
+                    url,
+                    stream=True,
+                    timeout=STREAM_TIMEOUT,
+                    allow_redirects=False,
+                    # Given per request: requests lets REQUESTS_CA_BUNDLE override the session's own file.
+                    verify=self.session.verify,
+                )
+            except requests.exceptions.SSLError as error:
+                failure = self._ssl_failure(url, error)
+                continue
+            except (requests.ConnectionError, requests.Timeout):
+                failure = ServerUnreachable(url, "connexion impossible")
+                continue
+            except requests.RequestException as error:
+                raise ServerUnreachable(url, str(error)) from error
+            except ValueError:  # requests parses a redirection's `Location` even when not following it
+                raise ServerError(_bad_redirect(url)) from None
+            if response.status_code < 500:
+                return response
+            response.close()
+            failure = ServerFailure(url, response.status_code)
+        raise failure
 
     def get_page(self, path: str) -> Page:
         return self._page(self.get(self.absolute(path)))
@@ -372,7 +449,7 @@ def _bad_redirect(url: str) -> str:
     )
 
 
-def _location(response: Answer) -> str:
+def _location(response: _Answered) -> str:
     """The absolute address a redirection points to; `ServerError` when it is not an address."""
     try:
         target = urljoin(response.url, response.headers.get("Location", ""))
