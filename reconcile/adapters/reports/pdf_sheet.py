@@ -143,18 +143,18 @@ class PdfSheet:
         font: str,
         size: float,
         line_height: float,
-        lines: int = 2,
+        lines: int | None = 2,
         *,
         x: float = LEFT,
         width: float = WIDTH,
         color: tuple[int, int, int] = (17, 17, 17),
     ) -> None:
-        """`text` wrapped on `width` from `x`, on `lines` lines at most (the last one then cut);
-        a new sheet when the next line would not fit."""
+        """`text` wrapped on `width` from `x`, on `lines` lines at most (the last one then cut;
+        None: as many as it takes); a new sheet when the next line would not fit."""
         from reportlab.lib.utils import simpleSplit
 
         wrapped = simpleSplit(text, self.fonts[font], size, (width - 2 * PAD) * MM) or [""]
-        if len(wrapped) > lines:
+        if lines is not None and len(wrapped) > lines:
             wrapped = [*wrapped[: lines - 1], " ".join(wrapped[lines - 1 : lines + 1]) + CUT]
         for line in wrapped:
             if not self.fits(line_height):

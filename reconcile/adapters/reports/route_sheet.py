@@ -120,31 +120,31 @@ def _html(page: _Page) -> str:
 _BOX = 3.6  # side of a box to tick, in millimetres
 _LINE = 5.2  # height of a line of text, in millimetres
 _MUTED = (82, 96, 109)
-_UNLIMITED = 10**6  # a route sheet's text is never cut: every word may matter on paper
 
 
 def _pdf(page: _Page) -> bytes | None:
+    # Paragraphs on as many lines as they take (`lines=None`): every word may matter on paper.
     fonts = find_unicode_fonts()
     if fonts is None:
         return None
     sheet = PdfSheet(fonts, f"{page.context.title} — {page.context.school}")
     sheet.new_page()
-    sheet.paragraph(page.context.title, "sans-bold", 17, 8, _UNLIMITED)
+    sheet.paragraph(page.context.title, "sans-bold", 17, 8, None)
     for label, value in (
         ("École", page.context.school or "—"),
         ("Serveur", page.context.server_url),
         ("Établi le", page.context.generated_at),
     ):
-        sheet.paragraph(f"{label} : {value}", "sans", 10, _LINE, _UNLIMITED, color=_MUTED)
+        sheet.paragraph(f"{label} : {value}", "sans", 10, _LINE, None, color=_MUTED)
     sheet.down(2)
-    sheet.paragraph(page.headline, "sans-bold", 11, _LINE, _UNLIMITED)
+    sheet.paragraph(page.headline, "sans-bold", 11, _LINE, None)
     for line in page.use:
-        sheet.paragraph(f"• {line}", "sans", 9.5, _LINE, _UNLIMITED)
+        sheet.paragraph(f"• {line}", "sans", 9.5, _LINE, None)
     for route_step in page.steps:
         _step(sheet, route_step)
     if page.steps:
         sheet.down(3)
-        sheet.paragraph("Pour finir", "sans-bold", 13, 7, _UNLIMITED)
+        sheet.paragraph("Pour finir", "sans-bold", 13, 7, None)
         for line in FINAL_CHECK:
             _ticked(sheet, line, "sans", 10, LEFT)
     return sheet.finish()
@@ -152,13 +152,13 @@ def _pdf(page: _Page) -> bytes | None:
 
 def _step(sheet: PdfSheet, route_step: RouteStep) -> None:
     sheet.down(3)
-    sheet.paragraph(route_step.heading, "sans-bold", 13, 7, _UNLIMITED)
-    sheet.paragraph(route_step.advice, "sans", 9.5, _LINE, _UNLIMITED, color=_MUTED)
+    sheet.paragraph(route_step.heading, "sans-bold", 13, 7, None)
+    sheet.paragraph(route_step.advice, "sans", 9.5, _LINE, None, color=_MUTED)
     for action in route_step.actions:
         sheet.down(1.5)
         _ticked(sheet, action.title, "sans-bold", 10.5, LEFT)
         for instruction in action.instructions:
-            sheet.paragraph(instruction.text, "sans", 10, _LINE, _UNLIMITED, x=LEFT + 6, width=WIDTH - 6)
+            sheet.paragraph(instruction.text, "sans", 10, _LINE, None, x=LEFT + 6, width=WIDTH - 6)
             _ticks(sheet, instruction.ticks)
 
 
@@ -186,4 +186,4 @@ def _ticked(sheet: PdfSheet, text: str, font: str, size: float, left: float) -> 
         sheet.new_page()
     sheet.box(left, _BOX, _LINE)
     x = left + _BOX + 1
-    sheet.paragraph(text, font, size, _LINE, _UNLIMITED, x=x, width=LEFT + WIDTH - x)
+    sheet.paragraph(text, font, size, _LINE, None, x=x, width=LEFT + WIDTH - x)
