@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -196,6 +197,14 @@ def _write_reports(
 ) -> _Files:
     """The latest report (this run, and the whole rentrée), its dated copy, and the class lists;
     each file on its own, one that cannot be written never stopping the next."""
+    # Here, not at the top: the reports bring openpyxl and Jinja2, which other commands need not load.
+    from reconcile.adapters.reports.apply_report import (
+        ApplyReportContent,
+        keep_dated_copies,
+        latest_paths,
+        run_report,
+        write_private,
+    )
     from reconcile.adapters.reports.class_lists import HTML_NAME, PDF_NAME, write_class_lists
 
     now = datetime.now().astimezone()
@@ -210,17 +219,9 @@ def _write_reports(
             "rendu ne montre que cette exécution, pas les précédentes.[/]",
             highlight=False,
         )
-    # Here, not at the top: the reports bring openpyxl and Jinja2, which other commands need not load.
-    from reconcile.adapters.reports.apply_report import (
-        ApplyReportContent,
-        keep_dated_copies,
-        latest_paths,
-        run_report,
-        write_private,
-    )
-
     html, xlsx, text = latest_paths(output)
 
+    @functools.cache  # built once for the HTML and the xlsx; inside their attempts, as its failure is theirs
     def content() -> ApplyReportContent:
         return ApplyReportContent.of(
             run, server_url=server_url, school=school, generated_at=now, history=history
