@@ -13,7 +13,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile import __version__
 from reconcile.adapters.workbook import layout
-from reconcile.adapters.workbook.sheets import cell_text, put_text
+from reconcile.adapters.workbook.sheets import cell_text, put_styled_text, put_text, text_style
 from reconcile.core.model import ExportedUser, ExportInfo, ServerState, UserType, class_reading_key
 
 
@@ -28,10 +28,11 @@ def write_export_info(sheet: Worksheet, state: ServerState, server_url: str, exp
     )
     for row, key in enumerate(layout.META_KEYS, start=1):
         put_text(sheet.cell(row, 2), getattr(info, key))
+    text = text_style(sheet)  # put_text's « Texte » format, prepared once for the thousands of cells below
     for row, user in enumerate(sorted(info.users, key=lambda u: u.login), start=2):
         fields = (user.login, user.last_name, user.first_name, user.type.value, user.class_name)
-        for offset, text in enumerate(fields):
-            put_text(sheet.cell(row, layout.META_USERS_COLUMN + offset), text)
+        for offset, value in enumerate(fields):
+            put_styled_text(sheet, row, layout.META_USERS_COLUMN + offset, value, text)
     classes = sorted(info.class_responsibles, key=lambda pair: class_reading_key(pair[0]))
     for row, (class_name, responsible) in enumerate(classes, start=2):
         put_text(sheet.cell(row, layout.META_CLASSES_COLUMN), class_name)

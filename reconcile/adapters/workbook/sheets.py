@@ -18,6 +18,7 @@ from typing import Any
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
 from openpyxl.styles import PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.workbook.workbook import Workbook
@@ -135,6 +136,40 @@ def put_text(cell: Cell | MergedCell, text: str | None) -> None:
     if cleaned.startswith(_FORMULA_STARTS):
         # Keeps it text when the secretary edits the cell in Excel or Calc.
         cell.quotePrefix = True
+
+
+# What openpyxl keeps of a string (it cuts longer ones when a value is set).
+_MAX_CELL_TEXT = 32_767
+
+
+def text_style(sheet: Worksheet, name: str | None = None, fill: PatternFill | None = None) -> StyleArray:
+    """The style a cell ends with after `cell.style = name`, `put_text` and `cell.fill = fill`:
+    prepared once per kind of cell and given to each by `put_styled_text`. Styling each of
+    thousands of cells one attribute at a time costs openpyxl a style lookup per attribute."""
+    prototype = Cell(sheet, 1, 1)  # never placed in the sheet
+    if name is not None:
+        prototype.style = name
+    prototype.number_format = TEXT_FORMAT
+    if fill is not None:
+        prototype.fill = fill
+    style: StyleArray = prototype._style  # type: ignore[attr-defined]  # openpyxl has no public style array
+    return style
+
+
+def put_styled_text(sheet: Worksheet, row: int, column: int, text: str | None, style: StyleArray) -> str:
+    """`put_text` into a new cell of `sheet` whose whole style is `style` (from `text_style`),
+    without openpyxl's per-cell checks that `put_text` has already made; what the cell holds."""
+    cell = Cell(sheet, row, column, style_array=style)  # the array is copied: cells never share one
+    sheet._cells[(row, column)] = cell
+    if not text:
+        return ""
+    cleaned = xlsx_safe_text(text)
+    if cleaned.startswith(_FORMULA_STARTS):
+        put_text(cell, cleaned)  # the rare text read as a formula: marked by put_text
+    else:
+        cell._value = cleaned[:_MAX_CELL_TEXT]  # type: ignore[attr-defined]  # cleaned: no check left to make
+        cell.data_type = "s"
+    return str(cell.value or "")
 
 
 def appended_text(sheet: WriteOnlyWorksheet, text: str) -> str | Cell:

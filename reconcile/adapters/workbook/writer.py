@@ -9,13 +9,14 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 from openpyxl.styles import PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.adapters.files import PRIVATE_MODE, writing_into
 from reconcile.adapters.workbook import layout
 from reconcile.adapters.workbook.export_sheet import write_export_info
-from reconcile.adapters.workbook.sheets import put_text, save_workbook
+from reconcile.adapters.workbook.sheets import put_styled_text, put_text, save_workbook, text_style
 from reconcile.core import vocabulary
 from reconcile.core.model import (
     SchoolClass,
@@ -103,11 +104,18 @@ def _adult_order(users: list[User]) -> list[str]:
 
 
 def _write_users(sheet: Worksheet, state: ServerState, users: list[User], classes: list[SchoolClass]) -> int:
-    band_of = {
-        c.id: PatternFill("solid", fgColor=layout.BAND_COLOURS[i % len(layout.BAND_COLOURS)])
-        for i, c in enumerate(classes)
-    }
+    band_of = {c.id: i % len(layout.BAND_COLOURS) for i, c in enumerate(classes)}
     columns = layout.USERS_COLUMNS
+    styles: dict[tuple[str, int | None], StyleArray] = {}
+
+    def style(name: str, band: int | None) -> StyleArray:
+        # Prepared when first used, as each cell's style was built: styles.xml lists them in that order.
+        if (name, band) not in styles:
+            fill = None if band is None else PatternFill("solid", fgColor=layout.BAND_COLOURS[band])
+            styles[name, band] = text_style(sheet, name, fill)
+        return styles[name, band]
+
+    longest = [0] * len(columns)
     row = layout.FIRST_ROW
     for user in users:
         values = {
@@ -118,20 +126,18 @@ def _write_users(sheet: Worksheet, state: ServerState, users: list[User], classe
             vocabulary.CURRENT_CLASS: state.class_name_of(user),
         }
         band = band_of.get(user.class_id) if user.class_id is not None else None
-        for index, column in enumerate(columns, start=1):
-            cell = sheet.cell(row, index)
-            cell.style = layout.STYLE_SERVER if column.read_only else column.input_style
-            put_text(cell, values.get(column.header))  # after the style, which would drop « Texte »
-            if band is not None and not column.read_only:
-                cell.fill = band
+        for index, column in enumerate(columns):
+            kind = style(layout.STYLE_SERVER, None) if column.read_only else style(column.input_style, band)
+            written = put_styled_text(sheet, row, index + 1, values.get(column.header), kind)
+            longest[index] = max(longest[index], len(written))
         row += 1
-    _widen(sheet, columns, layout.FIRST_ROW, row - 1)
+    _widen(sheet, columns, longest)
     last = row + layout.USERS_SPARE_ROWS - 1
     for spare in range(row, last + 1):
         for index, column in enumerate(columns, start=1):
             if not column.read_only:  # read-only columns stay locked: a new row has no Identifiant
-                sheet.cell(spare, index).style = layout.STYLE_SPARE
-                put_text(sheet.cell(spare, index), None)  # « Texte »: what is typed stays text
+                # « Texte »: what is typed stays text
+                put_styled_text(sheet, spare, index, None, style(layout.STYLE_SPARE, None))
     return last
 
 
@@ -155,7 +161,7 @@ def _write_classes(sheet: Worksheet, classes: list[SchoolClass], labels: dict[st
                 cell.fill = band
         sheet.cell(row, 4).value = school_class.size
         row += 1
-    _widen(sheet, layout.CLASSES_COLUMNS, layout.FIRST_ROW, row - 1)
+    _widen(sheet, layout.CLASSES_COLUMNS, _longest(sheet, len(layout.CLASSES_COLUMNS), row - 1))
     last = row + layout.CLASSES_SPARE_ROWS - 1
     for spare in range(row, last + 1):
         for col, column in enumerate(layout.CLASSES_COLUMNS, start=1):
@@ -165,11 +171,19 @@ def _write_classes(sheet: Worksheet, classes: list[SchoolClass], labels: dict[st
     return last
 
 
-def _widen(sheet: Worksheet, columns: tuple[layout.Column, ...], first: int, last: int) -> None:
+def _longest(sheet: Worksheet, width: int, last: int) -> list[int]:
+    """The length of each column's longest text, from the first data row to `last`."""
+    rows = range(layout.FIRST_ROW, last + 1)
+    return [
+        max((len(str(sheet.cell(r, index).value or "")) for r in rows), default=0)
+        for index in range(1, width + 1)
+    ]
+
+
+def _widen(sheet: Worksheet, columns: tuple[layout.Column, ...], longest: list[int]) -> None:
     """Widen a column to its longest text (a long login or name), within reason."""
     for index, column in enumerate(columns, start=1):
-        longest = max((len(str(sheet.cell(r, index).value or "")) for r in range(first, last + 1)), default=0)
-        wanted = min(longest * 1.1 + 2, layout.MAX_WIDTH)
+        wanted = min(longest[index - 1] * 1.1 + 2, layout.MAX_WIDTH)
         letter = layout.column_letter(index)
         if wanted > column.width:
             sheet.column_dimensions[letter].width = wanted
