@@ -16,12 +16,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from warnings import warn
 from xml.etree.ElementTree import ParseError
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import coordinate_to_tuple
+from openpyxl.utils.datetime import from_excel, from_ISO8601
 from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet._reader import WorkSheetParser
+from openpyxl.worksheet._reader import FORMULA_TAG, INLINE_STRING, VALUE_TAG, WorkSheetParser
 
 from reconcile.adapters.workbook.sheets import NOT_A_WORKBOOK
 
@@ -130,6 +133,103 @@ class SheetRow:
         return tuple(self.values.get(column) for column in range(1, width + 1))
 
 
+class _ValueParser(WorkSheetParser):
+    """openpyxl's sheet parser, giving each row as (column, value, is a formula) for its cells
+    holding a value: the values and formula flags are what openpyxl's own `parse_cell` gives,
+    without the dictionary per cell, and with inline strings (what openpyxl itself writes) read
+    directly instead of through its generic `Text` object, which cost most of a read."""
+
+    # Its `parse` hands each row element to `parse_row`, which gives what it yields: lean tuples here.
+    def parse_row(self, row: Any) -> tuple[int, list[tuple[int, Any, bool]]]:  # type: ignore[override]
+        # The row's number as openpyxl's `parse_row` reads it (its row dimensions are not needed).
+        if "r" in row.attrib:
+            try:
+                self.row_counter = int(row.get("r"))
+            except ValueError:
+                number = float(row.get("r"))
+                if not number.is_integer():
+                    raise ValueError(f"{row.get('r')} is not a valid row number") from None
+                self.row_counter = int(number)
+        else:
+            self.row_counter += 1
+        self.col_counter = 0
+        cells = []
+        for element in row:
+            column, value, formula = self.parse_cell(element)
+            if value is not None:
+                cells.append((column, value, formula))
+        return self.row_counter, cells
+
+    def parse_cell(self, element: Any) -> tuple[int, Any, bool]:  # type: ignore[override]
+        # openpyxl's cases, in its order.
+        coordinate = element.get("r")
+        style = element.get("s")
+        style_id = int(style) if style else 0  # as openpyxl: a cell with a broken style is unreadable
+        if coordinate:
+            column = self.col_counter = coordinate_to_tuple(coordinate)[1]
+        else:
+            self.col_counter += 1
+            column = self.col_counter
+        if element.find(FORMULA_TAG) is not None:
+            return column, self.parse_formula(element), True  # type: ignore[no-untyped-call]
+        data_type = element.get("t", "n")
+        if data_type == "inlineStr":
+            child = element.find(INLINE_STRING)
+            return column, None if child is None else _inline_text(child), False
+        value = element.findtext(VALUE_TAG, None) or None
+        if value is None:
+            return column, None, False
+        if data_type == "n":
+            number = _cast_number(value)
+            if style_id not in self.date_formats:
+                return column, number, False
+            try:
+                return (
+                    column,
+                    from_excel(number, self.epoch, timedelta=style_id in self.timedelta_formats),
+                    False,
+                )
+            except (OverflowError, ValueError):
+                warn(_OUT_OF_DATES.format(coordinate=coordinate, value=number), stacklevel=1)
+                return column, "#VALUE!", False  # openpyxl's reading of a date out of range
+        if data_type == "s":
+            return column, self.shared_strings[int(value)], False
+        if data_type == "b":
+            return column, bool(int(value)), False
+        if data_type == "d":
+            return column, from_ISO8601(value), False  # type: ignore[no-untyped-call]
+        return column, value, False
+
+
+_OUT_OF_DATES = (  # openpyxl's warning, word for word
+    "Cell {coordinate} is marked as a date but the serial value {value} is outside the limits for dates. "
+    "The cell will be treated as an error."
+)
+
+
+def _cast_number(value: str) -> int | float:
+    return float(value) if "." in value or "E" in value or "e" in value else int(value)
+
+
+def _inline_text(element: Any) -> str:
+    """An inline string's text, as openpyxl's `Text.from_tree(element).content` reads it: its
+    `t`, then the `t` of each formatted run `r` (phonetic runs left out); the last `t` of each."""
+    plain: str | None = None
+    runs: list[str] = []
+    for child in element:
+        tag = child.tag.rpartition("}")[2]
+        if tag == "t":
+            plain = child.text
+        elif tag == "r":
+            text = None
+            for part in child:
+                if part.tag.rpartition("}")[2] == "t":
+                    text = part.text
+            if text is not None:
+                runs.append(text)
+    return (plain or "") + "".join(runs)
+
+
 def stream_rows(sheet: Any, limits: WorkbookLimits = LIMITS) -> Iterator[SheetRow]:
     """The rows of a read-only `sheet` holding a value, in order, parsed once as they come.
 
@@ -140,7 +240,7 @@ def stream_rows(sheet: Any, limits: WorkbookLimits = LIMITS) -> Iterator[SheetRo
     """
     workbook = sheet.parent
     with sheet._get_source() as source:
-        parser = WorkSheetParser(
+        parser = _ValueParser(
             source,
             sheet._shared_strings,
             data_only=False,
@@ -149,19 +249,16 @@ def stream_rows(sheet: Any, limits: WorkbookLimits = LIMITS) -> Iterator[SheetRo
             timedelta_formats=workbook._timedelta_formats,
         )
         for number, cells in parser.parse():
+            if not cells:
+                continue
             row = SheetRow(number, {})
-            for cell in cells:
-                value = cell["value"]
-                if value is None:
-                    continue
-                column = cell["column"]
+            for column, value, formula in cells:
                 if number > limits.rows or column > limits.columns:
                     raise OverLimit(_too_large(number, column, limits), sheet.title)
                 row.values[column] = value
-                if cell["data_type"] == "f":
+                if formula:
                     row.formulas.add(column)
-            if row.values:
-                yield row
+            yield row
 
 
 def _too_large(row: int, column: int, limits: WorkbookLimits) -> str:
