@@ -277,7 +277,12 @@ def print_commands(results: dict[str, Measured], before: ServerState) -> None:
             measured.seconds <= limit,
         )
         cpu = measured.cpu_ms_per_request
-        line(f"{command} : CPU du client par requête", f"{cpu:.2f} ms", "≤ 3 ms", cpu <= 3)
+        # The issue sets the 3 ms per request for apply only: export and plan make 44 requests,
+        # so their start-up and workbook dominate (their target is the time above).
+        if command == "apply":
+            line(f"{command} : CPU du client par requête", f"{cpu:.2f} ms", "≤ 3 ms", cpu <= 3)
+        else:
+            line(f"{command} : CPU du client par requête", f"{cpu:.2f} ms", "(mesure)", None)
         line(f"{command} : mémoire maximale (2 000 élèves)", f"{measured.peak_mb:.0f} Mo", "(mesure)", None)
         if measured.differing:
             print(f"  ! {measured.differing} réponse(s) du rejeu de {command} autre(s) (statut ou longueur)")

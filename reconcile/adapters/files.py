@@ -131,16 +131,18 @@ def _open_private_descriptor(path: Path, flags: int) -> int:
     return descriptor
 
 
-@contextlib.contextmanager
-def open_private_append(path: Path, *, encoding: str = "utf-8") -> Iterator[TextIO]:
-    """Open a text file for appending (the journal), created with mode 0600.
+def open_private_append(path: Path, *, encoding: str = "utf-8") -> TextIO:
+    """Open a text file for appending (the journal), created with mode 0600; the caller closes it.
 
     Every `write` goes to the end of the file (O_APPEND), even after a crash
     left a partial last line; the caller flushes and fsyncs as it needs.
     """
     descriptor = _open_private_descriptor(Path(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    with os.fdopen(descriptor, "a", encoding=encoding) as stream:
-        yield stream
+    try:
+        return os.fdopen(descriptor, "a", encoding=encoding)
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
 @contextlib.contextmanager

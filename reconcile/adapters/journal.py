@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import platformdirs
 from filelock import FileLock, Timeout
@@ -118,11 +118,26 @@ def _now() -> str:
 
 
 class Journal:
-    """An open journal file: `record` appends one durable line."""
+    """An open journal file: `record` appends one durable line; `close` (or `with`) ends it."""
 
     def __init__(self, path: Path, lines: list[dict[str, Any]]) -> None:
         self.path = path
         self._lines = lines
+        # Opened once and kept for the run: a run records two lines per POST, and opening the
+        # file (its folder made, its mode narrowed) for each cost more than the fsync itself.
+        self._stream: TextIO | None = None
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            with suppress(OSError):  # every line was already fsynced
+                stream.close()
 
     @classmethod
     def open(cls, output_dir: Path, *, workbook: str, digest: str, server_url: str) -> Journal:
@@ -176,9 +191,10 @@ class Journal:
         entry = {"at": _now(), **line}
         text = json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
         try:
-            # The journal holds the passwords the server made: 0600, narrowed if it was not.
-            with open_private_append(self.path) as stream:
-                _write_durably(stream, text)
+            if self._stream is None:
+                # The journal holds the passwords the server made: 0600, narrowed if it was not.
+                self._stream = open_private_append(self.path)
+            _write_durably(self._stream, text)
         except OSError as error:
             raise JournalError(
                 f"Impossible d'écrire le journal {self.path} ({error.strerror or error}) : l'application "

@@ -116,20 +116,20 @@ def apply_workbook(
             return _nothing_to_do(start, preparation, wanted, facts)
         if not confirm(preparation):
             raise NotConfirmed()
-        journal = start.journal(preparation.resolution)
-        if folder_workaround is None and not keep_folders:
-            folder_workaround = folder_workaround_for(server, journal, output_dir, school=as_read.school)
-        outcome = execute(
-            preparation.plan,
-            server,
-            journal,
-            current,
-            keep_folders=keep_folders,
-            folder_workaround=folder_workaround,
-            progress=progress,
-            retry_delay=retry_delay,
-        )
-        verification = _verify(server, wanted, journal, outcome)
+        with start.journal(preparation.resolution) as journal:
+            if folder_workaround is None and not keep_folders:
+                folder_workaround = folder_workaround_for(server, journal, output_dir, school=as_read.school)
+            outcome = execute(
+                preparation.plan,
+                server,
+                journal,
+                current,
+                keep_folders=keep_folders,
+                folder_workaround=folder_workaround,
+                progress=progress,
+                retry_delay=retry_delay,
+            )
+            verification = _verify(server, wanted, journal, outcome)
         return ApplyRun(
             preparation, outcome, verification, start.journal_path, accounts_of(wanted, journal.facts())
         )
@@ -155,10 +155,14 @@ class _Start:
         journal = Journal.open(
             self.output_dir, workbook=str(self.workbook), digest=self.digest, server_url=self.server.url
         )
-        if len(journal.lines) == 1:  # only the header: nothing done yet for this workbook
-            save_state_before(self.output_dir, self.as_read, server_url=self.server.url)
-        record_resolution(journal, resolution)
-        _remove_leftovers(self.server, journal, self.as_read, self.leftovers)
+        try:
+            if len(journal.lines) == 1:  # only the header: nothing done yet for this workbook
+                save_state_before(self.output_dir, self.as_read, server_url=self.server.url)
+            record_resolution(journal, resolution)
+            _remove_leftovers(self.server, journal, self.as_read, self.leftovers)
+        except BaseException:
+            journal.close()
+            raise
         return journal
 
 
@@ -202,7 +206,8 @@ def _nothing_to_do(
     resolution = preparation.resolution
     state = preparation.current
     if resolution.adoptions or resolution.gone or resolution.taken_classes or start.leftovers:
-        facts = start.journal(resolution).facts()
+        with start.journal(resolution) as journal:
+            facts = journal.facts()
     if start.leftovers:
         # Whether the leftovers are gone is read, not assumed (an answer may have been lost).
         state = _read_or(start.server, start.as_read)
