@@ -165,3 +165,19 @@ def test_libreoffice_reads_the_stream_writers_workbook(tmp_path: Path) -> None:
 
 def _lines(value: object) -> object:
     return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+
+def test_many_rows_are_all_there_in_order() -> None:
+    book = StreamBook()
+    sheet = book.create_sheet("Classes", (18, 40))
+    sheet.append(("Classe", "Élève"), (Style.HEADING, Style.HEADING))
+    for number in range(12_345):  # rows encoded by thousands, texts forgotten and found again
+        sheet.append((f"CM{number % 7}", f"=Élève {number}"))
+    sheet.filter_all()
+    buffer = io.BytesIO()
+    book.save(buffer)
+    read = load_workbook(buffer, read_only=True)["Classes"]
+    rows = list(read.iter_rows(min_row=2, values_only=True))
+    assert rows == [(f"CM{n % 7}", f"=Élève {n}") for n in range(12_345)]
+    assert sheet.row_count == 12_346
+    assert load_workbook(io.BytesIO(buffer.getvalue()))["Classes"].auto_filter.ref == "A1:B12346"

@@ -67,6 +67,10 @@ _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+_ROWS_ENCODED_TOGETHER = 2_000
+_TEXTS_KEPT = 5_000
+
+
 class StreamSheet:
     """One sheet: its rows kept as SpreadsheetML text until the workbook is saved."""
 
@@ -75,17 +79,20 @@ class StreamSheet:
         self.widths = tuple(widths)
         self.frozen_rows = frozen_rows
         self.filtered = False
-        self._rows: list[str] = []
+        self._row_count = 0
+        self._rows: list[str] = []  # the last rows, until they are encoded with the others
+        self._encoded: list[bytes] = []  # UTF-8 takes half the memory of Python's strings
         self._letters = [get_column_letter(column) for column in range(1, len(widths) + 1)]
         self._texts: dict[str, tuple[bool, str]] = {}
 
     @property
     def row_count(self) -> int:
-        return len(self._rows)
+        return self._row_count
 
     def append(self, values: Sequence[Value], styles: Sequence[Style] = ()) -> None:
         """A row: each value with its column's style (PLAIN past `styles`); None leaves the cell out."""
-        number = str(len(self._rows) + 1)
+        self._row_count += 1
+        number = str(self._row_count)
         letters, texts = self._letters, self._texts
         while len(letters) < len(values):
             letters.append(get_column_letter(len(letters) + 1))
@@ -109,13 +116,18 @@ class StreamSheet:
             else:
                 raise TypeError(f"a report cell holds text or a whole number, not {type(value).__name__}")
         self._rows.append(f'<row r="{number}">{"".join(cells)}</row>')
+        if len(self._rows) == _ROWS_ENCODED_TOGETHER:
+            self._encoded.append("".join(self._rows).encode())
+            self._rows.clear()
+            if len(texts) > _TEXTS_KEPT:  # the repeated texts come back; the names are seen once
+                texts.clear()
 
     def filter_all(self) -> None:
         """A filter on every row, from the heading (the first row) down."""
         self.filtered = True
 
     def used_range(self) -> str:
-        return f"A1:{self._letters[-1]}{max(len(self._rows), 1)}"
+        return f"A1:{self._letters[-1]}{max(self._row_count, 1)}"
 
     def write(self, stream: IO[bytes]) -> None:
         view = '<sheetView workbookViewId="0"'
@@ -135,8 +147,9 @@ class StreamSheet:
             f'<sheetFormatPr baseColWidth="8" defaultRowHeight="15"/>'
             f"{f'<cols>{columns}</cols>' if columns else ''}<sheetData>".encode()
         )
-        for start in range(0, len(self._rows), 2_000):
-            stream.write("".join(self._rows[start : start + 2_000]).encode())
+        for chunk in self._encoded:
+            stream.write(chunk)
+        stream.write("".join(self._rows).encode())
         tail = f'<autoFilter ref="{self.used_range()}"/>' if self.filtered else ""
         stream.write(f'</sheetData>{tail}<pageMargins left="0.75" right="0.75" top="1" bottom="1" '
                      'header="0.5" footer="0.5"/></worksheet>'.encode())  # fmt: skip
