@@ -10,6 +10,10 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reportlab.pdfgen.textobject import PDFTextObject
 
 FONT_STYLES = ("sans", "sans-bold", "mono", "mono-bold")
 DEJAVU_DIRS = (
@@ -75,9 +79,13 @@ class PdfSheet:
         self.canvas.setAuthor("reconcile")
         self.y = TOP
         self._pages = 0
+        self._text: PDFTextObject | None = None
+        self._text_font: tuple[str, float] | None = None
+        self._text_color: tuple[int, int, int] | None = None
 
     def new_page(self) -> None:
         if self._pages:
+            self._draw_text()
             self.canvas.showPage()
         self._pages += 1
         self.y = TOP
@@ -133,12 +141,14 @@ class PdfSheet:
         return text[:low].rstrip() + CUT
 
     def rectangle(self, x: float, width: float, height: float, colour: tuple[int, int, int]) -> None:
+        self._draw_text()
         self.canvas.setFillColorRGB(*(c / 255 for c in colour))
         bottom = (PAGE_HEIGHT - self.y - height) * MM
         self.canvas.rect(x * MM, bottom, width * MM, height * MM, stroke=0, fill=1)
 
     def rule(self, x: float, width: float) -> None:
         """A thin line across the table at the current height."""
+        self._draw_text()
         y = (PAGE_HEIGHT - self.y) * MM
         self.canvas.line(x * MM, y, (x + width) * MM, y)
 
@@ -158,13 +168,30 @@ class PdfSheet:
         """One line of text in a cell at the current height, vertically centred, cut to fit
         (unless `fit` is False: the text is known to fit)."""
         shown = self.fitted(text, font, size, width - 2 * PAD) if fit else text
-        self.canvas.setFillColorRGB(*(c / 255 for c in color))
-        self.canvas.setFont(self.fonts[font], size)
+        # One text object for the lines between two shapes (drawn before the next shape: the
+        # same order), its font and colour set only where they change: ReportLab's drawString
+        # makes an object per line and measures the line again.
+        if self._text is None:
+            self._text = self.canvas.beginText()
+            self._text_font, self._text_color = None, None
+        if self._text_color != color:
+            self._text.setFillColorRGB(*(c / 255 for c in color))
+            self._text_color = color
+        if self._text_font != (font, size):
+            self._text.setFont(self.fonts[font], size)
+            self._text_font = (font, size)
         baseline = (PAGE_HEIGHT - self.y - height / 2 - 0.35 * size / MM) * MM
         if right:
-            self.canvas.drawRightString((x + width - PAD) * MM, baseline, shown)
+            self._text.setTextOrigin((x + width - PAD) * MM - self._points(shown, font, size), baseline)
         else:
-            self.canvas.drawString((x + PAD) * MM, baseline, shown)
+            self._text.setTextOrigin((x + PAD) * MM, baseline)
+        self._text.textOut(shown)
+
+    def _draw_text(self) -> None:
+        """The lines written since the last shape, onto the page."""
+        if self._text is not None:
+            self.canvas.drawText(self._text)
+            self._text = None
 
     def paragraph(
         self,
@@ -191,12 +218,14 @@ class PdfSheet:
 
     def box(self, x: float, side: float, height: float) -> None:
         """An empty square to tick on paper, `side` mm wide, centred in a line `height` mm high."""
+        self._draw_text()
         bottom = (PAGE_HEIGHT - self.y - (height + side) / 2) * MM
         self.canvas.setStrokeColorRGB(0.12, 0.16, 0.2)
         self.canvas.setLineWidth(0.3 * MM)
         self.canvas.rect(x * MM, bottom, side * MM, side * MM, stroke=1, fill=0)
 
     def finish(self) -> bytes:
+        self._draw_text()
         self.canvas.save()
         return self.output.getvalue()
 
