@@ -18,7 +18,7 @@ from xml.sax.saxutils import quoteattr
 
 from openpyxl.utils import get_column_letter, quote_sheetname
 
-from reconcile.adapters.workbook.sheets import _FORMULA_STARTS, xlsx_safe_text
+from reconcile.adapters.workbook.sheets import FORMULA_STARTS, xlsx_safe_text
 
 Value = str | int | None
 
@@ -235,7 +235,7 @@ def _inline_string(value: str) -> tuple[bool, str]:
     if _NOT_XML.search(text):
         raise ValueError("a text that no xlsx file can hold (U+FFFE, U+FFFF)")
     space = ' xml:space="preserve"' if text != text.strip() else ""
-    return text.startswith(_FORMULA_STARTS), f"<is><t{space}>{_escape(text)}</t></is>"
+    return text.startswith(FORMULA_STARTS), f"<is><t{space}>{_escape(text)}</t></is>"
 
 
 _STYLE_ATTRIBUTES = tuple(f' s="{number}"' if number else "" for number in range(2 * len(Style)))

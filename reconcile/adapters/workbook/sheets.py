@@ -15,14 +15,12 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
 from openpyxl.styles import PatternFill
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.adapters.files import replace_atomically
@@ -34,7 +32,7 @@ from reconcile.core.model import ServerState, class_reading_key, clean_text, fol
 NOT_A_WORKBOOK = (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError)
 
 # Text a spreadsheet program would read as a formula, a sign or a command.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 XLSX_REPLACEMENT = "\ufffd"
 """What stands in a workbook for a character no workbook can hold (`xlsx_safe_text`)."""
@@ -133,7 +131,7 @@ def put_text(cell: Cell | MergedCell, text: str | None) -> None:
     cleaned = xlsx_safe_text(text)
     cell.value = cleaned
     cell.data_type = "s"
-    if cleaned.startswith(_FORMULA_STARTS):
+    if cleaned.startswith(FORMULA_STARTS):
         # Keeps it text when the secretary edits the cell in Excel or Calc.
         cell.quotePrefix = True
 
@@ -164,24 +162,12 @@ def put_styled_text(sheet: Worksheet, row: int, column: int, text: str | None, s
     if not text:
         return ""
     cleaned = xlsx_safe_text(text)
-    if cleaned.startswith(_FORMULA_STARTS):
+    if cleaned.startswith(FORMULA_STARTS):
         put_text(cell, cleaned)  # the rare text read as a formula: marked by put_text
     else:
         cell._value = cleaned[:_MAX_CELL_TEXT]  # type: ignore[attr-defined]  # cleaned: no check left to make
         cell.data_type = "s"
     return str(cell.value or "")
-
-
-def appended_text(sheet: WriteOnlyWorksheet, text: str) -> str | Cell:
-    """Server text for a row appended to a write-only sheet, as `put_text` writes it: cleaned
-    the same way, and a cell marked as text where it could be read as a formula."""
-    cleaned = xlsx_safe_text(text)
-    if not cleaned.startswith(_FORMULA_STARTS):
-        return cleaned  # a plain string: appended as is (the fast path)
-    cell = WriteOnlyCell(sheet, cleaned)
-    cell.data_type = "s"
-    cell.quotePrefix = True
-    return cell
 
 
 def find_sheet(workbook: Workbook, name: str) -> Worksheet | None:
