@@ -76,9 +76,9 @@ def test_an_empty_page_is_not_recognised(text: str) -> None:
 def test_a_page_nested_past_libxml2s_limit_is_read_whole(depth: int) -> None:
     # libxml2 stops its own tree at 2,048 levels, dropping the rest of the page:
     # the users, the pagination, the messages after the nesting would be missed.
-    text = USERS.replace("<h1>", "<div>" * depth + '<p class="succes">Fait.</p>').replace(
-        "</body>", '<p class="erreur">Après.</p>' + "</div>" * depth + "</body>"
-    )
+    text = USERS.replace(
+        "<h1>", "<div>" * depth + '<p class="succes">Fait<!-- non -->.<?pi non?></p>'
+    ).replace("</body>", '<p class="erreur">Après.</p>' + "</div>" * depth + "</body>")
     # What lxml refuses in a tree it builds (a control character, an attribute name) reads too.
     text = text.replace('<td class="nom">Kowalski', '<td cl<a="1" class="nom">Kowa\x01lski')
     page = Page(URL, text)
