@@ -22,16 +22,16 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-from bs4 import BeautifulSoup, Tag
-from bs4.element import Declaration, Doctype, NavigableString, ProcessingInstruction
 
 from reconcile.adapters.files import replace_atomically
 from reconcile.adapters.intrascol.page_checks import Check, Status
 from reconcile.adapters.intrascol.pages import decode
 from reconcile.core.model import SchoolClass, User, clean_text
+
+if TYPE_CHECKING:
+    from bs4 import Tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +186,10 @@ class Anonymiser:
         charset = match.group(1).lower() if match else "iso-8859-1"
         latin = charset in _LATIN1
         text = decode(content, content_type)
+        # Imported here: BeautifulSoup is for this rare path only, not every command's start.
+        from bs4 import BeautifulSoup, Tag
+        from bs4.element import Declaration, Doctype, NavigableString, ProcessingInstruction
+
         soup = BeautifulSoup(text, "html.parser")
         for node in list(soup.descendants):
             if isinstance(node, Tag):

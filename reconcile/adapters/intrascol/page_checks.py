@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import urljoin, urlparse
 
-from bs4 import Tag
-
 from reconcile.adapters.intrascol.pages import Page
+from reconcile.adapters.intrascol.tree import Element, by_id, classes_of, elements, first, name_of, text_of
 from reconcile.core.errors import PageNotRecognised
 from reconcile.core.model import clean_text
 
@@ -90,24 +89,25 @@ class Field:
         return f"« {self.name}{wanted} »"
 
 
-def form_fields(page: Page, form: Tag) -> dict[str, set[str]]:
+def form_fields(page: Page, form: Element) -> dict[str, set[str]]:
     """The fields of a form, by name, with the values they can send (options, buttons, inputs)."""
     form_id = form.get("id")
     # Fields outside the form that name it (`<input form="ID">`) are posted with it too.
-    outside = [t for t in page.soup.find_all(True) if form_id and t.get("form") == form_id]
+    # Compared here, not in XPath: lxml refuses a control character the page may put in an id.
+    outside = [e for e in elements(page.tree, "//*[@form]") if form_id and e.get("form") == form_id]
     fields: dict[str, set[str]] = {}
-    for element in [*form.find_all(["input", "select", "textarea", "button"]), *outside]:
+    for element in [*form.iterdescendants("input", "select", "textarea", "button"), *outside]:
         name = element.get("name")
-        if not isinstance(name, str) or not name:
+        if not name:
             continue
         values = fields.setdefault(name, set())
-        if element.name == "select":
-            for option in element.find_all("option"):
+        if element.tag == "select":
+            for option in element.iterdescendants("option"):
                 value = option.get("value")
-                values.add(value if isinstance(value, str) else clean_text(option.get_text()))
+                values.add(value if value is not None else clean_text(text_of(option)))
         else:
             value = element.get("value")
-            if isinstance(value, str):
+            if value is not None:
                 values.add(value)
     return fields
 
@@ -115,9 +115,9 @@ def form_fields(page: Page, form: Tag) -> dict[str, set[str]]:
 def form_check(page: Page, where: str, form_id: str, fields: Sequence[Field], means: str) -> Check:
     """The form `<form id=form_id>` and the fields the client posts with it (the `jeton` apart)."""
     element = f'<form id="{form_id}"> : ' + ", ".join(f.describe() for f in fields)
-    form = page.soup.find("form", id=form_id)
-    if not isinstance(form, Tag):
-        others = [f.get("id") or f.get("name") or "sans id" for f in page.soup.find_all("form")]
+    form = first(page.tree, "//form[@id = $value]", form_id)
+    if form is None:
+        others = [f.get("id") or f.get("name") or "sans id" for f in page.tree.iter("form")]
         seen = f"formulaires de la page : {', '.join(map(str, others))}" if others else "aucun formulaire"
         return Check(where, element, Status.MISSING, seen, means)
     present = form_fields(page, form)
@@ -157,7 +157,7 @@ def reader_check(page: Page, where: str, element: str, read: object, container: 
     """
     if not isinstance(read, PageNotRecognised):
         return Check(where, element, Status.FOUND)
-    status = Status.MISSING if page.soup.find(id=container) is None else Status.DIFFERENT
+    status = Status.MISSING if by_id(page.tree, container) is None else Status.DIFFERENT
     return Check(where, element, status, f"non trouvé : {read.missing}", means)
 
 
@@ -165,13 +165,11 @@ def id_check(
     page: Page, where: str, tag: str, element_id: str, means: str, *, blocking: bool = True
 ) -> Check:
     element = f'<{tag} id="{element_id}">'
-    found = page.soup.find(id=element_id)
+    found = by_id(page.tree, element_id)
     if found is None:
         return Check(where, element, Status.MISSING, "", means, blocking)
-    if not isinstance(found, Tag) or found.name != tag:
-        return Check(
-            where, element, Status.DIFFERENT, f"un <{getattr(found, 'name', '?')}> porte cet id", means
-        )
+    if name_of(found) != tag:
+        return Check(where, element, Status.DIFFERENT, f"un <{name_of(found)}> porte cet id", means)
     return Check(where, element, Status.FOUND)
 
 
@@ -197,18 +195,18 @@ def message_check(page: Page, where: str) -> Check:
     if refused:
         return Check(where, element, Status.FOUND, f"« {refused[0]} »")
     candidates = []
-    for tag in page.soup.find_all(class_=True):
-        text = clean_text(tag.get_text(" ")).replace("’", "'")
+    for tag in elements(page.tree, "//*[@class]"):
+        text = clean_text(text_of(tag, " ")).replace("’", "'")
         if (
-            tag.name in ("p", "div", "span", "li", "strong")
+            name_of(tag) in ("p", "div", "span", "li", "strong")
             and 0 < len(text) <= 200
             and _ERROR_WORDS.search(text)
         ):
             candidates.append((len(text), tag, text))
     if candidates:
         _, tag, text = min(candidates, key=lambda c: c[0])
-        classes = " ".join(tag.get("class") or [])
-        detail = f'le message « {text} » est dans <{tag.name} class="{classes}">, pas dans class="erreur"'
+        classes = " ".join(classes_of(tag))
+        detail = f'le message « {text} » est dans <{name_of(tag)} class="{classes}">, pas dans class="erreur"'
         return Check(where, element, Status.DIFFERENT, detail, Means.MESSAGES)
     detail = "aucun message affiché par cette page : visible seulement après une modification"
     return Check(where, element, Status.UNCHECKED, detail, Means.AFTER_POST, blocking=False)
@@ -259,10 +257,10 @@ def pagination_check(where: str, pages: Sequence[Page], rows: Sequence[int]) -> 
         return Check(where, element, Status.UNCHECKED, detail, Means.PAGINATION, blocking=False)
     page = pages[0]
     links = []
-    for link in page.soup.find_all("a", href=True):
-        href = str(link.get("href"))
-        if "page=" in href or "suivant" in clean_text(link.get_text()).casefold():
-            classes = " ".join(link.get("class") or []) or "sans classe"
+    for link in elements(page.tree, "//a[@href]"):
+        href = link.get("href") or ""
+        if "page=" in href or "suivant" in clean_text(text_of(link)).casefold():
+            classes = " ".join(classes_of(link)) or "sans classe"
             links.append(f'<a class="{classes}" href="{href}">')
     if links:
         detail = 'lien vers la page suivante sans class="suivante" : ' + ", ".join(links[:3])
