@@ -313,19 +313,7 @@ def test_a_page_missing_an_element_is_not_recognised(name, replace, read, missin
     assert str(raised.value).startswith(f"Page non reconnue : {BASE}admin/x.php ne contient pas ")
 
 
-# --- Reading only the needed parts -----------------------------------------------------
-
-
-def _read_light(page_: Page) -> tuple[object, ...]:
-    return (page_.jeton(), page_.is_login_form(), page_.outcomes())
-
-
-@pytest.mark.parametrize("name", sorted(p.name for p in HTML.glob("*.html")))
-def test_the_jeton_and_messages_cut_out_read_as_the_whole_page(name) -> None:
-    cut = page(name)
-    whole = page(name)
-    assert whole.soup is not None  # the whole tree first
-    assert _read_light(cut) == _read_light(whole)
+# --- The jeton and the messages, as a browser shows them --------------------------------
 
 
 FORM = '<form method="post"><input type="hidden" name="jeton" value="{}"></form>'
@@ -363,10 +351,7 @@ FORM = '<form method="post"><input type="hidden" name="jeton" value="{}"></form>
     ],
 )
 def test_messages_and_jeton_are_read_as_a_browser_shows_them(body, jeton, messages) -> None:
-    for whole_first in (False, True):
-        answer = Page(BASE + "admin/x.php", f"<html><body>{body}</body></html>")
-        if whole_first:
-            assert answer.soup is not None
-        assert answer.jeton() == jeton
-        assert [(o.ok, o.message) for o in answer.outcomes()] == messages
-        assert not answer.is_login_form()
+    answer = Page(BASE + "admin/x.php", f"<html><body>{body}</body></html>")
+    assert answer.jeton() == jeton
+    assert [(o.ok, o.message) for o in answer.outcomes()] == messages
+    assert not answer.is_login_form()

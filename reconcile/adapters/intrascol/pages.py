@@ -217,8 +217,6 @@ class Page:
             self._tree = parse(self.text)
         return self._tree
 
-    soup = tree  # its name when it was a BeautifulSoup tree, which tests still use
-
     def _missing(self, what: str) -> PageNotRecognised:
         return PageNotRecognised(self.url, what)
 
