@@ -310,3 +310,24 @@ def test_the_sandbox_says_how_to_set_the_variables_in_the_systems_own_shell(
     lines = sandbox_command._environment_lines("http://127.0.0.1:8080/intrascol/", "admin")
     assert lines[0].startswith(first_line)
     assert ("export" in " ".join(lines)) is (platform != "win32")
+
+
+def test_a_mistyped_command_line_is_answered_in_french_by_a_fresh_process() -> None:
+    # In a process of its own: Typer's help and error chrome is loaded only when shown, and
+    # must be French then too (in this test process, another test may already have loaded it).
+    result = subprocess.run(
+        [sys.executable, "-m", "reconcile", "plan", "--inconnue", "x.xlsx"],
+        env={**os.environ, "COLUMNS": "100"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "Utilisation : python -m reconcile plan [OPTIONS] CLASSEUR" in result.stderr
+    assert "Aide : python -m reconcile plan --help" in result.stderr
+    assert "─ Erreur ─" in result.stderr
+    assert "Option inconnue : --inconnue" in result.stderr
+    assert "Try" not in result.stderr
+    assert "Error" not in result.stderr

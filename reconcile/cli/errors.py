@@ -10,9 +10,8 @@ from contextlib import contextmanager
 from typing import NoReturn
 
 import typer
-from typer import rich_utils
 
-from reconcile.cli.french import new_name
+from reconcile.cli.french import new_name, rich_utils
 from reconcile.cli.render import error_console, shown
 from reconcile.core.errors import Interrupted, ReconcileError
 
@@ -39,7 +38,7 @@ def run(app: typer.Typer) -> NoReturn:
     except typer.TyperException as error:  # Click's errors (Typer vendors Click, under TyperException)
         sys.exit(show_usage_error(error, sys.argv[1:]))
     except typer.Abort:  # a prompt given Ctrl-D, or Ctrl-C at a confirmation
-        rich_utils.rich_abort_error()
+        rich_utils().rich_abort_error()
         sys.exit(1)
     # A `typer.Exit` (or --help) comes back as its code; a finished command as None.
     sys.exit(code if isinstance(code, int) else 0)
@@ -82,7 +81,7 @@ def show_usage_error(error: typer.TyperException, arguments: Sequence[str]) -> i
     if possibilities:  # Click's suggestions name options the way the help does
         error.possibilities = sorted({new_name(option) for option in possibilities})  # type: ignore[attr-defined]
     text = usage_in_french(error.format_message(), _bad_value(error, arguments))
-    rich_utils.rich_format_error(_UsageErrorInFrench(text, ctx=getattr(error, "ctx", None)))
+    rich_utils().rich_format_error(_UsageErrorInFrench(text, ctx=getattr(error, "ctx", None)))
     return 1
 
 

@@ -3,10 +3,11 @@ English option spellings of earlier versions still accepted; the « [o/N] » con
 
 from __future__ import annotations
 
+import functools
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import typer
-from typer import rich_utils
 from typer._click import Command, Context, HelpFormatter
 from typer._click.parser import _OptionParser
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
@@ -39,16 +40,32 @@ OLD_SPELLINGS = {
 
 # Typer's help chrome: these module-level settings are Typer's only way to word its panels,
 # its help line and its default/required marks.
-rich_utils.ARGUMENTS_PANEL_TITLE = "Arguments"
-rich_utils.OPTIONS_PANEL_TITLE = "Options"
-rich_utils.COMMANDS_PANEL_TITLE = "Commandes"
-rich_utils.ERRORS_PANEL_TITLE = "Erreur"
-rich_utils.ABORTED_TEXT = "Abandon."
-rich_utils.DEFAULT_STRING = "[par défaut : {}]"
-rich_utils.ENVVAR_STRING = "[variable d'environnement : {}]"
-rich_utils.REQUIRED_LONG_STRING = "[obligatoire]"
-rich_utils.DEPRECATED_STRING = "(obsolète) "
-rich_utils.RICH_HELP = "Aide : [blue]{command_path} {help_option}[/]"
+_RICH_WORDS = {
+    "ARGUMENTS_PANEL_TITLE": "Arguments",
+    "OPTIONS_PANEL_TITLE": "Options",
+    "COMMANDS_PANEL_TITLE": "Commandes",
+    "ERRORS_PANEL_TITLE": "Erreur",
+    "ABORTED_TEXT": "Abandon.",
+    "DEFAULT_STRING": "[par défaut : {}]",
+    "ENVVAR_STRING": "[variable d'environnement : {}]",
+    "REQUIRED_LONG_STRING": "[obligatoire]",
+    "DEPRECATED_STRING": "(obsolète) ",
+    "RICH_HELP": "Aide : [blue]{command_path} {help_option}[/]",
+}
+
+
+@functools.cache
+def rich_utils() -> ModuleType:
+    """Typer's help and error formatting, its words in French.
+
+    Loaded when a help page or an error is shown, as Typer itself does: it brings Rich's
+    Markdown and Pygments, a sixth of every command's start.
+    """
+    from typer import rich_utils as module
+
+    for name, text in _RICH_WORDS.items():
+        setattr(module, name, text)
+    return module
 
 
 class _FrenchArgument(TyperArgument):
@@ -84,6 +101,10 @@ class _InFrench(_Command):
                 param.__class__ = _FrenchArgument
             elif type(param) is TyperOption:
                 param.__class__ = _FrenchOption
+
+    def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
+        rich_utils()  # the French words set before Typer formats the page with them
+        super().format_help(ctx, formatter)
 
     def format_usage(self, ctx: Context, formatter: HelpFormatter) -> None:
         pieces = self.collect_usage_pieces(ctx)
