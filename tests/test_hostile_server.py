@@ -6,16 +6,19 @@ instead of hang, with nothing but the login posted, and never the password in an
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
 import ssl
 import subprocess
 import sys
 import threading
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import requests
 
 from reconcile.adapters.intrascol.client import IntraScolClient
 from reconcile.core.errors import (
@@ -275,3 +278,81 @@ def test_a_streamed_file_is_checked_with_the_schools_certificate_too(
         connection = client(server.url, ca_bundle=str(certificate))._admin
         with connection.stream(connection.absolute("admin/index.php")) as response:
             assert SCHOOL.encode("latin-1") in response.raw.read(100_000, decode_content=True)
+
+
+def test_the_environments_certificate_authority_is_trusted_without_certificat_ac(certificate: Path) -> None:
+    """REQUESTS_CA_BUNDLE, read once per session (requests' own rule), still counts."""
+    with HostileServer(Hostility(), tls=tls(certificate)) as server:
+        environment = {**os.environ, "INTRASCOL_PASSWORD": PASSWORD, "REQUESTS_CA_BUNDLE": str(certificate)}
+        result = reconcile(server.url, "info", env=environment)
+    assert result.returncode == 0, result.stderr
+    assert SCHOOL in result.stdout
+
+
+class _ForwardProxy(http.server.ThreadingHTTPServer):
+    """An HTTP proxy on loopback: forwards each request to the URL its request line names."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Forwarding)
+        self.forwarded: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Forwarding(http.server.BaseHTTPRequestHandler):
+    def _forward(self) -> None:
+        assert isinstance(self.server, _ForwardProxy)
+        self.server.forwarded.append(f"{self.command} {urllib.parse.urlsplit(self.path).path}")
+        length = int(self.headers.get("Content-Length") or 0)
+        hop_by_hop = ("proxy-connection", "connection")
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in hop_by_hop}
+        answer = requests.request(
+            self.command,
+            self.path,
+            data=self.rfile.read(length) if length else None,
+            headers=headers,
+            allow_redirects=False,
+            timeout=30,
+            proxies={"http": "", "https": ""},
+        )
+        body = answer.content
+        self.send_response(answer.status_code)
+        for name, value in answer.headers.items():
+            if name.lower() not in ("content-length", "content-encoding", "transfer-encoding", "connection"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _forward
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("bypassed", [False, True])
+def test_the_environments_http_proxy_is_used_unless_no_proxy_names_the_server(bypassed: bool) -> None:
+    """HTTP_PROXY and NO_PROXY, read once per session (requests' own rules), still count."""
+    proxy = _ForwardProxy()
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        with HostileServer(Hostility()) as server:
+            environment = {
+                **{k: v for k, v in os.environ.items() if "proxy" not in k.lower()},
+                "INTRASCOL_PASSWORD": PASSWORD,
+                "HTTP_PROXY": proxy.url,
+                "NO_PROXY": "127.0.0.1" if bypassed else "",
+            }
+            result = reconcile(server.url, "info", env=environment)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert result.returncode == 0, result.stderr
+    assert SCHOOL in result.stdout
+    if bypassed:
+        assert proxy.forwarded == []
+    else:
+        assert "POST /intrascol/admin/login.php" in proxy.forwarded
+        assert "GET /intrascol/admin/index.php" in proxy.forwarded

@@ -112,7 +112,8 @@ class IntraScolClient:
         self._page_limit = page_limit
         if session is not None and ca_bundle is not None:
             session.verify = checked_ca_bundle(ca_bundle)
-        self._admin = self._connection(_ADMIN_LOGIN, login, password, session or new_session(ca_bundle))
+        session = session or new_session(self._url, ca_bundle)
+        self._admin = self._connection(_ADMIN_LOGIN, login, password, session)
         self._info: ServerInfo | None = None
 
     def _connection(

@@ -124,7 +124,7 @@ class _Visit:
         self.base = base_url(url)
         self.timeout = timeout
         self.counter = RequestCounter()
-        self.session = new_session(ca_bundle)
+        self.session = new_session(self.base, ca_bundle)
         self.admin = self._connection("admin/login.php", login, password, self.session)
         self.checks: list[Check] = []
         self.pages: list[SeenPage] = []
