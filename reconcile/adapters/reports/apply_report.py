@@ -18,8 +18,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-
 from reconcile.adapters.files import write_private_bytes, write_private_text
 from reconcile.adapters.reports.plan_report import (
     Failure,
@@ -28,8 +26,9 @@ from reconcile.adapters.reports.plan_report import (
     failure_book,
     failure_html,
     report_environment,
-    write_table,
+    stream_table,
 )
+from reconcile.adapters.reports.xlsx_stream import StreamBook
 from reconcile.core.model import UserType, display_name, person_order
 from reconcile.core.operations import Operation, Step
 from reconcile.core.outcome import ApplyRun, NewAccount, OpStatus
@@ -273,42 +272,35 @@ class ApplyReportContent:
         """`rapport-application.xlsx` (mode 0600): the same content, one sheet per part."""
         context, verification = self.context, self.run.verification
         resolution = self.run.preparation.resolution
-        book = Workbook()
-        summary = book.active
-        assert summary is not None
-        summary.title = "Résumé"
         facts = [
             ("École", context.school or "—"),
             ("Serveur", context.server_url),
             ("Établi le", context.generated_at),
             ("Conclusion", self.headline),
         ]
-        write_table(summary, ("", context.title), facts, (20, 110))
-        write_table(
-            book.create_sheet("Opérations"),
+        book = StreamBook()
+        stream_table(book.create_sheet("Résumé", (20, 110)), ("", context.title), facts)
+        stream_table(
+            book.create_sheet("Opérations", (40, 22, 100, 8)),
             ("Étape", "Résultat", "Opération", "Essais"),
             [(o["step"], o["status"], o["message"], o["attempts"]) for o in self.operations],
-            (40, 22, 100, 8),
         )
-        write_table(
-            book.create_sheet("Nouveaux comptes"),
+        stream_table(
+            book.create_sheet("Nouveaux comptes", (28, 24, 10, 30, 22)),
             ("Nom", "Prénom", "Type", "Identifiant", "Mot de passe"),
             [(a["last_name"], a["first_name"], a["type"], a["login"], a["password"]) for a in self.accounts],
-            (28, 24, 10, 30, 22),
         )
-        write_table(
-            book.create_sheet("Vérification"),
+        stream_table(
+            book.create_sheet("Vérification", (120,)),
             ("Constat",),
             [(d,) for d in (verification.differences if verification else ("Non faite",))]
             + [(f"Sans classe : {u}",) for u in self.unassigned],
-            (120,),
         )
         if resolution.changes or resolution.skipped:
-            write_table(
-                book.create_sheet("Depuis l'export"),
+            stream_table(
+                book.create_sheet("Depuis l'export", (140,)),
                 ("Changement",),
                 [(line,) for line in (*resolution.changes, *resolution.skipped)],
-                (140,),
             )
         history_sheet(book, self.history)
         buffer = io.BytesIO()
@@ -316,7 +308,7 @@ class ApplyReportContent:
         return write_private_bytes(output_dir / f"{APPLY_REPORT_NAME}.xlsx", buffer.getvalue())
 
 
-def history_sheet(book: Workbook, history: Sequence[RunRecord]) -> None:
+def history_sheet(book: StreamBook, history: Sequence[RunRecord]) -> None:
     """The sheet `Toute la rentrée`: one row per thing done, with its run (none without a journal)."""
     if not history:
         return
@@ -325,11 +317,10 @@ def history_sheet(book: Workbook, history: Sequence[RunRecord]) -> None:
         for record in history
         for item in (record.items or (OperationText("", "", "Aucune modification du serveur"),))
     ]
-    write_table(
-        book.create_sheet("Toute la rentrée"),
+    stream_table(
+        book.create_sheet("Toute la rentrée", (11, 30, 50, 70, 90)),
         ("Exécution", "Date", "Issue", "Ce qui a été fait", "Détail"),
         rows,
-        (11, 30, 50, 70, 90),
         wrap=(3, 4, 5),
     )
 

@@ -19,15 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile import __version__
 from reconcile.adapters.files import make_private_folder, replace_atomically, write_private_text, writing_into
 from reconcile.adapters.reports.xlsx_stream import StreamBook, StreamSheet, Style
-from reconcile.adapters.workbook.sheets import xlsx_safe_text
 from reconcile.core.findings import Finding
 from reconcile.core.model import ServerState, WantedState
 from reconcile.core.operations import Plan
@@ -175,12 +170,8 @@ def failure_html(context: ReportContext, failure: Failure, history: Sequence[obj
     )
 
 
-def failure_book(context: ReportContext, failure: Failure) -> Workbook:
+def failure_book(context: ReportContext, failure: Failure) -> StreamBook:
     """The xlsx twin of `failure_html`: one `Résumé` sheet."""
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "Résumé"
     facts = [
         ("École", context.school or "—"),
         ("Serveur", context.server_url or "—"),
@@ -189,7 +180,8 @@ def failure_book(context: ReportContext, failure: Failure) -> Workbook:
         *(("Pourquoi", reason) for reason in failure.reasons),
         *(("À faire", line) for line in failure.advice),
     ]
-    write_table(sheet, ("", context.title), facts, (20, 120), wrap=(2,))
+    book = StreamBook()
+    stream_table(book.create_sheet("Résumé", (20, 120)), ("", context.title), facts, wrap=(2,))
     return book
 
 
@@ -232,45 +224,6 @@ def _export_date(text: str | None) -> str | None:
 
 # --- xlsx ----------------------------------------------------------------------------------
 
-_HEADER_FONT = Font(bold=True, color="FFFFFF")
-_HEADER_FILL = PatternFill("solid", fgColor="1D4E89")
-_WRAP = Alignment(wrap_text=True, vertical="top")
-
-
-def put(sheet: Worksheet, row: int, column: int, value: str | int | None, *, wrap: bool = False) -> None:
-    """Write one cell; text stays text even when it starts with `=` (never a formula)."""
-    cell = sheet.cell(row=row, column=column)
-    cell.value = xlsx_safe_text(value) if isinstance(value, str) else value
-    if isinstance(value, str):
-        cell.data_type = "s"
-    if wrap:  # a style per cell is costly: only where long text needs it
-        cell.alignment = _WRAP
-
-
-def write_table(
-    sheet: Worksheet,
-    header: Sequence[str],
-    rows: Iterable[Sequence[str | int | None]],
-    widths: Sequence[int],
-    *,
-    first_row: int = 1,
-    wrap: Sequence[int] = (),
-) -> int:
-    """A header row then the rows (text wrapped in the `wrap` columns, 1-based); returns the next row."""
-    for column, title in enumerate(header, start=1):
-        put(sheet, first_row, column, title)
-        sheet.cell(row=first_row, column=column).font = _HEADER_FONT
-        sheet.cell(row=first_row, column=column).fill = _HEADER_FILL
-    for column, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = width
-    row_number = first_row + 1
-    for row in rows:
-        for column, value in enumerate(row, start=1):
-            put(sheet, row_number, column, value, wrap=column in wrap)
-        row_number += 1
-    sheet.freeze_panes = f"A{first_row + 1}"
-    return row_number
-
 
 def stream_table(
     sheet: StreamSheet,
@@ -278,7 +231,7 @@ def stream_table(
     rows: Iterable[Sequence[str | int | None]],
     wrap: Sequence[int] = (),
 ) -> None:
-    """`write_table` on a `StreamSheet`: the header row, then the rows (wrapped in the `wrap` columns)."""
+    """A table on a `StreamSheet`: the header row, then the rows (wrapped in the `wrap` columns)."""
     sheet.append(header, (Style.HEADING,) * len(header))
     styles = tuple(Style.WRAP if column in wrap else Style.PLAIN for column in range(1, len(header) + 1))
     for row in rows:
