@@ -81,9 +81,12 @@ def test_version_as_an_option_and_as_a_command() -> None:
         assert result.output.strip() == f"reconcile {__version__}"
 
 
-def test_reconcile_alone_shows_the_french_help_and_exits_1_as_the_readme_says() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "reconcile"],
+def in_a_process(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """`python -m reconcile ARGUMENTS` in a fresh process: Typer's help and error chrome is loaded
+    only when shown, and must be French then too (in this test process, another test may already
+    have loaded it)."""
+    return subprocess.run(
+        [sys.executable, "-m", "reconcile", *arguments],
         env={**os.environ, "COLUMNS": "200"},
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -91,8 +94,14 @@ def test_reconcile_alone_shows_the_french_help_and_exits_1_as_the_readme_says() 
         timeout=60,
         check=False,
     )
+
+
+def test_reconcile_alone_shows_the_french_help_and_exits_1_as_the_readme_says() -> None:
+    result = in_a_process()
     assert result.returncode == 1
     assert "Utilisation : python -m reconcile [OPTIONS] COMMANDE [ARGUMENTS]..." in result.stdout
+    assert "Commandes" in result.stdout
+    assert "Erreur" not in result.stderr
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     assert (
         "`1` refusé (problèmes dans le classeur, changement\nambigu, pas de confirmation, commande mal tapée)"
@@ -313,17 +322,7 @@ def test_the_sandbox_says_how_to_set_the_variables_in_the_systems_own_shell(
 
 
 def test_a_mistyped_command_line_is_answered_in_french_by_a_fresh_process() -> None:
-    # In a process of its own: Typer's help and error chrome is loaded only when shown, and
-    # must be French then too (in this test process, another test may already have loaded it).
-    result = subprocess.run(
-        [sys.executable, "-m", "reconcile", "plan", "--inconnue", "x.xlsx"],
-        env={**os.environ, "COLUMNS": "100"},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = in_a_process("plan", "--inconnue", "x.xlsx")
     assert result.returncode == 1
     assert "Utilisation : python -m reconcile plan [OPTIONS] CLASSEUR" in result.stderr
     assert "Aide : python -m reconcile plan --help" in result.stderr

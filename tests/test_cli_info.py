@@ -179,18 +179,3 @@ def test_a_mistyped_command_line_is_explained_in_french_and_exits_1(
     assert result.returncode == 1, result.stderr
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
-
-
-def test_reconcile_alone_shows_the_help_in_french() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "reconcile"],
-        env={**os.environ, "COLUMNS": "200"},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert "Commandes" in result.stdout
-    assert "Erreur" not in result.stderr
-    assert result.returncode == 1  # a command line without its command, as the README says
