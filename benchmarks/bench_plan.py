@@ -26,6 +26,7 @@ from reconcile.core.model import (
     WantedState,
     WantedUser,
 )
+from reconcile.core.operations import Plan
 from reconcile.core.plan import make_plan
 from reconcile.core.vocabulary import ClassStatus
 from reconcile.core.wording import class_changes, step_sections
@@ -108,6 +109,19 @@ def best_of(runs: int, action: object) -> float:
     return best
 
 
+def write_report(result: Plan, current: ServerState, wanted: WantedState, folder: Path) -> None:
+    """The plan report (HTML + xlsx) of `result` into `folder`, as `reconcile plan` writes it."""
+    write_plan_report(
+        result,
+        current,
+        wanted,
+        folder,
+        server_url="http://serveur/intrascol/",
+        school="École de mesure",
+        generated_at=datetime.now(UTC),
+    )
+
+
 def main() -> None:
     print(f"{'utilisateurs':>12} {'opérations':>10} {'plan (s)':>9} {'rendu (s)':>9} {'rapport (s)':>11}")
     for size in (2_000, 50_000):
@@ -118,15 +132,7 @@ def main() -> None:
         render_time = best_of(3, lambda r=result, c=current: (step_sections(r), class_changes(r, c)))
         with tempfile.TemporaryDirectory() as folder:
             started = time.perf_counter()
-            write_plan_report(
-                result,
-                current,
-                wanted,
-                Path(folder),
-                server_url="http://serveur/intrascol/",
-                school="École de mesure",
-                generated_at=datetime.now(UTC),
-            )
+            write_report(result, current, wanted, Path(folder))
             report_time = time.perf_counter() - started  # once: HTML + xlsx of every pupil
         print(
             f"{len(current.users):>12,} {len(result.operations):>10,} {plan_time:>9.3f} "
