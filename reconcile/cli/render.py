@@ -104,7 +104,7 @@ class StepBars:
         self.task: TaskID | None = None
 
     def start_step(self, step: Step, total: int) -> None:
-        self.task = self.progress.add_task(f"Étape {int(step)} : {step.title}", total=max(total, 1))
+        self.task = self.progress.add_task(step.heading, total=max(total, 1))
 
     def advance(self, amount: int = 1) -> None:
         if self.task is not None:

@@ -29,6 +29,11 @@ class Step(IntEnum):
     def title(self) -> str:
         return STEP_TITLES[self]
 
+    @property
+    def heading(self) -> str:
+        """`Étape 2 : Suppression des utilisateurs qui quittent l'école`."""
+        return f"Étape {int(self)} : {self.title}"
+
 
 STEP_TITLES = {
     Step.CLASSES: "Ajustement des classes",

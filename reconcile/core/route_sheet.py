@@ -102,7 +102,7 @@ class RouteStep:
 
     @property
     def heading(self) -> str:
-        return f"Étape {int(self.step)} : {self.step.title}"
+        return self.step.heading
 
 
 def route_sheet(plan: Plan) -> tuple[RouteStep, ...]:

@@ -179,16 +179,15 @@ def _transfer_text(op: TransferPupils, names: Mapping[str, str], origins: Mappin
 
 @dataclass(frozen=True, slots=True)
 class StepSection:
-    """One step of the procedure: its title, what it does in a line, its operations."""
+    """One step of the procedure: what it does in a line, its operations."""
 
     step: Step
-    title: str
     summary: str
     operations: tuple[OperationText, ...]
 
     @property
     def heading(self) -> str:
-        return f"Étape {int(self.step)} : {self.title}"
+        return self.step.heading
 
 
 def step_summary(step: Step, ops: Iterable[Operation]) -> str:
@@ -255,7 +254,6 @@ def step_sections(plan: Plan) -> tuple[StepSection, ...]:
     return tuple(
         StepSection(
             step=step,
-            title=step.title,
             summary=step_summary(step, by_step.get(step, ())),
             operations=tuple(
                 describe_operation(op, plan.names, plan.origins) for op in by_step.get(step, ())
