@@ -31,6 +31,7 @@ class Hostility:
     drip_post: bool = False
     bad_location: str | None = None
     bad_post_location: str | None = None
+    bad_index_location: str | None = None  # GET admin/index.php redirected there
     school: str = SCHOOL
     drip_every: float = 0.2
 
@@ -106,6 +107,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._redirect(hostility.bad_location or f"{BASE}admin/index.php")
             elif method == "POST" and hostility.bad_post_location is not None:
                 self._redirect(hostility.bad_post_location)
+            elif path == "admin/index.php" and hostility.bad_index_location is not None:
+                self._redirect(hostility.bad_index_location)
             elif path == "admin/index.php" and hostility.endless_index:
                 self._endless()
             elif (path == "admin/index.php" and hostility.drip_index) or (

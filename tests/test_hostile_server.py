@@ -356,3 +356,24 @@ def test_the_environments_http_proxy_is_used_unless_no_proxy_names_the_server(by
     else:
         assert "POST /intrascol/admin/login.php" in proxy.forwarded
         assert "GET /intrascol/admin/index.php" in proxy.forwarded
+
+
+def test_the_diagnostic_says_a_refused_certificate_in_french(certificate: Path) -> None:
+    """Its first request, made without a session, goes through the same French errors as the others."""
+    with HostileServer(Hostility(), tls=tls(certificate)) as server:
+        result = reconcile(server.url, "diagnostic")
+    assert result.returncode == 3, result.stderr
+    message = " ".join(result.stderr.split())
+    assert "certificat HTTPS du serveur" in message
+    assert "--certificat-ac FICHIER" in message
+    assert "Traceback" not in result.stderr
+    no_secret(result)
+
+
+def test_the_diagnostic_says_a_redirection_to_no_address_in_french() -> None:
+    with HostileServer(Hostility(bad_index_location="http://[invalide/")) as server:
+        result = reconcile(server.url, "diagnostic")
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "redirection" in " ".join(result.stderr.split())
+    no_secret(result)

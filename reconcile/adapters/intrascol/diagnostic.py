@@ -15,12 +15,7 @@ from urllib.parse import urlencode, urljoin
 import requests
 
 from reconcile.adapters.intrascol.bounded import (
-    REQUEST_DEADLINE,
     Answer,
-    Deadline,
-    Expired,
-    TooLarge,
-    exchange,
 )
 from reconcile.adapters.intrascol.capture import Secrets, SeenPage
 from reconcile.adapters.intrascol.client import base_url
@@ -47,7 +42,6 @@ from reconcile.core.errors import (
     PageNotRecognised,
     ServerError,
     ServerFailure,
-    ServerUnreachable,
 )
 from reconcile.core.model import SchoolClass, User, UserType
 
@@ -150,15 +144,11 @@ class _Visit:
         self.pages.append(SeenPage(where, "GET", answer.status_code, content_type, headers, answer.content))
 
     def bare(self, where: str) -> Answer:
-        """A GET without any session (its own cookie jar), redirections not followed, bounded."""
-        url = urljoin(self.base, where)
+        """A GET without any session (its own cookie jar), redirections not followed, bounded,
+        its failures the transport's French errors."""
         with sibling_session(self.session) as session:
-            try:
-                answer = exchange(
-                    session, "GET", url, read_timeout=self.timeout, deadline=Deadline(REQUEST_DEADLINE)
-                )
-            except (requests.RequestException, Expired, TooLarge) as error:
-                raise ServerUnreachable(url, str(error) or type(error).__name__) from error
+            visitor = self._connection(where, "", "", session)  # never logs in
+            answer = visitor.get_as_it_comes(urljoin(self.base, where))
         self._keep(where, answer)
         return answer
 

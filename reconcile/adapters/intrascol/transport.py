@@ -339,11 +339,11 @@ class Connection:
         Its body is read within the page limit and the connection's deadline per request.
         """
         self._ensure_logged_in()
-        return self._follow(
-            url, lambda target: self._send_retrying("GET", target), close=lambda _answer: None
-        )
+        return self._follow(url, self.get_as_it_comes, close=lambda _answer: None)
 
-    def _get_retrying(self, url: str) -> Answer:
+    def get_as_it_comes(self, url: str) -> Answer:
+        """One GET as the server answers it: no login first, no redirection followed (what a
+        visitor without session gets: the diagnostic looks at it); retried as `get` is."""
         return self._send_retrying("GET", url)
 
     def stream(self, url: str) -> requests.Response:
