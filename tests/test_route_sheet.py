@@ -166,6 +166,16 @@ def test_reconcile_plan_writes_the_route_sheet_private(sandbox: RunningSandbox, 
     assert "« Transférer les utilisateurs »" in page_text(sheet)
 
 
+@pytest.mark.posix_only
+def test_a_route_sheet_written_into_a_new_folder_makes_it_private(tmp_path: Path) -> None:
+    state = school()
+    plan = make_plan(state, workbook(state, targets={"imichel": LEAVES_SCHOOL}))
+    files = write(plan, tmp_path / "nouveau" / "dossier")
+    assert files is not None
+    for folder in (tmp_path / "nouveau", tmp_path / "nouveau" / "dossier"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+
+
 @pytest.mark.chromium
 def test_the_route_sheet_renders_in_chromium(sandbox: RunningSandbox, tmp_path: Path) -> None:
     plan, _ = demo_plan(sandbox)

@@ -104,11 +104,17 @@ def make_private_folder(folder: Path) -> Path:
     return folder
 
 
-def write_private_bytes(path: Path, data: bytes) -> Path:
-    """Write `data` to `path` (created or replaced, its folder too) with mode 0600, atomically."""
+def write_private_stream(path: Path, write: Callable[[BinaryIO], object]) -> Path:
+    """Write `path` (created or replaced, its folder too, 0700) with mode 0600, atomically, by
+    `write(stream)`: a workbook or a PDF saved straight into the file."""
     path = Path(path)
     make_private_folder(path.parent)
-    return replace_atomically(path, lambda stream: stream.write(data))
+    return replace_atomically(path, write)
+
+
+def write_private_bytes(path: Path, data: bytes) -> Path:
+    """Write `data` to `path` (created or replaced, its folder too) with mode 0600, atomically."""
+    return write_private_stream(path, lambda stream: stream.write(data))
 
 
 def write_private_text(path: Path, text: str, *, encoding: str = "utf-8") -> Path:

@@ -11,14 +11,13 @@ A run that stops before its report replaces the undated files by a report saying
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from reconcile.adapters.files import write_private_bytes, write_private_text
+from reconcile.adapters.files import write_private_bytes, write_private_stream, write_private_text
 from reconcile.adapters.reports.plan_report import (
     Failure,
     ReportContext,
@@ -303,9 +302,7 @@ class ApplyReportContent:
                 [(line,) for line in (*resolution.changes, *resolution.skipped)],
             )
         history_sheet(book, self.history)
-        buffer = io.BytesIO()
-        book.save(buffer)
-        return write_private_bytes(output_dir / f"{APPLY_REPORT_NAME}.xlsx", buffer.getvalue())
+        return write_private_stream(output_dir / f"{APPLY_REPORT_NAME}.xlsx", book.save)
 
 
 def history_sheet(book: StreamBook, history: Sequence[RunRecord]) -> None:
@@ -407,9 +404,7 @@ def write_apply_failure_report(
     write_private(html_path, failure_html(context, failure, history))
     book = failure_book(context, failure)
     history_sheet(book, history)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    write_private_bytes(xlsx_path, buffer.getvalue())
+    write_private_stream(xlsx_path, book.save)
     lines = [
         TEXT_REPORT_TITLE,
         "=" * len(TEXT_REPORT_TITLE),

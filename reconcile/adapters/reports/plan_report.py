@@ -21,7 +21,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from reconcile import __version__
-from reconcile.adapters.files import make_private_folder, replace_atomically, write_private_text, writing_into
+from reconcile.adapters.files import write_private_stream, write_private_text, writing_into
 from reconcile.adapters.reports.xlsx_stream import StreamBook, StreamSheet, Style
 from reconcile.core.findings import Finding
 from reconcile.core.model import ServerState, WantedState
@@ -102,7 +102,6 @@ def write_plan_report(
 ) -> ReportFiles:
     """Write `rapport-plan.html` and `rapport-plan.xlsx` into `output_dir`; returns their paths."""
     with writing_into(output_dir):
-        make_private_folder(output_dir)
         exported_at = wanted.export.exported_at if wanted.export else None
         context = ReportContext(
             title=PLAN_REPORT_TITLE,
@@ -139,7 +138,7 @@ def write_plan_report(
         operations_sheet(book, sections)
         classes_sheet(book, classes)
         xlsx_path = output_dir / f"{PLAN_REPORT_NAME}.xlsx"
-        replace_atomically(xlsx_path, book.save)
+        write_private_stream(xlsx_path, book.save)
         return ReportFiles(html_path, xlsx_path)
 
 
@@ -209,7 +208,7 @@ def write_plan_failure_report(
     )
     with writing_into(output_dir):
         write_private_text(html_path, failure_html(context, failure))
-        replace_atomically(xlsx_path, failure_book(context, failure).save)
+        write_private_stream(xlsx_path, failure_book(context, failure).save)
     return ReportFiles(html_path, xlsx_path)
 
 

@@ -93,7 +93,6 @@ def _context(server_url: str, school: str, generated_at: datetime) -> ReportCont
 
 def _write(output_dir: Path, page: _Page) -> RouteSheetFiles:
     with writing_into(output_dir):
-        output_dir.mkdir(parents=True, exist_ok=True)
         html = write_private_text(output_dir / f"{ROUTE_SHEET_NAME}.html", _html(page))
         pdf_bytes = _pdf(page)
         pdf = write_private_bytes(output_dir / f"{ROUTE_SHEET_NAME}.pdf", pdf_bytes) if pdf_bytes else None
