@@ -220,7 +220,7 @@ def _matching_lines(path: Path, digest: str) -> list[dict[str, Any]]:
     lines = read_lines(path)
     if not lines:
         return []  # no journal, or nothing but a torn first line
-    header = lines[0] if lines else {}
+    header = lines[0]
     if header.get("event") != Event.HEADER:
         raise JournalError(
             f"Le fichier {path} n'est pas un journal de reconcile lisible. "

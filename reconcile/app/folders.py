@@ -35,6 +35,7 @@ from reconcile.core.journal_facts import Account
 from reconcile.core.model import SchoolClass, ServerState, User, UserType, fold
 from reconcile.core.outcome import Archive
 from reconcile.core.ports import CreatedUser, Folder, IntraScolServer, SharedFile, UserSession
+from reconcile.core.wording import plural
 
 PROVISIONAL_FIRST_NAME = "Provisoire"
 PROVISIONAL_LAST_NAME_PREFIX = "Reconcile"
@@ -328,7 +329,7 @@ def _archive_and_empty(
         FolderEvent(
             FolderStep.FILES_LISTED,
             name,
-            f"{_count(len(listing), 'fichier')} ({size_in_words(total)}) dans le dossier « {folder.name} ».",
+            f"{plural(len(listing), 'fichier')} ({size_in_words(total)}) dans le dossier « {folder.name} ».",
             {"folder_id": folder.id, "files": len(listing), "bytes": total},
         )
     )
@@ -388,7 +389,7 @@ def _write_checked_archive(
         FolderEvent(
             FolderStep.ARCHIVE_VERIFIED,
             class_name,
-            f"Archive vérifiée : {final_path} ({_count(len(listing), 'fichier')}).",
+            f"Archive vérifiée : {final_path} ({plural(len(listing), 'fichier')}).",
             {"archive": str(final_path), "files": len(listing), "bytes": sum(f.size for f in listing)},
         )
     )
@@ -411,7 +412,7 @@ def _delete_all(
             FolderEvent(
                 FolderStep.DELETING_FILES,
                 class_name,
-                f"Suppression de {_count(len(remaining), 'fichier')} du dossier « {folder.name} ».",
+                f"Suppression de {plural(len(remaining), 'fichier')} du dossier « {folder.name} ».",
                 {"folder_id": folder.id, "files": len(remaining)},
             )
         )
@@ -439,7 +440,7 @@ def _delete_all(
             )
     raise FolderArchiveError(
         class_name,
-        f"le serveur n'a pas supprimé {_count(len(remaining), 'fichier')} "
+        f"le serveur n'a pas supprimé {plural(len(remaining), 'fichier')} "
         f"({', '.join(f.path for f in remaining)}) après {DELETE_ATTEMPTS} essais.",
         files_deleted=deleted_any,
     )
@@ -491,7 +492,3 @@ def _delete_provisional(
 
 def _ignore(_event: FolderEvent) -> None:
     return None
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'s' if number > 1 else ''}"

@@ -21,7 +21,6 @@ from reconcile.adapters.intrascol.transport import (
     Connection,
     Fields,
     RequestCounter,
-    checked_ca_bundle,
     new_session,
     sibling_session,
 )
@@ -46,7 +45,7 @@ _ADMIN_LOGIN = "admin/login.php"
 _USERS_LOGIN = "login.php"
 # A small admin page holding a form, hence the session's `jeton`.
 _ADMIN_TOKEN_PAGE = "admin/ajout_classe.php"
-_MAX_USER_PAGES = 1000
+MAX_USER_PAGES = 1000
 # Readings of one listing whose order changes between pages, before giving up.
 _MAX_LISTING_PASSES = 12
 
@@ -95,7 +94,6 @@ class IntraScolClient:
         login: str,
         password: str,
         *,
-        session: requests.Session | None = None,
         timeout: float = 30.0,
         get_retries: int = 3,
         backoff: float = 0.5,
@@ -110,10 +108,7 @@ class IntraScolClient:
         self._backoff = backoff
         self._deadline = deadline
         self._page_limit = page_limit
-        if session is not None and ca_bundle is not None:
-            session.verify = checked_ca_bundle(ca_bundle)
-        session = session or new_session(self._url, ca_bundle)
-        self._admin = self._connection(_ADMIN_LOGIN, login, password, session)
+        self._admin = self._connection(_ADMIN_LOGIN, login, password, new_session(self._url, ca_bundle))
         self._info: ServerInfo | None = None
 
     def _connection(
@@ -192,8 +187,8 @@ class IntraScolClient:
         next_url: str | None = self._admin.absolute("admin/utilisateurs.php" + query)
         visited: set[str] = set()
         while next_url is not None and next_url not in visited:
-            if len(visited) == _MAX_USER_PAGES:
-                raise ServerError(f"La liste des utilisateurs dépasse {_MAX_USER_PAGES} pages ({next_url}).")
+            if len(visited) == MAX_USER_PAGES:
+                raise ServerError(f"La liste des utilisateurs dépasse {MAX_USER_PAGES} pages ({next_url}).")
             visited.add(next_url)
             page = self._admin.get_page(next_url).users_page()
             rows.extend(page.users)

@@ -18,7 +18,7 @@ from reconcile.adapters.intrascol.bounded import (
     Answer,
 )
 from reconcile.adapters.intrascol.capture import Secrets, SeenPage
-from reconcile.adapters.intrascol.client import base_url
+from reconcile.adapters.intrascol.client import MAX_USER_PAGES, base_url
 from reconcile.adapters.intrascol.page_checks import (
     Check,
     Field,
@@ -49,7 +49,6 @@ KNOWN_VERSIONS = ("0.1.4", "0.1.5", "0.1.6", "0.1.7", "0.1.7a")
 """The IntraScol versions in schools, that reconcile was written for."""
 
 _KEPT_HEADERS = ("content-type", "location", "server", "x-powered-by", "content-disposition")
-_MAX_USER_PAGES = 1000
 
 
 def unknown_version(version: str) -> str | None:
@@ -289,7 +288,7 @@ class _Visit:
         where: str | None = first
         visited: set[str] = set()
         element = '<table id="utilisateurs">, ses <tr class="utilisateur"> (login, nom, prenom, type, classe)'
-        while where is not None and where not in visited and len(visited) < _MAX_USER_PAGES:
+        while where is not None and where not in visited and len(visited) < MAX_USER_PAGES:
             visited.add(where)
             page = self.get(self.admin, where, Means.USERS)
             if page is None:

@@ -161,22 +161,6 @@ def run_headline(run: ApplyRun) -> tuple[str, str]:
     return "ok", "Application terminée et vérifiée : le serveur est dans l'état que demande le classeur."
 
 
-def write_apply_report(
-    run: ApplyRun,
-    output_dir: Path,
-    *,
-    server_url: str,
-    school: str,
-    generated_at: datetime,
-    history: Sequence[RunRecord] = (),
-) -> ReportFiles:
-    """Write `rapport-application.html` and `.xlsx` (mode 0600) into `output_dir`."""
-    content = ApplyReportContent.of(
-        run, server_url=server_url, school=school, generated_at=generated_at, history=history
-    )
-    return ReportFiles(content.write_html(output_dir), content.write_xlsx(output_dir))
-
-
 @dataclass(frozen=True)
 class ApplyReportContent:
     """What `rapport-application.html` and `.xlsx` both show; each file written on its own, so that

@@ -3,8 +3,8 @@
 openpyxl's write-only mode spends about 5 µs on each cell (the plan report of 50,000 accounts
 has 425,000: 2.5 s); formatting a row as text costs a tenth of that. Only what the reports need:
 text (always an inline string, never a formula), whole numbers and empty cells; the five styles
-of `Style`; column widths, frozen heading rows and a filter. The small workbooks (a report
-that says a command failed, apply's report) stay openpyxl's.
+of `Style`; column widths, frozen heading rows and a filter. Every report's workbook is written
+so (the plan's, apply's, a failure's); the rentrée workbook itself is openpyxl's.
 """
 
 from __future__ import annotations

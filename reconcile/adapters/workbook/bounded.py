@@ -127,10 +127,9 @@ class SheetRow:
     values: dict[int, Any]
     formulas: set[int] = field(default_factory=set)
 
-    def padded(self, width: int | None = None) -> tuple[Any, ...]:
+    def padded(self) -> tuple[Any, ...]:
         """The values from column 1, `None` for empty cells, as `iter_rows(values_only=True)`."""
-        width = width if width is not None else max(self.values, default=0)
-        return tuple(self.values.get(column) for column in range(1, width + 1))
+        return tuple(self.values.get(column) for column in range(1, max(self.values, default=0) + 1))
 
 
 class _ValueParser(WorkSheetParser):
