@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from reconcile.adapters.files import french_reason
 from reconcile.adapters.journal import JOURNAL_NAME, read_lines
 from reconcile.app.apply import apply_workbook
 from reconcile.cli.connection import CaBundleOption, LoginOption, ServerAccess, UrlOption, connect
-from reconcile.cli.errors import on_ctrl_c
+from reconcile.cli.errors import on_ctrl_c, why_not_written
 from reconcile.cli.french import confirm
 from reconcile.cli.plan import MassDeleteOption, MovesCheckedOption, NewAddressOption
 from reconcile.cli.render import (
@@ -177,19 +176,10 @@ class _Files:
         try:
             return write()
         except Exception as error:  # any writer's failure: this file is missing, the others are not
-            reason = _why_not_written(error)
+            reason = why_not_written(error)
             show_file_not_written(path, reason)
             self.missing.append(f"{path} : {reason}")
             return None
-
-
-def _why_not_written(error: Exception) -> str:
-    if isinstance(error, OSError):
-        return french_reason(error)
-    if isinstance(error, ReconcileError):
-        return str(error)
-    # Not its text: it could quote a new account's password.
-    return f"erreur inattendue ({type(error).__name__})"
 
 
 def _write_reports(
@@ -215,7 +205,7 @@ def _write_reports(
     except Exception as error:  # the reports are written all the same, with this run only
         history = ()
         error_console.print(
-            f"[yellow]Le journal n'a pas pu être relu ({shown(_why_not_written(error))}) : le compte "
+            f"[yellow]Le journal n'a pas pu être relu ({shown(why_not_written(error))}) : le compte "
             "rendu ne montre que cette exécution, pas les précédentes.[/]",
             highlight=False,
         )
@@ -299,7 +289,7 @@ def _report_stopped_run(
     except Exception as unwritable:  # any writer's failure: the run's own error still follows
         error_console.print(
             "[bold red]Le compte rendu d'une application précédente n'a pas pu être remplacé :[/] "
-            f"{shown(_why_not_written(unwritable))}\nIl ne dit pas ce qu'a fait cette exécution : "
+            f"{shown(why_not_written(unwritable))}\nIl ne dit pas ce qu'a fait cette exécution : "
             "ne vous y fiez pas.",
             highlight=False,
         )

@@ -11,9 +11,21 @@ from typing import NoReturn
 
 import typer
 
+from reconcile.adapters.files import french_reason
 from reconcile.cli.french import new_name, rich_utils
 from reconcile.cli.render import error_console, shown
 from reconcile.core.errors import Interrupted, ReconcileError
+
+
+def why_not_written(error: Exception) -> str:
+    """Why a file could not be written, in French, for a message that goes on without it."""
+    if isinstance(error, OSError):
+        return french_reason(error)
+    if isinstance(error, ReconcileError):
+        return str(error)
+    # Not its text: it could quote a new account's password.
+    return f"erreur inattendue ({type(error).__name__})"
+
 
 READ_ONLY_INTERRUPTED = "Interrompu (Ctrl-C) : rien n'a été modifié sur le serveur."
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from reconcile.cli.connection import CaBundleOption, LoginOption, ServerAccess, UrlOption, connect
-from reconcile.cli.errors import READ_ONLY_INTERRUPTED, on_ctrl_c
+from reconcile.cli.errors import READ_ONLY_INTERRUPTED, on_ctrl_c, why_not_written
 from reconcile.cli.render import console, error_console, print_plan_summary, shown, warn_unsafe_names
 from reconcile.cli.workbook import load_workbook
 from reconcile.core.errors import ReconcileError
@@ -120,10 +120,9 @@ def _replace_stale_report(output: Path, error: BaseException, access: ServerAcce
             output, reason, server_url=access.url or "", generated_at=datetime.now().astimezone()
         )
     except Exception as unwritable:  # any writer's failure: the plan's own error still follows
-        reason = str(unwritable) if isinstance(unwritable, ReconcileError) else type(unwritable).__name__
         error_console.print(
             "[bold red]Le rapport d'un plan précédent n'a pas pu être remplacé :[/] "
-            f"{shown(reason)}"
+            f"{shown(why_not_written(unwritable))}"
             "\nIl ne correspond pas à ce classeur : ne vous y fiez pas.",
             highlight=False,
         )
@@ -136,10 +135,10 @@ def _replace_stale_report(output: Path, error: BaseException, access: ServerAcce
         )
     try:
         withdraw_route_sheet(output, server_url=access.url or "", generated_at=datetime.now().astimezone())
-    except ReconcileError as unwritable:
+    except Exception as unwritable:  # as for the report: the plan's own error still follows
         error_console.print(
             "[bold red]La fiche de route d'un plan précédent n'a pas pu être remplacée :[/] "
-            f"{shown(str(unwritable))}"
+            f"{shown(why_not_written(unwritable))}"
             "\nElle ne correspond pas à ce classeur : ne vous y fiez pas.",
             highlight=False,
         )
