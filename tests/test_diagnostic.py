@@ -372,3 +372,22 @@ def test_the_same_value_gets_the_same_pseudonym_and_the_markup_stays() -> None:
     assert '<td class="classe" data-id="4">' in out
     assert 'value="jeton-retire"' in out
     assert "admin-retire" in out
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/html; charset=ISO-8859-1", "text/html; charset=windows-1252", "text/html; charset=US-ASCII"],
+)
+def test_pages_in_a_charset_the_client_reads_as_iso_8859_1_pass_the_encoding_check(content_type: str) -> None:
+    from reconcile.adapters.intrascol.page_checks import encoding_check
+
+    check = encoding_check([("admin/index.php", content_type, "<p>École</p>".encode("latin-1", "replace"))])
+    assert check.status is Status.FOUND, check.detail
+
+
+def test_a_page_in_utf_8_fails_the_encoding_check() -> None:
+    from reconcile.adapters.intrascol.page_checks import encoding_check
+
+    check = encoding_check([("admin/index.php", "text/html; charset=UTF-8", "<p>École</p>".encode())])
+    assert check.status is Status.DIFFERENT
+    assert "admin/index.php : utf-8" in check.detail

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from reconcile.adapters.files import replace_atomically
 from reconcile.adapters.intrascol.page_checks import Check, Status
-from reconcile.adapters.intrascol.pages import decode
+from reconcile.adapters.intrascol.pages import WESTERN_CHARSETS, charset_of, decode
 from reconcile.core.model import SchoolClass, User, clean_text
 
 if TYPE_CHECKING:
@@ -110,18 +110,6 @@ _STRUCTURE = frozenset(
      "enctype", "autocomplete", "target", "role", "style", "colspan", "rowspan", "selected", "checked"}
 )  # fmt: skip
 _LINKS = frozenset({"href", "action", "src"})
-_LATIN1 = {
-    "iso-8859-1",
-    "iso8859-1",
-    "latin-1",
-    "latin1",
-    "l1",
-    "windows-1252",
-    "cp1252",
-    "us-ascii",
-    "ascii",
-}
-_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _REMOVED_LOGIN = "admin-retire"
 _REMOVED_PASSWORD = "motdepasse-retire"
 _REMOVED_TOKEN = "jeton-retire"
@@ -182,9 +170,8 @@ class Anonymiser:
 
     def page(self, content: bytes, content_type: str | None) -> bytes:
         """An HTML page anonymised, in its own charset (characters outside it as `&#NNN;`)."""
-        match = _CHARSET.search(content_type or "")
-        charset = match.group(1).lower() if match else "iso-8859-1"
-        latin = charset in _LATIN1
+        charset = charset_of(content_type) or "iso-8859-1"
+        latin = charset in WESTERN_CHARSETS
         text = decode(content, content_type)
         # Imported here: BeautifulSoup is for this rare path only, not every command's start.
         from bs4 import BeautifulSoup, Tag

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import urljoin, urlparse
 
-from reconcile.adapters.intrascol.pages import Page
+from reconcile.adapters.intrascol.pages import WESTERN_CHARSETS, Page, charset_of
 from reconcile.adapters.intrascol.tree import Element, by_id, classes_of, elements, first, name_of, text_of
 from reconcile.core.errors import PageNotRecognised
 from reconcile.core.model import clean_text
@@ -212,10 +212,6 @@ def message_check(page: Page, where: str) -> Check:
     return Check(where, element, Status.UNCHECKED, detail, Means.AFTER_POST, blocking=False)
 
 
-_LATIN1 = {"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "windows-1252", "cp1252"}
-_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
-
-
 def encoding_check(pages: Iterable[tuple[str, str | None, bytes]]) -> Check:
     """Pages in ISO-8859-1, as the client posts its forms (`where`, `Content-Type`, bytes)."""
     element = "l'encodage des pages (text/html; charset=ISO-8859-1)"
@@ -223,9 +219,8 @@ def encoding_check(pages: Iterable[tuple[str, str | None, bytes]]) -> Check:
     count = 0
     for where, content_type, content in pages:
         count += 1
-        match = _CHARSET.search(content_type or "")
-        charset = match.group(1).lower() if match else None
-        if charset is not None and charset not in _LATIN1:
+        charset = charset_of(content_type)
+        if charset is not None and charset not in WESTERN_CHARSETS:
             others.append(f"{where} : {charset}")
         elif charset is None and _is_utf8_text(content):
             others.append(f"{where} : sans charset, octets UTF-8")

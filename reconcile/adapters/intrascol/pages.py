@@ -50,10 +50,19 @@ _C1_AS_WINDOWS_1252 = {
 _C1_BYTES = re.compile(b"[\x80-\x9f]")
 
 
+WESTERN_CHARSETS = frozenset({*_LATIN1_NAMES, "windows-1252", "cp1252"})
+"""Charsets of pages read as windows-1252, which the client's ISO-8859-1 forms suit."""
+
+
+def charset_of(content_type: str | None) -> str | None:
+    """The charset a `Content-Type` declares, in lower case; None when it declares none."""
+    match = _CHARSET.search(content_type or "")
+    return match.group(1).lower() if match else None
+
+
 def decode(content: bytes, content_type: str | None) -> str:
     """The text of a page: its declared charset, ISO-8859-1 when it declares none."""
-    match = _CHARSET.search(content_type or "")
-    charset = match.group(1).lower() if match else "iso-8859-1"
+    charset = charset_of(content_type) or "iso-8859-1"
     if charset not in _LATIN1_NAMES:
         try:
             return content.decode(charset, errors="replace")
