@@ -73,24 +73,23 @@ class TooLarge(Exception):
         self.limit = limit
 
 
-def read_within(
-    response: requests.Response, sink: Callable[[bytes], object], *, limit: int | None, deadline: Deadline
-) -> int:
-    """Read a streamed answer's body into `sink` chunk by chunk; return its size in bytes.
+def read_within(response: requests.Response, *, limit: int, deadline: Deadline) -> bytes:
+    """A streamed answer's body, read chunk by chunk.
 
-    Raises `TooLarge` past `limit` bytes (None: no limit), and stops quietly when the
-    deadline's caller gave up. To be run through `within_deadline`, which keeps the total
-    time: a read may block for as long as the server drips its bytes.
+    Raises `TooLarge` past `limit` bytes, and stops quietly when the deadline's caller gave
+    up. To be run through `within_deadline`, which keeps the total time: a read may block
+    for as long as the server drips its bytes.
     """
     size = 0
+    chunks: list[bytes] = []
     for chunk in response.iter_content(_CHUNK):
         if deadline.abandoned.is_set():
             break
         size += len(chunk)
-        if limit is not None and size > limit:
+        if size > limit:
             raise TooLarge(limit)
-        sink(chunk)
-    return size
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def within_deadline(work: Callable[[], T], deadline: Deadline, *, on_expiry: Callable[[], object]) -> T:
@@ -130,7 +129,7 @@ def exchange(
     body: bytes | None = None,
     read_timeout: float,
     deadline: Deadline,
-    limit: int | None = PAGE_LIMIT,
+    limit: int = PAGE_LIMIT,
 ) -> Answer:
     """One HTTP exchange, its answer read within `limit` bytes and the `deadline`.
 
@@ -150,19 +149,19 @@ def exchange(
                 timeout=per_read,
                 allow_redirects=False,
                 stream=True,
-                # Given per request: requests lets REQUESTS_CA_BUNDLE override the session's own file.
+                # Given per request: with the environment read (`trust_env`), requests would let
+                # REQUESTS_CA_BUNDLE override the session's own file.
                 verify=session.verify,
             )
         except ValueError:
             # requests parses a redirection's `Location` even when not following it.
             raise BadRedirect from None
         opened.append(response)
-        chunks: list[bytes] = []
         try:
-            read_within(response, chunks.append, limit=limit, deadline=deadline)
+            content = read_within(response, limit=limit, deadline=deadline)
         finally:
             response.close()
-        return Answer(response.url, response.status_code, response.headers, b"".join(chunks))
+        return Answer(response.url, response.status_code, response.headers, content)
 
     def wake_reader() -> None:
         # Shut the socket so that a read blocked on a dripping server returns now.
