@@ -14,10 +14,9 @@ from typing import Annotated
 from urllib.parse import urlparse
 
 import typer
-from rich.markup import escape
 
 from reconcile.adapters.intrascol.client import IntraScolClient, base_url
-from reconcile.cli.render import console, error_console
+from reconcile.cli.render import console, error_console, shown
 from reconcile.core.errors import AuthenticationFailed, ReconcileError
 
 UrlOption = Annotated[
@@ -78,7 +77,7 @@ def connect(access: ServerAccess) -> IntraScolClient:
     the command line (it would show in the shell history and the process list).
     """
     url, login = _address_and_login(access)
-    given = access.password or os.environ.get("INTRASCOL_PASSWORD")
+    given = _given_password(access)
     if given:  # not typed: asking again would not change it
         return _log_in(url, login, given, access.ca_bundle)
     tries = 1
@@ -98,8 +97,12 @@ def connect(access: ServerAccess) -> IntraScolClient:
 def credentials(access: ServerAccess) -> tuple[str, str, str]:
     """The server's base URL, the administrator's login and password, asked for when not given."""
     url, login = _address_and_login(access)
-    password = access.password or os.environ.get("INTRASCOL_PASSWORD") or ask_password(login, url)
-    return url, login, password
+    return url, login, _given_password(access) or ask_password(login, url)
+
+
+def _given_password(access: ServerAccess) -> str | None:
+    """The password given without a prompt: by the caller, or in `INTRASCOL_PASSWORD`."""
+    return access.password or os.environ.get("INTRASCOL_PASSWORD")
 
 
 def _address_and_login(access: ServerAccess) -> tuple[str, str]:
@@ -124,7 +127,7 @@ def _address_and_login(access: ServerAccess) -> tuple[str, str]:
 def _log_in(url: str, login: str, password: str, ca_bundle: str | None) -> IntraScolClient:
     client = IntraScolClient(url, login, password, ca_bundle=ca_bundle)
     try:
-        with console.status(f"Connexion à {escape(url)}…"):
+        with console.status(f"Connexion à {shown(url)}…"):
             client.log_in()
     except BaseException:
         client.close()
@@ -155,9 +158,9 @@ def warn_if_in_clear(url: str) -> None:
     if parts.scheme != "http" or _is_loopback(parts.hostname or "") or url in _warned:
         return
     _warned.add(url)
-    secure = escape(parts._replace(scheme="https").geturl())
+    secure = shown(parts._replace(scheme="https").geturl())
     error_console.print(
-        f"[bold yellow]Attention :[/] l'adresse {escape(url)} n'est pas chiffrée (http) : le mot de passe "
+        f"[bold yellow]Attention :[/] l'adresse {shown(url)} n'est pas chiffrée (http) : le mot de passe "
         "de l'administrateur, et ceux des comptes créés, passent en clair sur le réseau. Si le serveur "
         f"accepte https, utilisez --adresse {secure} (avec --certificat-ac FICHIER si son certificat est "
         "propre à l'école).",
