@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,20 +83,20 @@ def exclusive_run(server_url: str, output_dir: Path) -> Iterator[None]:
     server_busy = ApplicationInProgress(server_url=server_url)
     folder_busy = ApplicationInProgress(output_dir=str(output_dir))
     with (
-        _held(server_lock_path(server_url), "le dossier d'état de reconcile", lambda: server_busy),
-        _held(output_dir / LOCK_NAME, "le dossier de sortie", lambda: folder_busy),
+        _held(server_lock_path(server_url), "le dossier d'état de reconcile", server_busy),
+        _held(output_dir / LOCK_NAME, "le dossier de sortie", folder_busy),
     ):
         yield
 
 
 @contextmanager
-def _held(path: Path, folder: str, busy: Callable[[], JournalError]) -> Iterator[None]:
+def _held(path: Path, folder: str, busy: JournalError) -> Iterator[None]:
     try:
         make_private_folder(path.parent)
         lock = FileLock(path, mode=PRIVATE_MODE)
         lock.acquire(timeout=0)
     except Timeout as error:
-        raise busy() from error
+        raise busy from error
     except OSError as error:
         raise JournalError(
             f"Impossible d'utiliser {folder} {path.parent} : {french_reason(error)}."
