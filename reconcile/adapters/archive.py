@@ -75,18 +75,15 @@ def archive_file_name(class_name: str, day: date, school: str = "") -> str:
     return f"{prefix}-{_slug(class_name)}-{day.isoformat()}.zip"
 
 
-def remove_partial_archives(archive_dir: Path) -> tuple[Path, ...]:
-    """Remove the `.<name>.zip.partiel` an interrupted run left in `archive_dir`; return them.
+def _remove_partial_archives(archive_dir: Path) -> None:
+    """Remove the `.<name>.zip.partiel` an interrupted run left in `archive_dir`.
 
     Only one apply runs at a time in an output folder (the run lock): a partial file
     found here is never one being written.
     """
-    removed = []
-    for leftover in sorted(Path(archive_dir).glob(".*.zip.partiel")):
+    for leftover in Path(archive_dir).glob(".*.zip.partiel"):
         with contextlib.suppress(FileNotFoundError):
             leftover.unlink()
-            removed.append(leftover)
-    return tuple(removed)
 
 
 def write_checked_archive(
@@ -119,7 +116,7 @@ def write_checked_archive(
     expected = {names[f.path]: f.size for f in listing}
     try:
         make_private_folder(archive_dir)
-        remove_partial_archives(archive_dir)
+        _remove_partial_archives(archive_dir)
         _check_free_space(class_name, archive_dir, listing)
         final_path, partial_path = _free_archive_paths(archive_dir, file_name)
     except OSError as error:
@@ -207,9 +204,7 @@ def _add_file(
     limits: ArchiveLimits,
 ) -> None:
     """Stream one file into the zip, never past its announced size nor its time allowance."""
-    info = zipfile.ZipInfo(name, date_time=_zip_timestamp())
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = 0o644 << 16  # the zip itself is 0600; its files open normally
+    info = _entry(name)
     deadline = time.monotonic() + limits.seconds_for(shared.size)
     received = 0
     # zip64 when the entry may pass 2 Gio (zipfile decides it before the first byte).
@@ -256,11 +251,16 @@ def _too_slow(
 
 def _add_names_list(archive: zipfile.ZipFile, renamed: Mapping[str, str]) -> int:
     data = original_names_text(renamed).encode("utf-8")
-    info = zipfile.ZipInfo(ORIGINAL_NAMES_FILE, date_time=_zip_timestamp())
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = 0o644 << 16
-    archive.writestr(info, data)
+    archive.writestr(_entry(ORIGINAL_NAMES_FILE), data)
     return len(data)
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    """A file of the archive: compressed, dated now, readable once extracted."""
+    info = zipfile.ZipInfo(name, date_time=_zip_timestamp())
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16  # the zip itself is 0600; its files open normally
+    return info
 
 
 def _verify_archive(class_name: str, path: Path, expected: Mapping[str, int]) -> None:
