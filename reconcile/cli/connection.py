@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 import typer
 
 from reconcile.adapters.intrascol.client import IntraScolClient, base_url
+from reconcile.adapters.intrascol.diagnostic import version_warning
 from reconcile.cli.render import console, error_console, shown
 from reconcile.core.errors import AuthenticationFailed, ReconcileError
 
@@ -176,3 +177,10 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def warn_if_unknown_version(version: str) -> None:
+    """Say that reconcile was not written for this version of IntraScol, and what to do first."""
+    warning = version_warning(version)
+    if warning:
+        console.print(f"[bold yellow]Attention :[/] {shown(warning)}", highlight=False)

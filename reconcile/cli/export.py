@@ -10,8 +10,14 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from reconcile.adapters.files import check_workbook_name
-from reconcile.adapters.intrascol.diagnostic import version_warning
-from reconcile.cli.connection import CaBundleOption, LoginOption, ServerAccess, UrlOption, connect
+from reconcile.cli.connection import (
+    CaBundleOption,
+    LoginOption,
+    ServerAccess,
+    UrlOption,
+    connect,
+    warn_if_unknown_version,
+)
 from reconcile.cli.errors import on_ctrl_c
 from reconcile.cli.render import console, shown, warn_unsafe_names
 from reconcile.core.errors import ReconcileError
@@ -47,9 +53,7 @@ def run_export(output: Path, *, force: bool, access: ServerAccess) -> None:
         raise ReconcileError(f"Le dossier {output.resolve().parent} n'existe pas : créez-le ou changez -o.")
     interrupted = "Export interrompu (Ctrl-C) : aucun classeur n'a été écrit, rien n'a été modifié."
     with on_ctrl_c(interrupted), connect(access) as client:
-        warning = version_warning(client.info().version)
-        if warning:
-            console.print(f"[bold yellow]Attention :[/] {shown(warning)}", highlight=False)
+        warn_if_unknown_version(client.info().version)
         columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console) as bar:
             task = bar.add_task("Lecture des comptes…", total=None)

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from reconcile.adapters.intrascol.diagnostic import version_warning
-from reconcile.cli.connection import CaBundleOption, LoginOption, ServerAccess, UrlOption, connect
+from reconcile.cli.connection import (
+    CaBundleOption,
+    LoginOption,
+    ServerAccess,
+    UrlOption,
+    connect,
+    warn_if_unknown_version,
+)
 from reconcile.cli.errors import READ_ONLY_INTERRUPTED, on_ctrl_c
 from reconcile.cli.render import console, shown
 from reconcile.core.model import UserType
@@ -31,6 +37,4 @@ def info(url: UrlOption = None, login: LoginOption = None, ca_bundle: CaBundleOp
     table.add_row("Adultes", str(adults))
     table.add_row("Élèves", f"{pupils} (dont {without_class} sans classe)")
     console.print(table)
-    warning = version_warning(server.version)
-    if warning:
-        console.print(f"[bold yellow]Attention :[/] {shown(warning)}", highlight=False)
+    warn_if_unknown_version(server.version)
