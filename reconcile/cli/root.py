@@ -35,7 +35,7 @@ app = typer.Typer(
 
 def _show_version(asked: bool) -> None:
     if asked:
-        console.print(f"reconcile {__version__}")
+        version()
         raise typer.Exit()
 
 
