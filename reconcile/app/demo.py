@@ -39,6 +39,7 @@ from reconcile.core.model import (
     WantedUser,
     class_levels,
     display_name,
+    new_person_key,
 )
 from reconcile.core.ports import IntraScolServer
 from reconcile.core.vocabulary import LEAVES_SCHOOL, ClassStatus
@@ -97,7 +98,7 @@ def rentree(state: ServerState, *, extra_new_pupils: int = 0) -> WantedState:
             )
         )
     row_number = len(rows) + 2
-    teacher_key = f"nouveau:{row_number}"
+    teacher_key = new_person_key(row_number)
     rows.append(WantedUser(teacher_key, None, *NEW_TEACHER, UserType.ADULT, Target.UNCHANGED))
     new_pupils = list(NEW_PUPILS) + [
         (f"Nouveau{n:04d}", "Élève", "CP" if n % 2 else NEW_CLASS) for n in range(extra_new_pupils)
@@ -105,7 +106,7 @@ def rentree(state: ServerState, *, extra_new_pupils: int = 0) -> WantedState:
     for offset, (last_name, first_name, class_name) in enumerate(new_pupils, start=1):
         rows.append(
             WantedUser(
-                f"nouveau:{row_number + offset}",
+                new_person_key(row_number + offset),
                 None,
                 last_name,
                 first_name,

@@ -28,7 +28,16 @@ from reconcile.app.attempts import (
 )
 from reconcile.core.errors import ServerRefused
 from reconcile.core.journal_facts import Event
-from reconcile.core.model import SchoolClass, ServerState, User, UserType, class_key, display_name, person_key
+from reconcile.core.model import (
+    SchoolClass,
+    ServerState,
+    User,
+    UserType,
+    class_key,
+    display_name,
+    is_new_person,
+    person_key,
+)
 from reconcile.core.operations import (
     AssignPupil,
     ChangeResponsible,
@@ -75,7 +84,7 @@ class ServerPicture:
 
     def login_of(self, key: str) -> str:
         login = self.keys.get(key, key)
-        if login.startswith("nouveau:"):
+        if is_new_person(login):
             raise StepFailed(f"le compte de la ligne {key.split(':', 1)[1]} n'a pas été créé")
         return login
 

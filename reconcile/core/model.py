@@ -148,12 +148,25 @@ class Target(StrEnum):
     LEAVES = "quitte"  # `Quitte l'école`: delete the account
 
 
+_NEW_PERSON = "nouveau:"
+
+
+def new_person_key(row: int) -> str:
+    """The key of the person a workbook's row `row` adds (`nouveau:12`): no login yet."""
+    return f"{_NEW_PERSON}{row}"
+
+
+def is_new_person(key: str) -> bool:
+    """Whether `key` is a row's new person (`new_person_key`), not an existing login."""
+    return key.startswith(_NEW_PERSON)
+
+
 @dataclass(frozen=True, slots=True)
 class WantedUser:
     """One row of the `Utilisateurs` sheet.
 
     `key` identifies the row across the plan: the login of an existing user, or
-    `nouveau:<row>` for a new one (the server makes its login at creation).
+    `new_person_key(row)` for a new one (the server makes its login at creation).
     """
 
     key: str

@@ -8,11 +8,10 @@ documented procedure and of the admin pages (`docs/intrascol.md`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import assert_never
 
-from reconcile.core.model import UserType, display_name
+from reconcile.core.model import UserType, is_new_person
 from reconcile.core.operations import (
     ADULT_ORIGIN,
     AssignPupil,
@@ -26,7 +25,7 @@ from reconcile.core.operations import (
     Step,
     TransferPupils,
 )
-from reconcile.core.wording import NO_CLASS, by_origin, describe_operation, sorted_people
+from reconcile.core.wording import NO_CLASS, by_origin, describe_operation, sorted_people, who
 
 # The admin menu's entries and the buttons, as IntraScol shows them.
 MENU_USERS = "« Liste des utilisateurs »"
@@ -107,24 +106,19 @@ class RouteStep:
 
 def route_sheet(plan: Plan) -> tuple[RouteStep, ...]:
     """The steps that hold operations, each operation once, in the plan's order."""
-    new_people = {
-        op.user: display_name(op.first_name, op.last_name)
-        for op in plan.operations
-        if isinstance(op, CreateUser)
-    }
     return tuple(
-        RouteStep(step, STEP_ADVICE[step], tuple(_action(op, plan, new_people) for op in ops))
+        RouteStep(step, STEP_ADVICE[step], tuple(_action(op, plan) for op in ops))
         for step, ops in plan.steps
         if ops
     )
 
 
-def _action(op: Operation, plan: Plan, new_people: Mapping[str, str]) -> RouteAction:
+def _action(op: Operation, plan: Plan) -> RouteAction:
     title = describe_operation(op, plan.names, plan.origins).text
-    return RouteAction(op.id, title, _instructions(op, plan, new_people))
+    return RouteAction(op.id, title, _instructions(op, plan))
 
 
-def _instructions(op: Operation, plan: Plan, new_people: Mapping[str, str]) -> tuple[Instruction, ...]:
+def _instructions(op: Operation, plan: Plan) -> tuple[Instruction, ...]:
     match op:
         case CreateUser():
             return _creation(op)
@@ -132,20 +126,20 @@ def _instructions(op: Operation, plan: Plan, new_people: Mapping[str, str]) -> t
             return (
                 Instruction(
                     f"Menu {MENU_ADD_CLASS} : nom « {op.name} », enseignant responsable "
-                    f"{_responsible(op.responsible, plan, new_people)}, puis validez."
+                    f"{_responsible(op.responsible, plan)}, puis validez."
                 ),
             )
         case ChangeResponsible():
             return (
                 Instruction(
                     f"Menu {MENU_CLASSES}, lien « Modifier » de la classe {op.class_name} : enseignant "
-                    f"responsable {_responsible(op.responsible, plan, new_people)}, puis validez."
+                    f"responsable {_responsible(op.responsible, plan)}, puis validez."
                 ),
             )
         case AssignPupil():
             return (
                 Instruction(
-                    f"Sur la page qui vient d'annoncer le compte de {new_people.get(op.user, op.user)}, plus "
+                    f"Sur la page qui vient d'annoncer le compte de {plan.names.get(op.user, op.user)}, plus "
                     f"bas : classe « {op.class_name} », puis « Valider ». (Oublié ? Menu {MENU_USERS}, "
                     f"critère « classe : aucune », cochez l'élève, classe de destination {op.class_name}, "
                     "« Transférer les utilisateurs ».)"
@@ -182,10 +176,10 @@ def _creation(op: CreateUser) -> tuple[Instruction, ...]:
     return tuple(steps)
 
 
-def _responsible(key: str, plan: Plan, new_people: Mapping[str, str]) -> str:
-    if key in new_people:
-        return f"{new_people[key]} (l'identifiant noté à sa création)"
-    return sorted_people((key,), plan.names)[0]
+def _responsible(key: str, plan: Plan) -> str:
+    if is_new_person(key):
+        return f"{plan.names.get(key, key)} (l'identifiant noté à sa création)"
+    return who(key, plan.names)
 
 
 def _per_page(logins: tuple[str, ...], plan: Plan, finish: str) -> tuple[Instruction, ...]:

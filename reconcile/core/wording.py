@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import assert_never
 
-from reconcile.core.model import ServerState, UserType, class_key, class_reading_key, fold
+from reconcile.core.model import ServerState, UserType, class_key, class_reading_key, fold, is_new_person
 from reconcile.core.operations import (
     ADULT_ORIGIN,
     AssignPupil,
@@ -93,10 +93,10 @@ class OperationText:
         return f"{self.text} ({' ; '.join(names)})" if names else self.text
 
 
-def _who(key: str, names: Mapping[str, str]) -> str:
+def who(key: str, names: Mapping[str, str]) -> str:
     """`Prénom NOM (login)` for an existing account, `Prénom NOM` for a new one."""
     name = names.get(key)
-    if key.startswith("nouveau:"):
+    if is_new_person(key):
         return name or key
     return f"{name} ({key})" if name else key
 
@@ -117,7 +117,7 @@ def sorted_people(keys: Iterable[str], names: Mapping[str, str]) -> list[str]:
         first, _, last = name.partition(" ")
         return (fold(last), fold(first) + " " + key)
 
-    return [_who(k, names) for k in sorted(keys, key=surname_first)]
+    return [who(k, names) for k in sorted(keys, key=surname_first)]
 
 
 def describe_operation(op: Operation, names: Mapping[str, str], origins: Mapping[str, str]) -> OperationText:
@@ -125,17 +125,17 @@ def describe_operation(op: Operation, names: Mapping[str, str], origins: Mapping
     match op:
         case CreateUser():
             what = "adulte" if op.type is UserType.ADULT else "élève"
-            return OperationText(op.id, op.kind, f"Créer le compte {what} de {_who(op.user, names)}")
+            return OperationText(op.id, op.kind, f"Créer le compte {what} de {who(op.user, names)}")
         case CreateClass():
-            text = f"Créer la classe {op.name} (responsable : {_who(op.responsible, names)})"
+            text = f"Créer la classe {op.name} (responsable : {who(op.responsible, names)})"
             return OperationText(op.id, op.kind, text)
         case ChangeResponsible():
-            text = f"Confier la classe {op.class_name} à {_who(op.responsible, names)}"
+            text = f"Confier la classe {op.class_name} à {who(op.responsible, names)}"
             if op.previous:
-                text += f", à la place de {_who(op.previous, names)}"
+                text += f", à la place de {who(op.previous, names)}"
             return OperationText(op.id, op.kind, text)
         case AssignPupil():
-            text = f"Affecter {_who(op.user, names)} à la classe {op.class_name}"
+            text = f"Affecter {who(op.user, names)} à la classe {op.class_name}"
             return OperationText(op.id, op.kind, text)
         case DeleteUsers():
             return _deletion_text(op, names, origins)
@@ -436,7 +436,7 @@ class _People:
     names: Mapping[str, str]
 
     def name(self, key: str) -> str:
-        return _who(key, self.names)
+        return who(key, self.names)
 
     def order(self, key: str) -> tuple[str, str, str]:
         first, _, last = self.names.get(key, key).partition(" ")

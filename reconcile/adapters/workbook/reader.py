@@ -43,6 +43,7 @@ from reconcile.core.model import (
     WantedUser,
     class_key,
     fold,
+    new_person_key,
 )
 from reconcile.core.vocabulary import LEAVES_SCHOOL, LEAVING_WORDS, ClassStatus
 
@@ -321,7 +322,7 @@ class _Reader:
                 continue
             users.append(
                 WantedUser(
-                    key=login or f"nouveau:{row.number}",
+                    key=login or new_person_key(row.number),
                     login=login or None,
                     last_name=last_name or (source.last_name if source else ""),
                     first_name=first_name or (source.first_name if source else ""),
