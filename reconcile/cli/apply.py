@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from reconcile.adapters.files import write_private_text
 from reconcile.adapters.journal import JOURNAL_NAME, read_lines
 from reconcile.app.apply import apply_workbook
 from reconcile.cli.connection import CaBundleOption, LoginOption, ServerAccess, UrlOption, connect
@@ -193,7 +194,6 @@ def _write_reports(
         keep_dated_copies,
         latest_paths,
         run_report,
-        write_private,
     )
     from reconcile.adapters.reports.class_lists import HTML_NAME, PDF_NAME, write_class_lists
 
@@ -218,7 +218,7 @@ def _write_reports(
         )
 
     report = {
-        text: lambda: write_private(
+        text: lambda: write_private_text(
             text, run_report(run, workbook=workbook, server_url=server_url, when=now, history=history)
         ),
         html: lambda: content().write_html(output),

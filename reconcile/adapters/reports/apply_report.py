@@ -140,11 +140,6 @@ def history_text(history: Sequence[RunRecord]) -> list[str]:
     return lines
 
 
-def write_private(path: Path, text: str) -> Path:
-    """Write `text` to `path` with mode 0600 from the first byte (replacing the file)."""
-    return write_private_text(path, text)
-
-
 def run_headline(run: ApplyRun) -> tuple[str, str]:
     """The banner: (kind for the stylesheet, French sentence)."""
     if run.preparation.plan.is_empty:
@@ -249,7 +244,7 @@ class ApplyReportContent:
                 history=self.history,
             )
         )
-        return write_private(output_dir / f"{APPLY_REPORT_NAME}.html", html)
+        return write_private_text(output_dir / f"{APPLY_REPORT_NAME}.html", html)
 
     def write_xlsx(self, output_dir: Path) -> Path:
         """`rapport-application.xlsx` (mode 0600): the same content, one sheet per part."""
@@ -385,7 +380,7 @@ def write_apply_failure_report(
         ("Corrigez ce qui est indiqué s'il le faut, puis relancez la même commande : elle reprend là où "
          "elle s'est arrêtée, sans rien faire deux fois, et ce compte rendu sera remplacé.",),
     )  # fmt: skip
-    write_private(html_path, failure_html(context, failure, history))
+    write_private_text(html_path, failure_html(context, failure, history))
     book = failure_book(context, failure)
     history_sheet(book, history)
     write_private_stream(xlsx_path, book.save)
@@ -401,7 +396,7 @@ def write_apply_failure_report(
         "",
         *history_text(history),
     ]
-    write_private(text_path, "\n".join(lines))
+    write_private_text(text_path, "\n".join(lines))
     if did_something:
         keep_dated_copies(output_dir, generated_at)
     return ReportFiles(html_path, xlsx_path)
