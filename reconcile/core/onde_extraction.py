@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from reconcile.core.errors import OndeError
 from reconcile.core.model import LEVELS, class_levels, clean_text, fold, person_key
+from reconcile.core.wording import thousands
 
 
 class Layout(StrEnum):
@@ -205,7 +206,7 @@ def _csv_rows(text: str, separator: str, source: str) -> list[tuple[int, list[st
     except csv.Error as error:
         line = reader.line_num
         if "field larger than field limit" in str(error):
-            limit = f"{MAX_FIELD_CHARS:,}".replace(",", "\u202f")
+            limit = thousands(MAX_FIELD_CHARS)
             raise OndeError(
                 f"{source}, ligne {line} : un champ dépasse {limit} caractères : ce n'est pas une "
                 "extraction ONDE, ou un guillemet (\") n'y est jamais refermé."

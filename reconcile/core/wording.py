@@ -39,6 +39,11 @@ FOLDER_NOTE = (
 )
 
 
+def thousands(count: int) -> str:
+    """`100 000`: a number grouped by thousands as French writes it (a narrow no-break space)."""
+    return f"{count:,}".replace(",", "\u202f")
+
+
 def plural(count: int, singular: str, several: str | None = None) -> str:
     """`1 élève`, `2 élèves`, `0 élève` (French: zero is singular)."""
     word = singular if count <= 1 else (several or singular + "s")

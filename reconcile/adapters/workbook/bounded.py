@@ -27,6 +27,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet._reader import FORMULA_TAG, INLINE_STRING, VALUE_TAG, WorkSheetParser
 
 from reconcile.adapters.workbook.sheets import NOT_A_WORKBOOK
+from reconcile.core.wording import thousands
 
 MIB = 1024 * 1024
 
@@ -61,10 +62,6 @@ class OverLimit(Exception):
 
 def _size(count: int) -> str:
     return f"{count / MIB:.0f} Mo" if count >= MIB else f"{count / 1024:.0f} Ko"
-
-
-def _number(count: int) -> str:
-    return f"{count:,}".replace(",", "\u202f")
 
 
 def check_file(path: Path, limits: WorkbookLimits = LIMITS) -> None:
@@ -179,7 +176,7 @@ class _ValueParser(WorkSheetParser):
         if value is None:
             return column, None, False
         if data_type == "n":
-            number = _cast_number(value)
+            number = _castthousands(value)
             if style_id not in self.date_formats:
                 return column, number, False
             try:
@@ -206,7 +203,7 @@ _OUT_OF_DATES = (  # openpyxl's warning, word for word
 )
 
 
-def _cast_number(value: str) -> int | float:
+def _castthousands(value: str) -> int | float:
     return float(value) if "." in value or "E" in value or "e" in value else int(value)
 
 
@@ -261,10 +258,10 @@ def stream_rows(sheet: Any, limits: WorkbookLimits = LIMITS) -> Iterator[SheetRo
 
 
 def _too_large(row: int, column: int, limits: WorkbookLimits) -> str:
-    where = f"{get_column_letter(column)}{row}" if column <= 18_278 else f"ligne {_number(row)}"
+    where = f"{get_column_letter(column)}{row}" if column <= 18_278 else f"ligne {thousands(row)}"
     return (
-        f"l'onglet a une valeur en {where} (ligne {_number(row)}, colonne {_number(column)}), "
-        f"au-delà de la limite de {_number(limits.rows)} lignes et {_number(limits.columns)} colonnes "
+        f"l'onglet a une valeur en {where} (ligne {thousands(row)}, colonne {thousands(column)}), "
+        f"au-delà de la limite de {thousands(limits.rows)} lignes et {thousands(limits.columns)} colonnes "
         "d'un classeur de rentrée. Effacez les lignes et colonnes en trop (sélectionnez-les, "
         "puis « Supprimer les lignes » ou « Supprimer les colonnes ») et enregistrez."
     )
